@@ -1,0 +1,78 @@
+"""cffi out-of-line (API mode) build of the native library.
+
+setup.py names this module in ``cffi_modules``; it can also be run directly
+(``python asr/_build.py``) to build ``asr/_asr_native*.so`` in place.
+
+The cdef is read from the public header so the binding cannot drift from it:
+preprocessor lines are dropped except integer ``#define`` constants, which
+cffi understands.
+"""
+import glob
+import os
+import platform
+import re
+
+from cffi import FFI
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INCLUDE = os.path.join(ROOT, "native", "include")
+SRC = os.path.join(ROOT, "native", "src")
+HEADERS = ("asr.h", "asr_decoder.h")
+
+
+def header_cdef(path):
+    """Return the declarations of a public header in a form cffi accepts."""
+    lines = []
+    depth_cplusplus = False
+    for line in open(path, encoding="utf-8"):
+        stripped = line.strip()
+        if stripped.startswith("#ifdef __cplusplus"):
+            depth_cplusplus = True
+            continue
+        if depth_cplusplus:
+            if stripped.startswith("#endif"):
+                depth_cplusplus = False
+            continue
+        m = re.match(r"#define\s+(ASR_\w+)\s+(-?\d+)\s*$", stripped)
+        if m and not m.group(1).endswith("_H"):
+            lines.append("#define %s %s" % (m.group(1), m.group(2)))
+            continue
+        if stripped.startswith("#"):
+            continue
+        lines.append(line.rstrip("\n"))
+    return "\n".join(lines)
+
+
+def compile_args():
+    """Flags for every source file. ISA-specific files select their own
+    instruction set with a target pragma, so no -mavx2 leaks elsewhere."""
+    args = ["-O3", "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-fvisibility=hidden",
+            "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    machine = platform.machine().lower()
+    if machine.startswith("armv7") or machine == "armhf":
+        args += ["-mfpu=neon"]
+    return args
+
+
+def sources():
+    return sorted(os.path.relpath(p, os.getcwd()) for p in glob.glob(os.path.join(SRC, "*.c")))
+
+
+ffibuilder = FFI()
+ffibuilder.cdef("\n".join(header_cdef(os.path.join(INCLUDE, h))
+                          for h in HEADERS if os.path.exists(os.path.join(INCLUDE, h))))
+ffibuilder.set_source(
+    "asr._asr_native",
+    "\n".join('#include "%s"' % h for h in HEADERS if os.path.exists(os.path.join(INCLUDE, h))),
+    sources=sources(),
+    include_dirs=[INCLUDE, SRC],
+    extra_compile_args=compile_args(),
+    libraries=["m"],
+)
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    ffibuilder.compile(tmpdir=os.path.join(ROOT, "build", "cffi"), verbose=False)
+    import shutil
+    for so in glob.glob(os.path.join(ROOT, "build", "cffi", "asr", "_asr_native*.so")):
+        shutil.copy(so, os.path.join(ROOT, "asr"))

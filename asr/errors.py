@@ -1,0 +1,29 @@
+"""The exception hierarchy: catch ``AsrError`` to catch everything this package raises."""
+
+
+class AsrError(Exception):
+    """Base class of every error raised by the asr package."""
+
+
+class NativeError(AsrError):
+    """The C library refused a call (bad argument, shape, or allocation failure)."""
+
+
+class ModelFormatError(AsrError):
+    """A model file is truncated, corrupt, of another version, or not a model file."""
+
+
+class AudioError(AsrError):
+    """Audio could not be read or is unusable (empty, not audio, non-finite)."""
+
+
+class DecoderError(AsrError):
+    """The decoder was given inputs it cannot use."""
+
+
+class LanguageModelError(AsrError):
+    """An ARPA language model file is malformed."""
+
+
+class LexiconError(AsrError):
+    """A pronunciation lexicon file is malformed."""

@@ -1,0 +1,340 @@
+"""The model file (``*.asrm``) and the in-memory :class:`Model`.
+
+File layout (all integers little-endian)::
+
+    offset 0   magic         8 bytes  b"ASRM\\x00\\r\\n\\x1a"
+           8   version       u32      FORMAT_VERSION
+          12   header_len    u32      bytes of JSON that follow
+          16   data_len      u64      bytes of tensor data
+          24   header        JSON (UTF-8): features, labels, layers, tensors, ...
+               padding       zeros up to a multiple of 64
+               data          tensors, each at a 64-byte aligned offset
+               checksum      32 bytes: SHA-256 of every byte before it
+
+The tensor table in the header gives each tensor's dtype, shape, offset (from
+the start of the data section) and byte size; everything is checked before
+any array is made from it, so a damaged file raises ModelFormatError naming
+what is wrong, never an allocation sized by garbage.
+
+A layer is a time-delay layer (dilated 1-D convolution, "valid" borders):
+``y[t] = act(W @ concat(x[t*stride + j*dilation] for j < kernel) + b)`` with W
+of shape (out_dim, kernel*in_dim), tap-major (column j*in_dim + i). The
+network input (normalized features) is padded with ``pad_left``/``pad_right``
+zero frames so output frame t is centred on input frame t*subsampling.
+"""
+import hashlib
+import json
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ModelFormatError
+from .features import FeatureConfig
+
+MAGIC = b"ASRM\x00\r\n\x1a"
+FORMAT_VERSION = 1
+ALIGN = 64
+PRECISIONS = ("float", "int16", "int8")
+_DTYPES = {"float32": np.float32, "int8": np.int8, "int16": np.int16,
+           "int32": np.int32, "int64": np.int64}
+MAX_DIM = 8192
+MAX_KERNEL = 32
+MAX_STRIDE = 8
+MAX_LAYERS = 64
+MAX_K = 65536
+
+
+@dataclass
+class Layer:
+    """One time-delay layer. ``dtype`` is the type of its weights and input
+    activations ('float', 'int16', 'int8'); ``out_dtype`` that of its output
+    (the next layer's dtype, or 'float' log-probabilities on the last)."""
+    in_dim: int
+    out_dim: int
+    kernel: int = 1
+    dilation: int = 1
+    stride: int = 1
+    act: str = "relu"                 # 'relu', 'none' or 'logsoftmax'
+    weight: np.ndarray = None         # (out_dim, kernel*in_dim)
+    bias: np.ndarray = None           # float32 (float) or int64 accumulator units
+    dtype: str = "float"
+    out_dtype: str = "float"
+    mult: np.ndarray = None           # int32 per output (integer layers)
+    shift: np.ndarray = None          # int32 per output
+    w_zero: int = 0
+    out_zero: int = 0
+    out_lo: int = 0
+    out_hi: int = 0
+    quant: dict = field(default_factory=dict)   # scales etc., for reports and references
+
+    @property
+    def span(self):
+        """Input frames one output frame looks at."""
+        return (self.kernel - 1) * self.dilation + 1
+
+
+@dataclass
+class Model:
+    """A whole acoustic model: features, normalization, layers, labels."""
+    features: FeatureConfig
+    labels: list
+    mean: np.ndarray
+    inv_std: np.ndarray
+    layers: list
+    precision: str = "float"
+    in_scale: float = 0.0             # integer models: quantization of normalized features
+    in_zero: int = 0
+    meta: dict = field(default_factory=dict)    # provenance, quantization report, ...
+
+    @property
+    def subsampling(self):
+        """Input frames per output frame."""
+        s = 1
+        for layer in self.layers:
+            s *= layer.stride
+        return s
+
+    @property
+    def receptive_field(self):
+        """Input frames seen by one output frame."""
+        rf, step = 1, 1
+        for layer in self.layers:
+            rf += (layer.kernel - 1) * layer.dilation * step
+            step *= layer.stride
+        return rf
+
+    @property
+    def pad_left(self):
+        """Zero frames before the input: the left context of the centre tap."""
+        c, step = 0, 1
+        for layer in self.layers:
+            c += ((layer.kernel - 1) * layer.dilation // 2) * step
+            step *= layer.stride
+        return c
+
+    @property
+    def pad_right(self):
+        """Zero frames after the input (the model's right context in frames)."""
+        return self.receptive_field - 1 - self.pad_left
+
+    @property
+    def frame_shift_s(self):
+        """Seconds per output frame."""
+        return self.features.hop_s * self.subsampling
+
+    def num_params(self):
+        return int(sum(layer.weight.size + layer.bias.size for layer in self.layers))
+
+    def validate(self):
+        """Check that the layers chain and every array has its shape and type."""
+        if not 1 <= len(self.layers) <= MAX_LAYERS:
+            raise ModelFormatError("a model needs 1..%d layers, got %d" % (MAX_LAYERS, len(self.layers)))
+        if self.precision not in PRECISIONS:
+            raise ModelFormatError("unknown precision %r" % self.precision)
+        d = self.features.num_filters
+        if self.mean.shape != (d,) or self.inv_std.shape != (d,):
+            raise ModelFormatError("normalization statistics must have %d values" % d)
+        for i, layer in enumerate(self.layers):
+            where = "layer %d" % i
+            for name, lim in (("in_dim", MAX_DIM), ("out_dim", MAX_DIM), ("kernel", MAX_KERNEL),
+                              ("dilation", MAX_DIM), ("stride", MAX_STRIDE)):
+                v = getattr(layer, name)
+                if not isinstance(v, (int, np.integer)) or not 1 <= v <= lim:
+                    raise ModelFormatError("%s: %s=%r is outside 1..%d" % (where, name, v, lim))
+            if layer.in_dim != d:
+                raise ModelFormatError("%s: in_dim %d does not match the previous output %d"
+                                       % (where, layer.in_dim, d))
+            if layer.kernel * layer.in_dim > MAX_K:
+                raise ModelFormatError("%s: kernel*in_dim %d exceeds %d"
+                                       % (where, layer.kernel * layer.in_dim, MAX_K))
+            wdt = {"float": np.float32, "int16": np.int16, "int8": np.int8}.get(layer.dtype)
+            if wdt is None:
+                raise ModelFormatError("%s: unknown dtype %r" % (where, layer.dtype))
+            want = (layer.out_dim, layer.kernel * layer.in_dim)
+            if layer.weight is None or layer.weight.shape != want or layer.weight.dtype != wdt:
+                raise ModelFormatError("%s: weight must be %s %s" % (where, np.dtype(wdt).name, want))
+            bdt = np.float32 if layer.dtype == "float" else np.int64
+            if layer.bias is None or layer.bias.shape != (layer.out_dim,) or layer.bias.dtype != bdt:
+                raise ModelFormatError("%s: bias must be %s (%d,)" % (where, np.dtype(bdt).name, layer.out_dim))
+            if layer.dtype != "float":
+                for name in ("mult", "shift"):
+                    a = getattr(layer, name)
+                    if a is None or a.shape != (layer.out_dim,) or a.dtype != np.int32:
+                        raise ModelFormatError("%s: %s must be int32 (%d,)" % (where, name, layer.out_dim))
+            last = i == len(self.layers) - 1
+            if last != (layer.act == "logsoftmax"):
+                raise ModelFormatError("%s: only the last layer is (and must be) log-softmax" % where)
+            if layer.act not in ("relu", "none", "logsoftmax"):
+                raise ModelFormatError("%s: unknown activation %r" % (where, layer.act))
+            d = layer.out_dim
+        if d != len(self.labels):
+            raise ModelFormatError("the last layer has %d outputs for %d labels" % (d, len(self.labels)))
+
+    # ------------------------------------------------------------ writing
+
+    def save(self, path, provenance=None):
+        """Write the model to ``path`` atomically (temp file, then rename)."""
+        import os
+        self.validate()
+        tensors, blobs, offset = {}, [], 0
+
+        def add(name, arr):
+            nonlocal offset
+            arr = np.ascontiguousarray(arr)
+            pad = (-offset) % ALIGN
+            if pad:
+                blobs.append(b"\0" * pad)
+                offset += pad
+            tensors[name] = {"dtype": arr.dtype.name, "shape": list(arr.shape),
+                             "offset": offset, "nbytes": arr.nbytes}
+            blobs.append(arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes())
+            offset += arr.nbytes
+            return name
+
+        layers = []
+        for i, L in enumerate(self.layers):
+            entry = {k: getattr(L, k) for k in ("in_dim", "out_dim", "kernel", "dilation", "stride",
+                                                "act", "dtype", "out_dtype")}
+            entry = {k: (int(v) if isinstance(v, (int, np.integer)) else v) for k, v in entry.items()}
+            entry["weight"] = add("layers.%d.weight" % i, L.weight)
+            entry["bias"] = add("layers.%d.bias" % i, L.bias)
+            if L.dtype != "float":
+                entry["mult"] = add("layers.%d.mult" % i, L.mult)
+                entry["shift"] = add("layers.%d.shift" % i, L.shift)
+                entry.update(w_zero=int(L.w_zero), out_zero=int(L.out_zero),
+                             out_lo=int(L.out_lo), out_hi=int(L.out_hi))
+            entry["quant"] = _jsonable(L.quant)
+            layers.append(entry)
+        meta = dict(self.meta)
+        if provenance:
+            meta["provenance"] = provenance
+        header = {
+            "format": "asrm", "format_version": FORMAT_VERSION,
+            "precision": self.precision,
+            "features": self.features.to_dict(),
+            "labels": list(self.labels),
+            "normalization": {"mean": add("norm.mean", self.mean.astype(np.float32)),
+                              "inv_std": add("norm.inv_std", self.inv_std.astype(np.float32))},
+            "input_quant": {"scale": float(self.in_scale), "zero": int(self.in_zero)},
+            "subsampling": self.subsampling, "pad_left": self.pad_left, "pad_right": self.pad_right,
+            "layers": layers, "tensors": tensors, "meta": _jsonable(meta),
+        }
+        hjson = json.dumps(header, indent=1, sort_keys=True).encode("utf-8")
+        head = MAGIC + struct.pack("<IIQ", FORMAT_VERSION, len(hjson), offset)
+        pre = head + hjson
+        pre += b"\0" * ((-len(pre)) % ALIGN)
+        body = pre + b"".join(blobs)
+        digest = hashlib.sha256(body).digest()
+        tmp = "%s.tmp%d" % (path, os.getpid())
+        with open(tmp, "wb") as f:
+            f.write(body)
+            f.write(digest)
+        os.replace(tmp, path)
+
+    # ------------------------------------------------------------ reading
+
+    @classmethod
+    def load(cls, path):
+        """Read and fully validate a model file; raises ModelFormatError."""
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise ModelFormatError("%s: cannot open model file: %s" % (path, exc.strerror)) from None
+        return cls.from_bytes(data, name=str(path))
+
+    @classmethod
+    def from_bytes(cls, data, name="<model>"):
+        def fail(msg):
+            raise ModelFormatError("%s: %s" % (name, msg))
+
+        if len(data) < 8 or data[:8] != MAGIC:
+            fail("not a model file (bad magic %r; expected %r)" % (bytes(data[:8]), MAGIC))
+        if len(data) < 24:
+            fail("truncated: %d bytes, shorter than the fixed header" % len(data))
+        version, hlen, dlen = struct.unpack_from("<IIQ", data, 8)
+        if version != FORMAT_VERSION:
+            fail("format version %d; this library reads version %d" % (version, FORMAT_VERSION))
+        data_start = 24 + hlen + ((-(24 + hlen)) % ALIGN)
+        expected = data_start + dlen + 32
+        if len(data) < expected:
+            fail("truncated: %d bytes, the header announces %d" % (len(data), expected))
+        if len(data) > expected:
+            fail("%d unexpected bytes after the checksum" % (len(data) - expected))
+        if hashlib.sha256(data[:-32]).digest() != bytes(data[-32:]):
+            fail("checksum mismatch: the file is corrupted")
+        try:
+            h = json.loads(bytes(data[24:24 + hlen]).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            fail("the JSON header does not parse: %s" % exc)
+        body = memoryview(data)[data_start:data_start + dlen]
+        try:
+            return cls._from_header(h, body, dlen)
+        except ModelFormatError as exc:
+            fail(str(exc))
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            fail("malformed header: %s: %s" % (type(exc).__name__, exc))
+
+    @classmethod
+    def _from_header(cls, h, body, dlen):
+        if not isinstance(h, dict) or h.get("format") != "asrm":
+            raise ModelFormatError("the header is not an asrm header")
+        table = h["tensors"]
+
+        def tensor(name, dtype=None):
+            t = table[name]
+            dt = _DTYPES.get(t["dtype"])
+            if dt is None:
+                raise ModelFormatError("tensor %s has unknown dtype %r" % (name, t["dtype"]))
+            shape = [int(s) for s in t["shape"]]
+            if any(s < 0 or s > MAX_K * MAX_DIM for s in shape):
+                raise ModelFormatError("tensor %s has an impossible shape %s" % (name, shape))
+            n = int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize
+            off = int(t["offset"])
+            if n != int(t["nbytes"]) or off < 0 or off % ALIGN or off + n > dlen:
+                raise ModelFormatError("tensor %s lies outside the data section or has a wrong size"
+                                       % name)
+            if dtype is not None and dt != dtype:
+                raise ModelFormatError("tensor %s must be %s" % (name, np.dtype(dtype).name))
+            return np.frombuffer(body, dtype=np.dtype(dt).newbyteorder("<"), count=n // np.dtype(dt).itemsize,
+                                 offset=off).astype(dt).reshape(shape)
+
+        layers = []
+        for e in h["layers"]:
+            L = Layer(**{k: (int(e[k]) if k not in ("act", "dtype", "out_dtype") else str(e[k]))
+                         for k in ("in_dim", "out_dim", "kernel", "dilation", "stride", "act",
+                                   "dtype", "out_dtype")})
+            L.weight = tensor(e["weight"])
+            L.bias = tensor(e["bias"])
+            if L.dtype != "float":
+                L.mult = tensor(e["mult"], np.int32)
+                L.shift = tensor(e["shift"], np.int32)
+                L.w_zero, L.out_zero = int(e["w_zero"]), int(e["out_zero"])
+                L.out_lo, L.out_hi = int(e["out_lo"]), int(e["out_hi"])
+            L.quant = e.get("quant", {})
+            layers.append(L)
+        iq = h.get("input_quant", {})
+        m = cls(features=FeatureConfig.from_dict(h["features"]), labels=[str(x) for x in h["labels"]],
+                mean=tensor(h["normalization"]["mean"], np.float32),
+                inv_std=tensor(h["normalization"]["inv_std"], np.float32),
+                layers=layers, precision=str(h["precision"]),
+                in_scale=float(iq.get("scale", 0.0)), in_zero=int(iq.get("zero", 0)),
+                meta=h.get("meta", {}))
+        m.validate()
+        return m
+
+
+def _jsonable(obj):
+    """Convert numpy scalars/arrays inside dicts and lists to plain JSON types."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    return obj

@@ -1,0 +1,196 @@
+/*
+ * asr.h - the whole public C API of the fixed-point acoustic-model runtime.
+ *
+ * Conventions
+ *   - Every function returns an asr_code (0 = ASR_OK) and, on failure, fills the
+ *     caller's asr_status with the code and a one-line message. There is no
+ *     global mutable state: the status lives with the caller, so any number of
+ *     threads may use the library at once as long as they do not share an
+ *     asr_stream.
+ *   - Sizes are size_t and are validated: null pointers, zero or huge
+ *     dimensions, products that would overflow, and buffers that are too small
+ *     are reported, never dereferenced.
+ *   - Matrices are row-major. "K" is the inner (reduction) dimension.
+ *
+ * This header is also the cffi cdef (asr/_build.py strips the preprocessor
+ * lines), so it must stay plain C declarations without macros in types.
+ */
+#ifndef ASR_H
+#define ASR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ASR_API_VERSION 1
+
+typedef enum asr_code {
+    ASR_OK = 0,
+    ASR_E_ARG = 1,        /* a null pointer, a bad enum, a size out of range  */
+    ASR_E_NOMEM = 2,      /* an allocation failed                             */
+    ASR_E_SHAPE = 3,      /* dimensions that do not fit together              */
+    ASR_E_UNSUPPORTED = 4 /* a kernel path this CPU or build does not have    */
+} asr_code;
+
+typedef struct asr_status {
+    int code;
+    char message[240];
+} asr_status;
+
+int asr_api_version(void);
+
+/* ---------------------------------------------------------------- kernels */
+
+/* Kernel paths. Each integer kernel computes exactly the same integers on
+ * every path; ASR_PATH_REF is the specification. */
+typedef enum asr_path {
+    ASR_PATH_AUTO = -1,      /* the best path this CPU has                   */
+    ASR_PATH_REF = 0,        /* plain C99                                    */
+    ASR_PATH_SSE41 = 1,      /* x86 SSE4.1                                   */
+    ASR_PATH_AVX2 = 2,       /* x86 AVX2                                     */
+    ASR_PATH_AVX512VNNI = 3, /* x86 AVX-512BW + VNNI                         */
+    ASR_PATH_NEON = 4,       /* armv7 NEON or aarch64 Advanced SIMD          */
+    ASR_PATH_NEON_DOT = 5    /* aarch64 with the sdot instruction            */
+} asr_path;
+
+#define ASR_PATH_COUNT 6
+
+/* Bit (1 << path) is set for every path this build and this CPU can run. */
+unsigned asr_paths_available(void);
+/* Short lower-case name of a path ("ref", "sse41", "avx2", "avx512vnni",
+ * "neon", "neondot"); NULL for an unknown path. */
+const char *asr_path_name(int path);
+/* The path ASR_PATH_AUTO resolves to: the environment variable ASR_KERNEL
+ * (a path name, or "auto") when it is set, otherwise the best available. */
+int asr_path_resolve(int path, int *resolved, asr_status *st);
+
+/* Stand-alone matrix products, used by tests and benchmarks; the network
+ * calls the same kernels on weights packed once at load.
+ *   out[n*out_stride + o] = sum_k x[n*x_stride + k] * w[o*w_stride + k]
+ * for n < batch, o < rows, k < cols. Pointers need no alignment.
+ * s8:  int8 weights must lie in [-127, 127] (x may use all of [-128, 127]);
+ *      int32 accumulators cannot overflow for cols <= ASR_MAX_K (see net.c).
+ * s16: int16 weights must lie in [-32767, 32767]; accumulators are int64
+ *      because sum of even three 16x16 products can exceed int32.
+ * f32: plain float; the summation order of one output is fixed by cols alone
+ *      (never by batch or position), so chunked and whole runs agree. */
+int asr_gemm_s8s8s32(int path, const int8_t *w, size_t rows, size_t cols, size_t w_stride,
+                     const int8_t *x, size_t batch, size_t x_stride,
+                     int32_t *out, size_t out_stride, asr_status *st);
+int asr_gemm_s16s16s64(int path, const int16_t *w, size_t rows, size_t cols, size_t w_stride,
+                       const int16_t *x, size_t batch, size_t x_stride,
+                       int64_t *out, size_t out_stride, asr_status *st);
+int asr_gemm_f32(int path, const float *w, size_t rows, size_t cols, size_t w_stride,
+                 const float *x, size_t batch, size_t x_stride,
+                 float *out, size_t out_stride, asr_status *st);
+
+/* Requantize accumulators to an integer activation (the epilogue every int
+ * layer runs after its product):
+ *   v = acc + bias[o]                                  (int64)
+ *   q = round(v * mult[o] / 2^(31 + shift[o]))         (round half up)
+ *   y = clamp(q + zero_point, lo, hi)
+ * mult[o] in [2^30, 2^31) (or 0), shift[o] in [-31, 32]. The multiply is
+ * exact in 96-bit arithmetic built from 32-bit pieces, so targets without
+ * an FPU or 128-bit integers compute the same value. */
+int asr_requant_s64(const int64_t *acc, size_t n, const int64_t *bias,
+                    const int32_t *mult, const int32_t *shift, int32_t zero_point,
+                    int32_t lo, int32_t hi, int32_t *out, asr_status *st);
+
+/* Fixed-point log-softmax over n logits in Q10 (value = q / 1024 nats):
+ * out = logit - max - log(sum(exp(logit - max))), in Q10, saturated to
+ * [-32767, 0]. exp and log use 2^x / log2 tables; no floating point. */
+int asr_logsoftmax_q10(const int32_t *logits, size_t n, int16_t *out, asr_status *st);
+
+/* ---------------------------------------------------------------- network */
+
+typedef enum asr_dtype { ASR_F32 = 0, ASR_S16 = 1, ASR_S8 = 2 } asr_dtype;
+typedef enum asr_act { ASR_ACT_NONE = 0, ASR_ACT_RELU = 1, ASR_ACT_LOGSOFTMAX = 2 } asr_act;
+
+/* Largest sizes the network accepts; they bound the int32 accumulator
+ * (see net.c) and reject absurd headers before anything is allocated. */
+#define ASR_MAX_DIM 8192
+#define ASR_MAX_K 65536
+#define ASR_MAX_KERNEL 32
+#define ASR_MAX_STRIDE 8
+#define ASR_MAX_LAYERS 64
+
+/* One time-delay (dilated 1-D convolution) layer with "valid" borders:
+ *   y[t][o] = act( sum_j sum_i W[o][j*in_dim + i] * x[t*stride + j*dilation][i] + b[o] )
+ * for taps j < kernel. Only the network input is padded (see asr_net_desc).
+ * dtype is the type of the weights and of this layer's input activations.
+ * For integer layers x is stored as q with x = (q - in_zero) * in_scale and
+ * W as q with W = (q - w_zero) * w_scale[o]; the exporter folds every
+ * constant into bias (accumulator units) and mult/shift (see asr_requant_s64);
+ * w_zero is nonzero only in the asymmetric scheme and costs one extra sum
+ * over each input row. out_dtype is the next layer's input type, or ASR_F32
+ * on the last layer, which must use ASR_ACT_LOGSOFTMAX. */
+typedef struct asr_layer_desc {
+    int dtype;
+    int out_dtype;
+    int act;
+    uint32_t in_dim;
+    uint32_t out_dim;
+    uint32_t kernel;
+    uint32_t dilation;
+    uint32_t stride;
+    const void *weight;     /* out_dim x (kernel*in_dim): float, int16 or int8 */
+    const void *bias;       /* out_dim: float (F32) or int64 (S16, S8)         */
+    const int32_t *mult;    /* out_dim, integer layers only                    */
+    const int32_t *shift;   /* out_dim, integer layers only                    */
+    int32_t w_zero;         /* weight zero point, integer layers               */
+    int32_t out_zero;       /* zero point of the output activation             */
+    int32_t out_lo;         /* clamp of the output activation (ReLU: out_zero) */
+    int32_t out_hi;
+} asr_layer_desc;
+
+/* The network: feature normalization, input quantization, input padding,
+ * then the layers. Features are (x - mean) * inv_std, then padded with
+ * pad_left and pad_right all-zero frames (the padding is in normalized
+ * space). Integer networks quantize the normalized features with
+ * q = clamp(round(x / in_scale) + in_zero) into the first layer's dtype. */
+typedef struct asr_net_desc {
+    uint32_t feat_dim;
+    const float *mean;      /* feat_dim */
+    const float *inv_std;   /* feat_dim */
+    uint32_t pad_left;
+    uint32_t pad_right;
+    float in_scale;         /* integer networks only */
+    int32_t in_zero;
+    uint32_t n_layers;
+    const asr_layer_desc *layers;
+} asr_net_desc;
+
+typedef struct asr_net asr_net;       /* immutable after creation; shareable  */
+typedef struct asr_stream asr_stream; /* per-utterance state; one thread each */
+
+/* Validates the description, copies and packs the weights for the kernel
+ * path (ASR_PATH_AUTO: see asr_path_resolve). The caller's arrays may be
+ * freed afterwards. */
+int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status *st);
+void asr_net_free(asr_net *net);
+/* Output label count, total frame subsampling, and the kernel path in use. */
+int asr_net_info(const asr_net *net, uint32_t *n_out, uint32_t *subsampling, int *path,
+                 asr_status *st);
+
+int asr_stream_create(const asr_net *net, asr_stream **out, asr_status *st);
+void asr_stream_free(asr_stream *s);
+/* How many output frames asr_stream_forward would write for n_frames more
+ * input frames (and the end of input when finish is nonzero). */
+int asr_stream_pending(const asr_stream *s, size_t n_frames, int finish, size_t *n_out,
+                       asr_status *st);
+/* Feeds n_frames feature frames (n_frames x feat_dim floats, may be 0) and,
+ * when finish is nonzero, ends the input. Writes every output frame that is
+ * now computable: log-probabilities, n_out x n_labels floats, into out (room
+ * for out_cap frames; check with asr_stream_pending). Any split of the input
+ * into calls gives bit-identical outputs. After finish the stream is done. */
+int asr_stream_forward(asr_stream *s, const float *feats, size_t n_frames, int finish,
+                       float *out, size_t out_cap, size_t *n_out, asr_status *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASR_H */

@@ -1,0 +1,59 @@
+/*
+ * kernels.h - internal interface between the network and the matrix kernels.
+ *
+ * A weight matrix is packed once, at load, into the layout its kernel path
+ * wants (asr_pack); the kernels then run allocation-free. Every path's
+ * kernels are reached through one asr_kernels table chosen per network, so
+ * no hot loop ever tests CPU features.
+ */
+#ifndef ASR_KERNELS_H
+#define ASR_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asr.h"
+
+/* A packed weight matrix (rows = outputs, cols = K). The layout of data is
+ * private to the path that packed it; rows/cols are the logical sizes. */
+typedef struct asr_packed {
+    int path;
+    int dtype;          /* ASR_F32, ASR_S16, ASR_S8 */
+    size_t rows;
+    size_t cols;
+    size_t ld;          /* path-specific leading dimension, in elements */
+    void *data;         /* aligned, owned */
+    void *alloc;        /* what to free */
+} asr_packed;
+
+/* out[n*out_stride + o] = sum_k x[n*x_stride + k] * W[o][k] for n < batch,
+ * o < w->rows, k < w->cols. x rows are read for exactly w->cols elements and
+ * need no alignment. The kernels allocate nothing and cannot fail: sizes are
+ * validated by the callers. */
+typedef void (*asr_gemm_s8_fn)(const asr_packed *w, const int8_t *x, size_t x_stride,
+                               size_t batch, int32_t *out, size_t out_stride);
+typedef void (*asr_gemm_s16_fn)(const asr_packed *w, const int16_t *x, size_t x_stride,
+                                size_t batch, int64_t *out, size_t out_stride);
+typedef void (*asr_gemm_f32_fn)(const asr_packed *w, const float *x, size_t x_stride,
+                                size_t batch, float *out, size_t out_stride);
+
+typedef struct asr_kernels {
+    int path;
+    asr_gemm_s8_fn gemm_s8;
+    asr_gemm_s16_fn gemm_s16;
+    asr_gemm_f32_fn gemm_f32;
+} asr_kernels;
+
+/* The kernel table of a path, or NULL when this build or CPU lacks it. */
+const asr_kernels *asr_kernels_for(int path);
+
+/* Packs a rows x cols matrix (row stride w_stride elements) of the given
+ * dtype for path. Returns ASR_OK or ASR_E_NOMEM/ASR_E_ARG with st filled. */
+int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, size_t cols,
+             size_t w_stride, asr_status *st);
+void asr_packed_free(asr_packed *p);
+
+/* Fills st (when non-NULL) and returns code; shared by every .c file. */
+int asr_fail(asr_status *st, int code, const char *fmt, ...);
+
+#endif /* ASR_KERNELS_H */
