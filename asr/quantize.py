@@ -31,6 +31,11 @@ from .model import Layer, Model
 SCHEMES = ("symmetric", "asymmetric")
 DEFAULT_SCHEME = "symmetric"
 LOGIT_SCALE = 1.0 / 1024.0     # Q10 logits feed the fixed-point log-softmax
+# Observed activation ranges are widened by this factor before choosing
+# scales: int16 has bits to spare, so it trades one of them for never
+# clipping inputs a little beyond the calibration set; int8 keeps the tight
+# min/max range, whose resolution matters more than rare clipping.
+HEADROOM = {"int8": 1.0, "int16": 2.0}
 _QRANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
 _WMAX = {"int8": 127, "int16": 32767}       # weights avoid -2^(b-1): see kernels.h
 
@@ -152,7 +157,8 @@ def quantize_model(model, calib_feats, precision="int8", scheme=DEFAULT_SCHEME, 
     n = len(model.layers)
     precs = layer_precisions(precision, n)
     ranges = calibrate(model, calib_feats, percentile)
-    acts = [act_params(lo, hi, precs[i], scheme) for i, (lo, hi) in enumerate(ranges)]
+    acts = [act_params(lo * HEADROOM[precs[i]], hi * HEADROOM[precs[i]], precs[i], scheme)
+            for i, (lo, hi) in enumerate(ranges)]
     layers = []
     for i, L in enumerate(model.layers):
         s_x, z_x = acts[i]

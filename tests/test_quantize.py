@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from asr import reference
+from asr.quantize import (DEFAULT_SCHEME, compare_schemes, fixed_multiplier, layer_precisions,
+                          quantize_model, quantize_weights)
+from helpers import random_feats, random_float_model
+
+# Documented bounds on a random model (the bundled model's are in its card):
+# max |log-prob(quantized) - log-prob(float)| over all frames and labels.
+BOUND = {"int16": 0.01, "int8": 0.5, "mixed": 0.4}
+
+
+@pytest.fixture(scope="module")
+def setup():
+    m = random_float_model(3)
+    calib = [random_feats(m, 200, seed=s) for s in range(4)]
+    held = [random_feats(m, 200, seed=100 + s) for s in range(2)]
+    return m, calib, held
+
+
+@pytest.mark.parametrize("prec", ["int8", "int16", "mixed"])
+@pytest.mark.parametrize("scheme", ["symmetric", "asymmetric"])
+def test_quantized_outputs_within_bound(setup, prec, scheme):
+    m, calib, held = setup
+    q, rep = quantize_model(m, calib, prec, scheme)
+    for f in held:
+        err = np.abs(reference.forward_int(q, f) - reference.forward_float(m, f)).max()
+        assert err <= BOUND[prec], (prec, scheme, err)
+    assert len(rep.layer_sqnr_db) == len(m.layers)
+    floor = 60 if prec == "int16" else 25
+    assert min(rep.layer_sqnr_db) > floor
+
+
+def test_int16_is_much_closer_than_int8(setup):
+    m, calib, _ = setup
+    r8 = quantize_model(m, calib, "int8")[1]
+    r16 = quantize_model(m, calib, "int16")[1]
+    assert min(r16.layer_sqnr_db) > max(r8.layer_sqnr_db) + 30
+
+
+def test_mixed_precision_is_expressed_per_layer(setup):
+    m, calib, _ = setup
+    q, _ = quantize_model(m, calib, "mixed", report=False)
+    n = len(m.layers)
+    assert [L.dtype for L in q.layers] == ["int16"] + ["int8"] * (n - 2) + ["int16"]
+    assert [L.out_dtype for L in q.layers][:-1] == [L.dtype for L in q.layers][1:]
+    q2, _ = quantize_model(m, calib, "int8,int16,int16,int8,int8", report=False)
+    assert [L.dtype for L in q2.layers] == ["int8", "int16", "int16", "int8", "int8"]
+
+
+def test_default_scheme_measures_better(setup):
+    m, calib, held = setup
+    reps = compare_schemes(m, calib, held, "int8")
+    other = [s for s in reps if s != DEFAULT_SCHEME][0]
+    assert reps[DEFAULT_SCHEME].mean_abs_logprob_error <= reps[other].mean_abs_logprob_error
+
+
+def test_weights_never_use_the_most_negative_value():
+    w = np.random.default_rng(0).standard_normal((16, 33)) * 3
+    for dtype, lim in (("int8", 127), ("int16", 32767)):
+        for scheme in ("symmetric", "asymmetric"):
+            q, scale, zero = quantize_weights(w, dtype, scheme)
+            assert q.min() >= -lim and q.max() <= lim
+            assert np.abs((q - zero) * scale[:, None] - w).max() <= scale.max() * 0.5 + 1e-12
+
+
+@pytest.mark.parametrize("real", [1e-9, 3.7e-5, 0.01, 0.5, 0.999, 1.0, 7.3, 1000.0])
+def test_fixed_multiplier_represents_the_scale(real):
+    m, s = fixed_multiplier(real)
+    assert 0 < m < 2 ** 31 and -31 <= s <= 32
+    assert abs(m / 2.0 ** (31 + s) - real) <= real * 2 ** -29 + 2.0 ** -63
+
+
+def test_precision_spec_errors():
+    with pytest.raises(ValueError):
+        layer_precisions("int4", 3)
+    with pytest.raises(ValueError):
+        layer_precisions(["int8"], 3)
