@@ -1,0 +1,161 @@
+"""asr-eval: word error rate of each precision on a data set."""
+import argparse
+import json
+import os
+import sys
+import time
+
+from .common import HelpFormatter, Progress, add_model_options, error, make_recognizer
+
+DESCRIPTION = """\
+Score a data set: WER (substitutions, deletions, insertions), sentence error
+rate, agreement of int16/int8 transcripts with float, and real-time factor
+per stage (features, acoustic model, decoder).
+
+DATA is a TSV file of PATH<TAB>REFERENCE lines (paths relative to the file)
+or a Kaldi-style directory with wav.scp and text. References and hypotheses
+are normalized alike: lower case, digits spelled out, punctuation except
+apostrophes removed (asr/text.py)."""
+
+
+def load_data(path):
+    """List of (utt_id, audio path, reference text)."""
+    from ..errors import AsrError
+    items = []
+    if os.path.isdir(path):
+        scp, txt = os.path.join(path, "wav.scp"), os.path.join(path, "text")
+        if not (os.path.exists(scp) and os.path.exists(txt)):
+            raise AsrError("%s: a data directory needs wav.scp and text" % path)
+        refs = {}
+        with open(txt, encoding="utf-8") as f:
+            for line in f:
+                parts = line.rstrip("\n").split(None, 1)
+                if parts:
+                    refs[parts[0]] = parts[1] if len(parts) > 1 else ""
+        with open(scp, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                parts = line.strip().split(None, 1)
+                if not parts:
+                    continue
+                if len(parts) != 2 or parts[1].endswith("|"):
+                    raise AsrError("%s:%d: wav.scp lines must be 'UTT PATH' (pipes unsupported)" % (scp, n))
+                wav = parts[1] if os.path.isabs(parts[1]) else os.path.join(path, parts[1])
+                if parts[0] in refs:
+                    items.append((parts[0], wav, refs[parts[0]]))
+    else:
+        base = os.path.dirname(os.path.abspath(path))
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip() or line.startswith("#"):
+                    continue
+                parts = line.rstrip("\n").split("\t", 1)
+                if len(parts) != 2:
+                    raise AsrError("%s:%d: expected PATH<TAB>REFERENCE" % (path, n))
+                wav = parts[0] if os.path.isabs(parts[0]) else os.path.join(base, parts[0])
+                items.append((os.path.splitext(os.path.basename(parts[0]))[0], wav, parts[1]))
+    if not items:
+        raise AsrError("%s: no utterances" % path)
+    return items
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="asr-eval", description=DESCRIPTION, formatter_class=HelpFormatter)
+    p.add_argument("data", metavar="DATA", help="TSV file or Kaldi-style data directory")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--limit", type=int, default=0, help="score only the first N utterances (0: all)")
+    p.add_argument("--hyp-out", help="write hypotheses to this TSV (utt, precision, text)")
+    add_model_options(p, multi=True)
+    args = p.parse_args(argv)
+    args.precisions = [x.strip() for x in args.precision.split(",") if x.strip()]
+    for x in args.precisions:
+        if x not in ("float", "int16", "int8"):
+            p.error("unknown precision %r" % x)
+    if args.model and len(args.precisions) > 1:
+        p.error("--model names one file: give a single --precision with it")
+    return args
+
+
+def evaluate(args):
+    from ..audio import read_audio
+    from ..text import ErrorCounts, normalize
+    items = load_data(args.data)
+    if args.limit:
+        items = items[:args.limit]
+    report = {"data": args.data, "utterances": len(items), "precisions": {}}
+    hyps = {}
+    audio = {}
+    for prec in args.precisions:
+        rec = make_recognizer(args, precision=prec)
+        counts = ErrorCounts()
+        stage = {"features": 0.0, "model": 0.0, "decoder": 0.0}
+        seconds, failed = 0.0, 0
+        hyps[prec] = {}
+        bar = Progress(len(items), prec)
+        for utt, wav, ref in items:
+            bar.step()
+            try:
+                if wav not in audio:
+                    audio[wav] = read_audio(wav, rec.sample_rate)
+                x = audio[wav]
+            except Exception as exc:  # report and go on: one bad file doesn't stop the set
+                error("asr-eval: %s" % exc)
+                failed += 1
+                continue
+            s = rec.stream()
+            s.accept(x)
+            s.finish()
+            from ..stream import merge_results
+            text = normalize(merge_results(s.results).text)
+            hyps[prec][utt] = text
+            counts.add(normalize(ref), text)
+            for k in stage:
+                stage[k] += s.timings[k]
+            seconds += s.audio_seconds
+        entry = counts.to_dict()
+        total = sum(stage.values())
+        entry["rtf"] = {k: round(v / seconds, 5) for k, v in stage.items()} if seconds else {}
+        entry["rtf"]["total"] = round(total / seconds, 5) if seconds else 0.0
+        entry["audio_seconds"] = round(seconds, 2)
+        entry["failed"] = failed
+        entry["kernel"] = rec.network.kernel
+        if "float" in hyps and prec != "float":
+            same = [hyps[prec].get(u) == hyps["float"].get(u) for u in hyps[prec]]
+            entry["agreement_with_float"] = round(sum(same) / max(len(same), 1), 5)
+        report["precisions"][prec] = entry
+    if args.hyp_out:
+        with open(args.hyp_out, "w", encoding="utf-8") as f:
+            for prec, h in hyps.items():
+                for utt, text in h.items():
+                    f.write("%s\t%s\t%s\n" % (utt, prec, text))
+    return report
+
+
+def print_table(report):
+    print("%s: %d utterances" % (report["data"], report["utterances"]))
+    print("%-9s %7s %7s %6s %6s %6s %9s %8s %8s %8s %8s" % (
+        "precision", "WER%", "SER%", "sub", "del", "ins", "agree%", "rtf.feat", "rtf.am", "rtf.dec", "rtf"))
+    for prec, e in report["precisions"].items():
+        agree = e.get("agreement_with_float")
+        print("%-9s %7.2f %7.2f %6d %6d %6d %9s %8.4f %8.4f %8.4f %8.4f" % (
+            prec, 100 * e["wer"], 100 * e["ser"], e["substitutions"], e["deletions"], e["insertions"],
+            "-" if agree is None else "%.1f" % (100 * agree), e["rtf"].get("features", 0),
+            e["rtf"].get("model", 0), e["rtf"].get("decoder", 0), e["rtf"].get("total", 0)))
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from ..errors import AsrError
+    try:
+        report = evaluate(args)
+    except (AsrError, OSError) as exc:
+        error("asr-eval: %s" % exc)
+        return 1
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print_table(report)
+    return 1 if any(e["failed"] for e in report["precisions"].values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""The recognizer: audio in, words out, incrementally.
+
+``Recognizer`` is immutable and shareable between threads (the model, the
+packed network, the lexicon and the LM); each ``stream()`` is independent
+mutable state for one audio source::
+
+    rec = Recognizer()                 # bundled model, int8
+    s = rec.stream(sample_rate=16000)
+    for chunk in chunks:               # any size, int16 or float32 samples
+        p = s.accept(chunk)            # p.text: partial transcript, p.endpoint
+    final = s.finish()                 # final.text, final.words
+
+Every stage runs incrementally and only on new data: resampling, features,
+the acoustic model (with its context carried over) and the decoder. Frames
+are bit-identical whatever the chunking, and endpoints are decided per
+output frame, so the final results never depend on how audio was chunked.
+
+Endpointing: an utterance ends after ``endpoint_silence_s`` seconds of
+frames where the CTC blank has posterior above ``blank_threshold``, once
+the utterance holds at least one non-blank frame. Its final result is then
+emitted and the decoder starts afresh (the acoustic context continues).
+"""
+import os
+import time
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import numpy as np
+
+from .audio import Resampler, to_float32
+from .errors import AsrError, AudioError
+from .features import FeatureStream
+from .model import Model
+from .network import Network
+
+PRECISIONS = ("float", "int16", "int8")
+
+
+@dataclass
+class Word:
+    """A recognized word: times in seconds from the start of the stream,
+    confidence in [0, 1]."""
+    word: str
+    start: float
+    end: float
+    conf: float
+
+
+@dataclass
+class Result:
+    """A final result: one utterance (or, from ``Recognizer.recognize``, a
+    whole recording)."""
+    text: str
+    words: List[Word] = field(default_factory=list)
+    start: float = 0.0
+    end: float = 0.0
+    nbest: list = field(default_factory=list)
+    latency_s: Optional[float] = None   # wall time from end of speech to this result
+
+
+@dataclass
+class Partial:
+    """What ``Stream.accept`` returns: the current partial text, whether an
+    endpoint was reached in this chunk, and the finals it produced."""
+    text: str
+    endpoint: bool = False
+    finals: List[Result] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    enabled: bool = True
+    endpoint_silence_s: float = 0.8
+    blank_threshold: float = 0.95
+    max_utterance_s: float = 30.0
+
+
+def _repo_root():
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def model_dirs():
+    """Where bundled models are looked for, in order: $ASR_MODEL_DIR, the
+    installed package's models/, the source checkout's models/."""
+    dirs = []
+    if os.environ.get("ASR_MODEL_DIR"):
+        dirs.append(os.environ["ASR_MODEL_DIR"])
+    dirs.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "models"))
+    dirs.append(os.path.join(_repo_root(), "models"))
+    return dirs
+
+
+def find_model_file(name):
+    """Path of a bundled file (model, lexicon, LM), or an AsrError naming
+    the places searched."""
+    for d in model_dirs():
+        p = os.path.join(d, name)
+        if os.path.exists(p):
+            return p
+    raise AsrError("bundled file %s not found in %s (set ASR_MODEL_DIR or pass a path)"
+                   % (name, ", ".join(model_dirs())))
+
+
+def default_model_path(precision="int8"):
+    if precision not in PRECISIONS:
+        raise AsrError("precision must be one of %s, got %r" % (", ".join(PRECISIONS), precision))
+    return find_model_file("en-us-%s.asrm" % precision)
+
+
+class Recognizer:
+    """Model + network + decoder configuration; makes independent streams.
+
+    ``model``: a path or a :class:`Model` (default: the bundled English model
+    at ``precision``). ``lexicon``/``lm``: paths (default: the bundled
+    ones); ``lm=False`` decodes without a language model. ``phrases``: a
+    list of allowed phrases for command-and-control decoding.
+    ``kernel``: 'auto' or a path name ('ref', 'avx2', ...).
+    """
+
+    def __init__(self, model=None, precision="int8", lexicon=None, lm=None, phrases=None,
+                 kernel="auto", beam=None, lm_weight=None, word_bonus=None, greedy=False,
+                 endpoint=EndpointConfig()):
+        from . import decoder as dec
+        if model is None:
+            model = default_model_path(precision)
+        self.model = model if isinstance(model, Model) else Model.load(model)
+        self.network = Network(self.model, kernel=kernel)
+        self.endpoint = endpoint
+        self.sample_rate = self.model.features.sample_rate
+        self.frame_shift_s = self.model.frame_shift_s
+        opts = {k: v for k, v in (("beam", beam), ("lm_weight", lm_weight),
+                                  ("word_bonus", word_bonus)) if v is not None}
+        self.decoder = dec.build_decoder(self.model.labels, lexicon=lexicon, lm=lm,
+                                         phrases=phrases, greedy=greedy,
+                                         frame_shift_s=self.frame_shift_s, **opts)
+        self.blank = self.model.labels.index("<blk>") if "<blk>" in self.model.labels else 0
+
+    @property
+    def precision(self):
+        return self.model.precision
+
+    def stream(self, sample_rate=None):
+        """A new independent stream; audio at ``sample_rate`` Hz (default:
+        the model's rate) is resampled as it arrives."""
+        return Stream(self, sample_rate or self.sample_rate)
+
+    def recognize(self, samples, sample_rate=None):
+        """Whole-recording result: every utterance's words, one text."""
+        s = self.stream(sample_rate)
+        s.accept(samples)
+        s.finish()
+        return merge_results(s.results)
+
+    def recognize_file(self, path):
+        from .audio import read_audio
+        return self.recognize(read_audio(path, self.sample_rate), self.sample_rate)
+
+
+def merge_results(results):
+    words = [w for r in results for w in r.words]
+    text = " ".join(r.text for r in results if r.text)
+    if not results:
+        return Result(text="")
+    return Result(text=text, words=words, start=results[0].start, end=results[-1].end)
+
+
+class Stream:
+    """One audio source being recognized. Not thread-safe; use one per thread."""
+
+    def __init__(self, rec, sample_rate):
+        self.rec = rec
+        self.resampler = None if sample_rate == rec.sample_rate else Resampler(sample_rate, rec.sample_rate)
+        self.features = FeatureStream(rec.model.features)
+        self.net = rec.network.stream()
+        self.results: List[Result] = []
+        self.timings = {"features": 0.0, "model": 0.0, "decoder": 0.0}
+        self.samples_in = 0
+        self.sample_rate = sample_rate
+        self._finished = False
+        self._frame = 0                  # output frames seen
+        self._new_utterance()
+
+    def _new_utterance(self):
+        self._dec = self.rec.decoder.stream(time_offset_s=self._frame * self.rec.frame_shift_s)
+        self._utt_start = self._frame
+        self._blank_run = 0
+        self._speech = False
+        self._speech_end_wall = None
+
+    def accept(self, chunk):
+        """Feed samples (1-D int16/float array, or n x channels: mixed down).
+        Returns a :class:`Partial`."""
+        if self._finished:
+            raise AsrError("the stream is finished")
+        x = to_float32(chunk)
+        if x.ndim == 2:
+            x = x.mean(axis=1, dtype=np.float32)
+        if x.ndim != 1:
+            raise AudioError("expected 1-D samples or samples x channels, got shape %s" % (x.shape,))
+        if not np.all(np.isfinite(x)):
+            raise AudioError("the audio contains NaN or infinite samples")
+        self.samples_in += len(x)
+        t0 = time.perf_counter()
+        if self.resampler is not None:
+            x = self.resampler.process(x)
+        feats = self.features.accept(x)
+        t1 = time.perf_counter()
+        lp = self.net.forward(feats)
+        t2 = time.perf_counter()
+        self.timings["features"] += t1 - t0
+        self.timings["model"] += t2 - t1
+        finals = self._decode(lp)
+        return Partial(text=self._dec.partial().text, endpoint=bool(finals), finals=finals)
+
+    def finish(self):
+        """Flush everything; returns the last utterance's final result (all
+        of them are in ``self.results``)."""
+        if self._finished:
+            raise AsrError("the stream is finished")
+        self._finished = True
+        t0 = time.perf_counter()
+        x = self.resampler.process(np.zeros(0, np.float32), final=True) if self.resampler else None
+        feats = self.features.accept(x) if x is not None and len(x) else None
+        tail = self.features.finish()
+        feats = tail if feats is None else np.concatenate([feats, tail])
+        t1 = time.perf_counter()
+        lp = self.net.forward(feats, finish=True)
+        t2 = time.perf_counter()
+        self.timings["features"] += t1 - t0
+        self.timings["model"] += t2 - t1
+        self._decode(lp)
+        return self._close_utterance(force=True)
+
+    def _decode(self, lp):
+        """Feed log-prob frames to the decoder, cutting utterances at endpoints."""
+        ep = self.rec.endpoint
+        finals = []
+        t0 = time.perf_counter()
+        need = int(round(ep.endpoint_silence_s / self.rec.frame_shift_s))
+        max_frames = int(round(ep.max_utterance_s / self.rec.frame_shift_s))
+        start = 0
+        if ep.enabled and len(lp):
+            blank_lp = lp[:, self.rec.blank]
+            thr = np.log(ep.blank_threshold)
+            for i in range(len(lp)):
+                if blank_lp[i] >= thr:
+                    self._blank_run += 1
+                    if self._blank_run == 1:
+                        self._speech_end_wall = None
+                else:
+                    self._blank_run = 0
+                    self._speech = True
+                frame = self._frame + i + 1
+                long_utt = frame - self._utt_start >= max_frames
+                if (self._speech and self._blank_run >= need) or long_utt:
+                    self._dec.accept(lp[start:i + 1])
+                    self._frame += i + 1 - start
+                    start = i + 1
+                    finals.append(self._close_utterance())
+                    self._new_utterance()
+        if start < len(lp):
+            self._dec.accept(lp[start:])
+            self._frame += len(lp) - start
+        self.timings["decoder"] += time.perf_counter() - t0
+        return finals
+
+    def _close_utterance(self, force=False):
+        t = time.perf_counter()
+        r = self._dec.finish()
+        res = Result(text=r.text, words=[Word(w.word, w.start, w.end, w.conf) for w in r.words],
+                     start=self._utt_start * self.rec.frame_shift_s,
+                     end=self._frame * self.rec.frame_shift_s,
+                     nbest=getattr(r, "nbest", []))
+        self.timings["decoder"] += time.perf_counter() - t
+        if res.text or not force or not self.results:
+            self.results.append(res)
+        return res
+
+    @property
+    def audio_seconds(self):
+        return self.samples_in / float(self.sample_rate)
