@@ -1,11 +1,35 @@
-from setuptools import setup, find_packages
+"""Build: the C library through cffi (asr/_build.py), the bundled models
+copied from models/ into the installed package (asr/models)."""
+import glob
+import os
+import shutil
+
+from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+MODEL_FILES = ("*.asrm", "*.lexicon", "*.arpa.gz", "samples/*.wav", "samples/*.flac", "samples/*.txt")
+
+
+class BuildPyWithModels(build_py):
+    """Copy the bundled model files next to the installed package, where
+    asr.stream.model_dirs() finds them (an editable install reads models/)."""
+
+    def run(self):
+        super().run()
+        dst = os.path.join(self.build_lib, "asr", "models")
+        for pattern in MODEL_FILES:
+            for src in glob.glob(os.path.join(ROOT, "models", pattern)):
+                rel = os.path.relpath(src, os.path.join(ROOT, "models"))
+                os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
+                shutil.copyfile(src, os.path.join(dst, rel))
+
 
 setup(
     name="asr-fixedpoint",
     version="0.1.0",
     description="Offline speech recognition with an int8/int16 fixed-point acoustic model",
     packages=find_packages(include=["asr", "asr.*"]),
-    package_data={"asr": ["models/*"]},
     python_requires=">=3.9",
     setup_requires=["cffi>=1.15"],
     cffi_modules=["asr/_build.py:ffibuilder"],
@@ -16,6 +40,7 @@ setup(
         "mic": ["sounddevice"],
         "plot": ["matplotlib"],
     },
+    cmdclass={"build_py": BuildPyWithModels},
     entry_points={
         "console_scripts": [
             "asr-decode=asr.cli.decode:main",
