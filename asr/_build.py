@@ -55,7 +55,12 @@ def compile_args():
 
 
 def sources():
-    return sorted(os.path.relpath(p, os.getcwd()) for p in glob.glob(os.path.join(SRC, "*.c")))
+    """The C files, relative to the checkout when building from it (what
+    setuptools wants) and absolute otherwise (cffi compiles in a temp dir)."""
+    files = sorted(glob.glob(os.path.join(SRC, "*.c")))
+    if os.path.abspath(os.getcwd()) == ROOT and __name__ != "__main__":
+        return [os.path.relpath(p, ROOT) for p in files]
+    return files
 
 
 ffibuilder = FFI()

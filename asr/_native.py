@@ -20,6 +20,7 @@ PATH_NAMES = {lib.ASR_PATH_REF: "ref", lib.ASR_PATH_SSE41: "sse41", lib.ASR_PATH
               lib.ASR_PATH_NEON_DOT: "neondot"}
 PATH_IDS = {name: pid for pid, name in PATH_NAMES.items()}
 PATH_IDS["auto"] = lib.ASR_PATH_AUTO
+PATH_IDS["sse4"] = lib.ASR_PATH_SSE41   # the spelling of the asr-rtf --kernel option
 
 
 def new_status():

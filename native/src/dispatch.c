@@ -1,0 +1,429 @@
+/*
+ * dispatch.c - which kernel paths this CPU can run, the packed weight
+ * layouts, and the validated public matrix products.
+ *
+ * Each instruction set lives in its own translation unit (kernels_ref.c,
+ * kernels_sse41.c, kernels_avx2.c, kernels_avx512vnni.c, kernels_neon.c) and
+ * exports one asr_kernels table. This file detects the CPU once, hands out
+ * those tables, and packs weights into the layout each path expects, so the
+ * kernels themselves never test a feature or allocate.
+ */
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define ASR_X86 1
+#include <cpuid.h>
+#endif
+
+/* Same condition as in kernels_neon.c: the sdot kernels need an aarch64
+ * compiler that can enable +dotprod for part of a file. */
+#if defined(__aarch64__) && defined(__ARM_NEON) && \
+    (defined(__ARM_FEATURE_DOTPROD) || (defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8))
+#define ASR_HAVE_NEONDOT 1
+#endif
+
+#if defined(__linux__) && (defined(__aarch64__) || defined(__arm__))
+#include <sys/auxv.h>
+#endif
+
+extern const asr_kernels asr_kernels_ref;
+#ifdef ASR_X86
+extern const asr_kernels asr_kernels_sse41;
+extern const asr_kernels asr_kernels_avx2;
+extern const asr_kernels asr_kernels_avx512vnni;
+#endif
+#ifdef __ARM_NEON
+extern const asr_kernels asr_kernels_neon;
+#endif
+#ifdef ASR_HAVE_NEONDOT
+extern const asr_kernels asr_kernels_neondot;
+#endif
+
+static const char *const path_names[ASR_PATH_COUNT] = {
+    "ref", "sse41", "avx2", "avx512vnni", "neon", "neondot"
+};
+
+/* ------------------------------------------------------------ detection */
+
+#ifdef ASR_X86
+static uint64_t xgetbv0(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(lo), "=d"(hi) : "c"(0)); /* xgetbv */
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static unsigned detect_x86(void)
+{
+    unsigned a, b, c, d, mask = 0;
+    int fma, osxsave, avx;
+    uint64_t xcr0;
+
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    /* pmaddubsw/psignb/pabsb are SSSE3, the rest of that file SSE4.1. */
+    if ((c >> 9 & 1) && (c >> 19 & 1))
+        mask |= 1u << ASR_PATH_SSE41;
+    fma = c >> 12 & 1;
+    osxsave = c >> 27 & 1;
+    avx = c >> 28 & 1;
+    if (!osxsave || !avx || __get_cpuid_max(0, NULL) < 7)
+        return mask;
+    /* The OS must save the ymm (bits 1-2) and zmm/opmask (bits 5-7) state,
+     * or the registers would be corrupted by the next context switch. */
+    xcr0 = xgetbv0();
+    if ((xcr0 & 0x6) != 0x6)
+        return mask;
+    __cpuid_count(7, 0, a, b, c, d);
+    if ((b >> 5 & 1) && fma)
+        mask |= 1u << ASR_PATH_AVX2;
+    if ((b >> 16 & 1) && (b >> 30 & 1) && (c >> 11 & 1) && (xcr0 & 0xe0) == 0xe0)
+        mask |= 1u << ASR_PATH_AVX512VNNI; /* AVX512F, AVX512BW, AVX512_VNNI */
+    return mask;
+}
+#endif
+
+static unsigned detect(void)
+{
+    unsigned mask = 1u << ASR_PATH_REF;
+#if defined(ASR_X86)
+    mask |= detect_x86();
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+    mask |= 1u << ASR_PATH_NEON; /* Advanced SIMD is mandatory on aarch64 */
+#if defined(ASR_HAVE_NEONDOT) && defined(__linux__)
+    if (getauxval(AT_HWCAP) & (1ul << 20)) /* HWCAP_ASIMDDP */
+        mask |= 1u << ASR_PATH_NEON_DOT;
+#elif defined(ASR_HAVE_NEONDOT) && defined(__ARM_FEATURE_DOTPROD)
+    mask |= 1u << ASR_PATH_NEON_DOT;
+#endif
+#elif defined(__arm__) && defined(__ARM_NEON)
+#if defined(__linux__)
+    if (getauxval(AT_HWCAP) & (1ul << 12)) /* HWCAP_NEON */
+        mask |= 1u << ASR_PATH_NEON;
+#else
+    mask |= 1u << ASR_PATH_NEON;
+#endif
+#endif
+    return mask;
+}
+
+unsigned asr_paths_available(void)
+{
+    /* Detected once: cpuid traps to the hypervisor in a VM and would cost
+     * microseconds per call. The cache is the only static mutable word in
+     * the library; every thread computes the same value, so a race between
+     * two first calls only repeats the detection. */
+    static unsigned cached;
+    unsigned mask = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (!mask) {
+        mask = detect() | 0x80000000u;
+        __atomic_store_n(&cached, mask, __ATOMIC_RELAXED);
+    }
+    return mask & 0x7fffffffu;
+}
+
+const char *asr_path_name(int path)
+{
+    return path >= 0 && path < ASR_PATH_COUNT ? path_names[path] : NULL;
+}
+
+const asr_kernels *asr_kernels_for(int path)
+{
+    if (path < 0 || path >= ASR_PATH_COUNT || !(asr_paths_available() >> path & 1))
+        return NULL;
+    switch (path) {
+    case ASR_PATH_REF: return &asr_kernels_ref;
+#ifdef ASR_X86
+    case ASR_PATH_SSE41: return &asr_kernels_sse41;
+    case ASR_PATH_AVX2: return &asr_kernels_avx2;
+    case ASR_PATH_AVX512VNNI: return &asr_kernels_avx512vnni;
+#endif
+#ifdef __ARM_NEON
+    case ASR_PATH_NEON: return &asr_kernels_neon;
+#endif
+#ifdef ASR_HAVE_NEONDOT
+    case ASR_PATH_NEON_DOT: return &asr_kernels_neondot;
+#endif
+    default: return NULL;
+    }
+}
+
+static void list_available(char *buf, size_t cap)
+{
+    unsigned mask = asr_paths_available();
+    size_t len = 0;
+    int p;
+    buf[0] = '\0';
+    for (p = 0; p < ASR_PATH_COUNT; p++) {
+        size_t n = strlen(path_names[p]);
+        if ((mask >> p & 1) && len + n + 3 < cap) {
+            if (len) {
+                memcpy(buf + len, ", ", 2);
+                len += 2;
+            }
+            memcpy(buf + len, path_names[p], n + 1);
+            len += n;
+        }
+    }
+}
+
+static int same_name(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char ca = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+        if (ca != *b)
+            return 0;
+    }
+    return *a == *b;
+}
+
+int asr_path_resolve(int path, int *resolved, asr_status *st)
+{
+    char avail[96];
+    unsigned mask = asr_paths_available();
+
+    if (!resolved)
+        return asr_fail(st, ASR_E_ARG, "asr_path_resolve: null output pointer");
+    *resolved = ASR_PATH_REF;
+    list_available(avail, sizeof(avail));
+    if (path == ASR_PATH_AUTO) {
+        const char *env = getenv("ASR_KERNEL");
+        if (env && *env && !same_name(env, "auto")) {
+            for (path = 0; path < ASR_PATH_COUNT; path++)
+                if (same_name(env, path_names[path]))
+                    break;
+            if (path == ASR_PATH_COUNT)
+                return asr_fail(st, ASR_E_ARG, "ASR_KERNEL=%.40s is not a kernel path (auto, ref, sse41, "
+                                "avx2, avx512vnni, neon, neondot)", env);
+            if (!(mask >> path & 1))
+                return asr_fail(st, ASR_E_UNSUPPORTED, "ASR_KERNEL=%s: this CPU or build lacks that path "
+                                "(available: %s)", path_names[path], avail);
+        } else {
+            for (path = ASR_PATH_COUNT - 1; !(mask >> path & 1); path--)
+                ; /* paths are numbered from slowest to fastest per architecture */
+        }
+    } else if (path < 0 || path >= ASR_PATH_COUNT) {
+        return asr_fail(st, ASR_E_ARG, "unknown kernel path %d (valid: -1 auto, 0..%d)", path,
+                        ASR_PATH_COUNT - 1);
+    } else if (!(mask >> path & 1)) {
+        return asr_fail(st, ASR_E_UNSUPPORTED, "kernel path %s is not available on this CPU or build "
+                        "(available: %s)", path_names[path], avail);
+    }
+    *resolved = path;
+    return ASR_OK;
+}
+
+/* -------------------------------------------------------------- packing */
+
+/* Every path stores a weight matrix as blocks of `lanes` rows (the rows
+ * padded with zeros to a multiple of lanes). Inside a block the reduction
+ * dimension is cut into groups of `group` consecutive k, and a group is
+ * stored for all lanes rows before the next group:
+ *     data[((block * (Kp / group) + g) * lanes + r) * group + j] = W[block*lanes + r][g*group + j]
+ * so one vector load gives `group` k of `lanes` rows, the operand shape of
+ * pmaddubsw/vpdpbusd (group 4), pmaddwd (group 2), a broadcast FMA (group
+ * 1) or NEON vmull_s8 + vmlal_s8 (group 2, two groups per 16 bytes). K is
+ * zero-padded to Kp, a multiple of kalign, so no weight load has a tail.
+ * The reference keeps plain rows (lanes 1, group Kp). */
+typedef struct layout {
+    unsigned lanes;
+    unsigned group;      /* 0: the whole (padded) row */
+    unsigned kalign;
+    unsigned s8_offset;  /* added to int8 weights: 128 stores w + 128 as uint8 for vpdpbusd */
+} layout;
+
+static const layout layouts[ASR_PATH_COUNT][3] = {
+    /*                       ASR_F32         ASR_S16         ASR_S8 */
+    [ASR_PATH_REF]        = {{1, 0, 1, 0},  {1, 0, 1, 0},  {1, 0, 1, 0}},
+    [ASR_PATH_SSE41]      = {{4, 1, 1, 0},  {4, 2, 2, 0},  {4, 4, 4, 0}},
+    [ASR_PATH_AVX2]       = {{8, 1, 1, 0},  {8, 2, 2, 0},  {8, 4, 4, 0}},
+    [ASR_PATH_AVX512VNNI] = {{16, 1, 1, 0}, {16, 2, 2, 0}, {16, 4, 4, 128}},
+    [ASR_PATH_NEON]       = {{4, 1, 1, 0},  {4, 2, 2, 0},  {4, 2, 4, 0}},
+    [ASR_PATH_NEON_DOT]   = {{4, 1, 1, 0},  {4, 2, 2, 0},  {4, 4, 4, 0}},
+};
+
+/* ((n - 1) * stride + len) * elem bytes, or 0 when that overflows size_t or
+ * the address space after p. */
+static size_t span_bytes(const void *p, size_t n, size_t stride, size_t len, size_t elem)
+{
+    size_t e;
+    if (n > 1 && stride > (SIZE_MAX - len) / (n - 1))
+        return 0;
+    e = (n - 1) * stride + len;
+    if (e > SIZE_MAX / elem)
+        return 0;
+    e *= elem;
+    if (p && (uintptr_t)p > UINTPTR_MAX - e)
+        return 0;
+    return e;
+}
+
+static size_t dtype_size(int dtype)
+{
+    return dtype == ASR_F32 ? 4 : dtype == ASR_S16 ? 2 : 1;
+}
+
+int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, size_t cols,
+             size_t w_stride, asr_status *st)
+{
+    const unsigned char *src = (const unsigned char *)w;
+    const layout *lay;
+    size_t es, kp, group, nblocks, bytes, r, k;
+    unsigned char *dst;
+
+    if (!p)
+        return asr_fail(st, ASR_E_ARG, "asr_pack: null output");
+    memset(p, 0, sizeof(*p));
+    if (!w)
+        return asr_fail(st, ASR_E_ARG, "asr_pack: null weights");
+    if (dtype != ASR_F32 && dtype != ASR_S16 && dtype != ASR_S8)
+        return asr_fail(st, ASR_E_ARG, "asr_pack: unknown dtype %d", dtype);
+    if (!asr_kernels_for(path))
+        return asr_fail(st, ASR_E_UNSUPPORTED, "asr_pack: kernel path %d is not available", path);
+    if (rows == 0 || rows > ASR_MAX_DIM || cols == 0 || cols > ASR_MAX_K)
+        return asr_fail(st, ASR_E_ARG, "asr_pack: %zu x %zu weights (rows must be 1..%d, cols 1..%d)",
+                        rows, cols, ASR_MAX_DIM, ASR_MAX_K);
+    if (w_stride < cols)
+        return asr_fail(st, ASR_E_SHAPE, "asr_pack: row stride %zu is less than cols %zu", w_stride, cols);
+    es = dtype_size(dtype);
+    if (!span_bytes(w, rows, w_stride, cols, es))
+        return asr_fail(st, ASR_E_ARG, "asr_pack: row stride %zu overflows the address space", w_stride);
+
+    /* Symmetric integer weights are what make every kernel exact: with
+     * |w| <= 127 a pmaddubsw pair sum is at most 2 * 128 * 127 = 32512 (no
+     * int16 saturation), and with |w| <= 32767 a pmaddwd pair sum is at most
+     * 2 * 32768 * 32767 < 2^31. Reject the one value that breaks it. */
+    for (r = 0; r < rows && dtype != ASR_F32; r++) {
+        const unsigned char *row = src + r * w_stride * es;
+        for (k = 0; k < cols; k++) {
+            if (dtype == ASR_S8 && (int8_t)row[k] == -128)
+                return asr_fail(st, ASR_E_ARG, "int8 weight [%zu][%zu] is -128; int8 weights must lie "
+                                "in [-127, 127] so the int32 accumulators stay exact", r, k);
+            if (dtype == ASR_S16) {
+                int16_t v;
+                memcpy(&v, row + 2 * k, 2);
+                if (v == -32768)
+                    return asr_fail(st, ASR_E_ARG, "int16 weight [%zu][%zu] is -32768; int16 weights must "
+                                    "lie in [-32767, 32767] so the pair sums fit in int32", r, k);
+            }
+        }
+    }
+
+    lay = &layouts[path][dtype];
+    kp = (cols + lay->kalign - 1) / lay->kalign * lay->kalign;
+    group = lay->group ? lay->group : kp;
+    nblocks = (rows + lay->lanes - 1) / lay->lanes;
+    bytes = nblocks * lay->lanes * kp * es; /* <= 8192+15 rows x 65536 x 4: no overflow */
+    p->alloc = malloc(bytes + 63);
+    if (!p->alloc)
+        return asr_fail(st, ASR_E_NOMEM, "asr_pack: out of memory for %zu bytes of weights", bytes);
+    dst = (unsigned char *)(((uintptr_t)p->alloc + 63) & ~(uintptr_t)63);
+    memset(dst, 0, bytes);
+    for (r = 0; r < rows; r++) {
+        const unsigned char *row = src + r * w_stride * es;
+        size_t block = r / lay->lanes, lane = r % lay->lanes, g;
+        for (g = 0; g * group < cols; g++) {
+            size_t at = ((block * (kp / group) + g) * lay->lanes + lane) * group;
+            size_t n = cols - g * group < group ? cols - g * group : group;
+            memcpy(dst + at * es, row + g * group * es, n * es);
+        }
+    }
+    if (dtype == ASR_S8 && lay->s8_offset) {
+        size_t i;
+        for (i = 0; i < bytes; i++)
+            dst[i] = (unsigned char)(dst[i] + lay->s8_offset); /* padding too: it encodes w = 0 */
+    }
+    p->path = path;
+    p->dtype = dtype;
+    p->rows = rows;
+    p->cols = cols;
+    p->ld = kp;
+    p->data = dst;
+    return ASR_OK;
+}
+
+void asr_packed_free(asr_packed *p)
+{
+    if (p) {
+        free(p->alloc);
+        p->alloc = NULL;
+        p->data = NULL;
+    }
+}
+
+/* ------------------------------------------------ public matrix products */
+
+static int gemm_checked(const char *fn, int path, int dtype, const void *w, size_t rows, size_t cols,
+                        size_t w_stride, const void *x, size_t batch, size_t x_stride, void *out,
+                        size_t out_stride, asr_status *st)
+{
+    const asr_kernels *kern;
+    asr_packed packed;
+    size_t es = dtype_size(dtype), os = dtype == ASR_S16 ? 8 : 4;
+    int rc, resolved;
+
+    if ((rc = asr_path_resolve(path, &resolved, st)) != ASR_OK)
+        return rc;
+    if (!w || !x || !out)
+        return asr_fail(st, ASR_E_ARG, "%s: null %s pointer", fn, !w ? "weight" : !x ? "input" : "output");
+    if (rows == 0 || rows > ASR_MAX_DIM)
+        return asr_fail(st, ASR_E_ARG, "%s: rows %zu outside 1..%d", fn, rows, ASR_MAX_DIM);
+    if (cols == 0 || cols > ASR_MAX_K)
+        return asr_fail(st, ASR_E_ARG, "%s: cols %zu outside 1..%d (the accumulator bound)", fn, cols,
+                        ASR_MAX_K);
+    if (batch == 0)
+        return asr_fail(st, ASR_E_ARG, "%s: batch is 0", fn);
+    if (w_stride < cols || x_stride < cols)
+        return asr_fail(st, ASR_E_SHAPE, "%s: %s stride %zu is less than cols %zu", fn,
+                        w_stride < cols ? "weight" : "input", w_stride < cols ? w_stride : x_stride, cols);
+    if (out_stride < rows)
+        return asr_fail(st, ASR_E_SHAPE, "%s: output stride %zu is less than rows %zu", fn, out_stride, rows);
+    if (!span_bytes(w, rows, w_stride, cols, es) || !span_bytes(x, batch, x_stride, cols, es) ||
+        !span_bytes(out, batch, out_stride, rows, os))
+        return asr_fail(st, ASR_E_ARG, "%s: batch %zu / strides %zu, %zu, %zu overflow the address space",
+                        fn, batch, w_stride, x_stride, out_stride);
+    if ((rc = asr_pack(&packed, resolved, dtype, w, rows, cols, w_stride, st)) != ASR_OK)
+        return rc;
+    kern = asr_kernels_for(resolved);
+    if (dtype == ASR_S8)
+        kern->gemm_s8(&packed, (const int8_t *)x, x_stride, batch, (int32_t *)out, out_stride);
+    else if (dtype == ASR_S16)
+        kern->gemm_s16(&packed, (const int16_t *)x, x_stride, batch, (int64_t *)out, out_stride);
+    else
+        kern->gemm_f32(&packed, (const float *)x, x_stride, batch, (float *)out, out_stride);
+    asr_packed_free(&packed);
+    if (st) {
+        st->code = ASR_OK;
+        st->message[0] = '\0';
+    }
+    return ASR_OK;
+}
+
+int asr_gemm_s8s8s32(int path, const int8_t *w, size_t rows, size_t cols, size_t w_stride,
+                     const int8_t *x, size_t batch, size_t x_stride,
+                     int32_t *out, size_t out_stride, asr_status *st)
+{
+    return gemm_checked("asr_gemm_s8s8s32", path, ASR_S8, w, rows, cols, w_stride, x, batch, x_stride,
+                        out, out_stride, st);
+}
+
+int asr_gemm_s16s16s64(int path, const int16_t *w, size_t rows, size_t cols, size_t w_stride,
+                       const int16_t *x, size_t batch, size_t x_stride,
+                       int64_t *out, size_t out_stride, asr_status *st)
+{
+    return gemm_checked("asr_gemm_s16s16s64", path, ASR_S16, w, rows, cols, w_stride, x, batch, x_stride,
+                        out, out_stride, st);
+}
+
+int asr_gemm_f32(int path, const float *w, size_t rows, size_t cols, size_t w_stride,
+                 const float *x, size_t batch, size_t x_stride,
+                 float *out, size_t out_stride, asr_status *st)
+{
+    return gemm_checked("asr_gemm_f32", path, ASR_F32, w, rows, cols, w_stride, x, batch, x_stride,
+                        out, out_stride, st);
+}
