@@ -87,6 +87,14 @@ int asr_gemm_f32(int path, const float *w, size_t rows, size_t cols, size_t w_st
                  const float *x, size_t batch, size_t x_stride,
                  float *out, size_t out_stride, asr_status *st);
 
+/* Benchmark of one kernel on a weight matrix packed once: random rows x
+ * cols weights of dtype (ASR_F32/S16/S8) times batch random frames,
+ * repeated for at least min_seconds of monotonic wall time; *seconds gets
+ * the time of one product. Timed in C so the caller's per-call overhead is
+ * not measured. Used by tools/bench_kernels.py. */
+int asr_bench_gemm(int path, int dtype, size_t rows, size_t cols, size_t batch,
+                   double min_seconds, double *seconds, asr_status *st);
+
 /* Requantize accumulators to an integer activation (the epilogue every int
  * layer runs after its product):
  *   v = acc + bias[o]                                  (int64)

@@ -145,7 +145,7 @@ def test_kernel_path_forced_by_environment(monkeypatch):
 
 
 def test_unavailable_path_is_refused():
-    missing = [p for p in _native.PATH_IDS if p not in PATHS and p != "auto"]
+    missing = [p for p in _native.PATH_NAMES.values() if p not in PATHS]
     for name in missing:
         with pytest.raises(NativeError, match="not available"):
             _native.resolve_path(name)

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Matrix-product benchmark: numpy float32 (BLAS) against the C library's
+float, int16 and int8 kernels on every kernel path this CPU has, at batch 1
+(streaming, one frame) and batched (whole utterances), on the layer shapes
+of an acoustic model.
+
+Everything is measured in one run on the same shapes and printed as GMAC/s
+and as a ratio to numpy float32, next to the instruction-throughput peak of
+the path at the CPU's clock, so one can see how close each kernel gets.
+
+    python tools/bench_kernels.py                      # shapes of the bundled model
+    python tools/bench_kernels.py --model m.asrm --batch 1,32 --seconds 0.3
+
+The C kernels are timed inside C (asr_bench_gemm) on weights packed once,
+so a few-microsecond product is not hidden under Python's call overhead;
+numpy is timed from Python, which is what a numpy user pays.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from asr import _native  # noqa: E402
+from asr._native import ffi, lib  # noqa: E402
+
+# Multiply-accumulates per cycle per core of the multiply instruction each
+# kernel is built on (pmaddubsw/vpdpbusd for int8, pmaddwd/vpdpwssd for
+# int16, mulps+addps or FMA for float), at two such instructions per cycle
+# (Haswell and later; Xeons with two 512-bit units; Cortex-A76-class NEON).
+# It is the raw instruction peak: the int8 kernels also spend sign/abs
+# work per product on SSE/AVX2, the int16 kernels a second multiply for
+# their exact int64 sums. The clock is /proc/cpuinfo's, which in a VM is the
+# nominal one: a core in turbo can exceed "100%"; pass --ghz to correct it.
+PEAK_MAC_PER_CYCLE = {
+    ("sse41", "int8"): 32, ("sse41", "int16"): 16, ("sse41", "float"): 8,
+    ("avx2", "int8"): 64, ("avx2", "int16"): 32, ("avx2", "float"): 16,
+    ("avx512vnni", "int8"): 128, ("avx512vnni", "int16"): 64, ("avx512vnni", "float"): 32,
+    ("neon", "int8"): 16, ("neon", "int16"): 16, ("neon", "float"): 8,
+    ("neondot", "int8"): 64, ("neondot", "int16"): 16, ("neondot", "float"): 8,
+}
+DTYPES = {"float": 0, "int16": 1, "int8": 2}
+
+# (rows, cols): the product shapes of the bundled TDNN (384 units, 40 mel
+# bands, 40 labels): first layer 5 x 40 in, hidden 3 x 384 in, output.
+DEFAULT_SHAPES = [(384, 200), (384, 1152), (40, 384)]
+
+
+def cpu_info():
+    """CPU model name and clock (GHz) from /proc/cpuinfo, when Linux has it."""
+    name, mhz = "unknown CPU", None
+    try:
+        for line in open("/proc/cpuinfo"):
+            key, _, val = line.partition(":")
+            key = key.strip()
+            if key in ("model name", "Hardware") and name == "unknown CPU":
+                name = val.strip()
+            elif key == "cpu MHz" and mhz is None:
+                mhz = float(val)
+    except OSError:
+        pass
+    return name, (mhz / 1000.0 if mhz else None)
+
+
+def model_shapes(path):
+    from asr.model import Model
+    m = Model.load(path)
+    return [(layer.out_dim, layer.kernel * layer.in_dim) for layer in m.layers]
+
+
+def time_numpy(rows, cols, batch, seconds):
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((rows, cols)).astype(np.float32)
+    x = rng.standard_normal((batch, cols)).astype(np.float32)
+    wt = np.ascontiguousarray(w.T)
+    out = np.empty((batch, rows), np.float32)
+    np.matmul(x, wt, out=out)
+    n, t0 = 0, time.perf_counter()
+    while True:
+        np.matmul(x, wt, out=out)
+        n += 1
+        t = time.perf_counter() - t0
+        if t >= seconds and n >= 3:
+            return t / n
+
+
+def time_c(path, dtype, rows, cols, batch, seconds):
+    st = _native.new_status()
+    out = ffi.new("double *")
+    _native.check(lib.asr_bench_gemm(_native.path_id(path), DTYPES[dtype], rows, cols, batch,
+                                     seconds, out, st), st)
+    return out[0]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--model", help="take the layer shapes from this .asrm file")
+    ap.add_argument("--batch", default="1,32", help="comma-separated frame counts")
+    ap.add_argument("--seconds", type=float, default=0.25, help="minimum time per measurement")
+    ap.add_argument("--ghz", type=float, help="clock for the peak column (default: /proc/cpuinfo)")
+    args = ap.parse_args(argv)
+
+    shapes = model_shapes(args.model) if args.model else DEFAULT_SHAPES
+    batches = [int(b) for b in args.batch.split(",")]
+    name, ghz = cpu_info()
+    ghz = args.ghz or ghz
+    paths = _native.available_paths()
+    print("CPU: %s, %s; kernel paths: %s; numpy BLAS threads as configured"
+          % (name, "%.2f GHz" % ghz if ghz else "clock unknown", ", ".join(paths)))
+    print("shapes (rows x cols): %s" % ", ".join("%dx%d" % s for s in shapes))
+    macs_per_frame = sum(r * c for r, c in shapes)
+    for batch in batches:
+        t_np = sum(time_numpy(r, c, batch, args.seconds) for r, c in shapes)
+        base = macs_per_frame * batch / t_np / 1e9
+        print("\nbatch %d frame%s" % (batch, "s" if batch > 1 else ""))
+        print("  %-11s %-6s %9s %9s %9s %8s" % ("path", "type", "GMAC/s", "x numpy", "peak", "of peak"))
+        print("  %-11s %-6s %9.2f %9.2f %9s %8s" % ("numpy", "float", base, 1.0, "-", "-"))
+        for path in paths:
+            for dtype in ("float", "int16", "int8"):
+                t = sum(time_c(path, dtype, r, c, batch, args.seconds) for r, c in shapes)
+                g = macs_per_frame * batch / t / 1e9
+                mpc = PEAK_MAC_PER_CYCLE.get((path, dtype))
+                peak = mpc * ghz if mpc and ghz else None
+                print("  %-11s %-6s %9.2f %9.2f %9s %8s" % (
+                    path, dtype, g, g / base, "%.1f" % peak if peak else "-",
+                    "%.0f%%" % (100 * g / peak) if peak else "-"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
