@@ -1,0 +1,398 @@
+#!/usr/bin/env python3
+"""Train the bundled acoustic model: a TDNN with CTC over phones, in PyTorch.
+
+    python tools/train.py features            # cache log-mel features (resumable)
+    python tools/train.py train --epochs 12   # train / resume from work/train/last.pt
+    python tools/train.py all --epochs 12     # both, what the README documents
+
+Input: the corpus made by tools/corpus/ (Kaldi-style directories
+work/corpus/{train,valid}/ with wav.scp and text, and work/corpus/lexicon.txt).
+Features are computed with asr.features.logmel, the function the runtime
+calls, so training and inference see identical numbers; they are cached in
+shards under work/feats/<split>/ and new corpus utterances are added as new
+shards on the next run.
+
+The network is the one the fixed-point runtime executes (asr.model.Layer):
+valid 1-D convolutions over input frames zero-padded by the model's context
+after mean/variance normalization, ReLU, one stride-3 layer, a final 1x1
+layer with log-softmax. Batch normalization (conv -> BN -> ReLU) is folded
+into the convolution at export (tools/export.py), so the runtime never sees
+it. Training checkpoints every few hundred steps and at each epoch end, and
+logs loss and validation phone error rate (PER) per epoch to
+work/train/log.tsv.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from asr.audio import read_audio  # noqa: E402
+from asr.features import FeatureConfig, logmel  # noqa: E402
+
+PHONES = ("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T "
+          "TH UH UW V W Y Z ZH").split()
+LABELS = ["<blk>"] + PHONES
+
+# (out_dim, kernel, dilation, stride): ~2.1M weights, 0.55 s receptive field,
+# 0.27 s right context, 30 ms output frames.
+ARCH = [(336, 5, 1, 1), (336, 3, 1, 3), (336, 3, 1, 1), (336, 3, 1, 1),
+        (336, 3, 2, 1), (336, 3, 2, 1), (336, 3, 2, 1)]
+
+WORK = os.environ.get("ASR_WORK", os.path.join(ROOT, "work"))   # corpus, features, checkpoints
+SHARD_UTTS = 400
+
+
+# ------------------------------------------------------------------ data
+
+def read_kaldi_dir(d):
+    """{utt: (wav path, words)} of a Kaldi-style directory."""
+    wavs, texts = {}, {}
+    for line in open(os.path.join(d, "wav.scp"), encoding="utf-8"):
+        parts = line.split(None, 1)
+        if len(parts) == 2:
+            wavs[parts[0]] = parts[1].strip()
+    for line in open(os.path.join(d, "text"), encoding="utf-8"):
+        parts = line.split(None, 1)
+        if parts:
+            texts[parts[0]] = parts[1].split() if len(parts) > 1 else []
+    return {u: (wavs[u], texts[u]) for u in wavs if u in texts}
+
+
+def read_lexicon(path):
+    """word -> first pronunciation (list of phones without stress)."""
+    lex = {}
+    for line in open(path, encoding="utf-8"):
+        parts = line.split()
+        if len(parts) < 2 or line.startswith(";;;"):
+            continue
+        word = parts[0].split("(")[0].lower()
+        if word not in lex:
+            lex[word] = [p.rstrip("012").upper() for p in parts[1:]]
+    return lex
+
+
+def phone_ids(words, lex):
+    idx = {p: i + 1 for i, p in enumerate(PHONES)}
+    out = []
+    for w in words:
+        pron = lex.get(w)
+        if pron is None:
+            return None
+        out.extend(idx[p] for p in pron)
+    return out
+
+
+def shard_dir(split):
+    return os.path.join(WORK, "feats", split)
+
+
+def cached_utts(split):
+    done = set()
+    d = shard_dir(split)
+    if os.path.isdir(d):
+        for name in os.listdir(d):
+            if name.endswith(".json"):
+                done.update(json.load(open(os.path.join(d, name)))["utts"])
+    return done
+
+
+def make_features(split, cfg, lex, limit=None):
+    """Cache features of utterances not yet in a shard; returns how many were added."""
+    corpus = read_kaldi_dir(os.path.join(WORK, "corpus", split))
+    done = cached_utts(split)
+    todo = sorted(u for u in corpus if u not in done)
+    if limit:
+        todo = todo[:limit]
+    d = shard_dir(split)
+    os.makedirs(d, exist_ok=True)
+    n_shards = len([f for f in os.listdir(d) if f.endswith(".npz")])
+    added = 0
+    for s in range(0, len(todo), SHARD_UTTS):
+        utts, feats, labels = [], [], []
+        for u in todo[s:s + SHARD_UTTS]:
+            wav, words = corpus[u]
+            lab = phone_ids(words, lex)
+            if not lab:
+                continue
+            try:
+                x = read_audio(wav, cfg.sample_rate)
+            except Exception as exc:   # a file still being written, or damaged
+                print("skip %s: %s" % (u, exc), file=sys.stderr)
+                continue
+            f = logmel(x, cfg)
+            if len(f) < 3 * len(lab) + 6:   # too fast for CTC at 30 ms frames
+                continue
+            utts.append(u)
+            feats.append(f.astype(np.float16))
+            labels.append(np.array(lab, np.int16))
+        if not utts:
+            continue
+        name = os.path.join(d, "shard-%05d" % n_shards)
+        np.savez(name + ".tmp.npz", feats=np.concatenate(feats),
+                 flen=np.array([len(f) for f in feats], np.int32),
+                 labels=np.concatenate(labels), llen=np.array([len(x) for x in labels], np.int32))
+        os.replace(name + ".tmp.npz", name + ".npz")
+        with open(name + ".json.tmp", "w") as fh:
+            json.dump({"utts": utts}, fh)
+        os.replace(name + ".json.tmp", name + ".json")
+        n_shards += 1
+        added += len(utts)
+        print("%s: shard %d, %d utterances (%d added)" % (split, n_shards, len(utts), added), flush=True)
+    return added
+
+
+def load_split(split, max_shards=None):
+    """All cached utterances of a split: list of (feats float16, labels int16)."""
+    d = shard_dir(split)
+    names = sorted(f for f in os.listdir(d) if f.endswith(".npz") and ".tmp" not in f)
+    if max_shards:
+        names = names[:max_shards]
+    out = []
+    for name in names:
+        z = np.load(os.path.join(d, name))
+        fo = np.concatenate([[0], np.cumsum(z["flen"])])
+        lo = np.concatenate([[0], np.cumsum(z["llen"])])
+        for i in range(len(z["flen"])):
+            out.append((z["feats"][fo[i]:fo[i + 1]], z["labels"][lo[i]:lo[i + 1]]))
+    return out
+
+
+def norm_stats(data, max_utts=3000):
+    rng = random.Random(0)
+    sample = rng.sample(data, min(max_utts, len(data)))
+    x = np.concatenate([f for f, _ in sample]).astype(np.float64)
+    mean = x.mean(0)
+    std = np.maximum(x.std(0), 1e-3)
+    return mean.astype(np.float32), (1.0 / std).astype(np.float32)
+
+
+# ----------------------------------------------------------------- model
+
+def context(arch=ARCH):
+    """(pad_left, pad_right) exactly as asr.model.Model computes them."""
+    rf, step, left = 1, 1, 0
+    for _, k, d, s in arch:
+        rf += (k - 1) * d * step
+        left += ((k - 1) * d // 2) * step
+        step *= s
+    return left, rf - 1 - left
+
+
+def build_net(torch, n_in=40, n_out=len(LABELS), arch=ARCH, dropout=0.1):
+    nn = torch.nn
+
+    class TDNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.convs = nn.ModuleList()
+            self.bns = nn.ModuleList()
+            d_in = n_in
+            for d_out, k, dil, s in arch:
+                self.convs.append(nn.Conv1d(d_in, d_out, k, stride=s, dilation=dil, bias=False))
+                self.bns.append(nn.BatchNorm1d(d_out))
+                d_in = d_out
+            self.out = nn.Conv1d(d_in, n_out, 1)
+            self.drop = nn.Dropout(dropout)
+
+        def forward(self, x):            # x: (B, n_in, T) normalized and padded
+            for conv, bn in zip(self.convs, self.bns):
+                x = self.drop(torch.relu(bn(conv(x))))
+            return torch.log_softmax(self.out(x), dim=1)    # (B, labels, T')
+
+    return TDNN()
+
+
+def out_len(n, arch=ARCH):
+    left, right = context(arch)
+    n = n + left + right
+    for _, k, d, s in arch:
+        n = (n - ((k - 1) * d + 1)) // s + 1
+    return n
+
+
+def make_batch(torch, items, mean, inv_std, train, rng):
+    left, right = context()
+    T = max(len(f) for f, _ in items) + left + right
+    x = np.zeros((len(items), T, 40), np.float32)
+    for i, (f, _) in enumerate(items):
+        v = (f.astype(np.float32) - mean) * inv_std
+        if train:   # SpecAugment-style masks; 0 is the mean after normalization
+            for _ in range(2):
+                w = rng.randint(0, 7)
+                f0 = rng.randint(0, 40 - w)
+                v[:, f0:f0 + w] = 0
+            for _ in range(max(1, len(v) // 150)):
+                w = rng.randint(0, 12)
+                t0 = rng.randint(0, max(1, len(v) - w))
+                v[t0:t0 + w] = 0
+        x[i, left:left + len(v)] = v
+    labels = torch.from_numpy(np.concatenate([l.astype(np.int64) for _, l in items]))
+    llen = torch.tensor([len(l) for _, l in items])
+    olen = torch.tensor([out_len(len(f)) for f, _ in items])
+    return torch.from_numpy(x).transpose(1, 2).contiguous(), labels, olen, llen
+
+
+def batches(data, max_frames, rng, shuffle=True):
+    order = sorted(range(len(data)), key=lambda i: len(data[i][0]))
+    out, cur, longest = [], [], 0
+    for i in order:
+        n = len(data[i][0])
+        if cur and max(longest, n) * (len(cur) + 1) > max_frames:
+            out.append(cur)
+            cur, longest = [], 0
+        cur.append(i)
+        longest = max(longest, n)
+    if cur:
+        out.append(cur)
+    if shuffle:
+        rng.shuffle(out)
+    return out
+
+
+def edit_distance(a, b):
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, y in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
+        prev = cur
+    return prev[-1]
+
+
+def greedy(lp):
+    best = lp.argmax(0)
+    out, last = [], 0
+    for b in best:
+        if b != last and b != 0:
+            out.append(int(b))
+        last = b
+    return out
+
+
+def evaluate(torch, net, data, mean, inv_std):
+    net.eval()
+    errs = toks = 0
+    loss_sum, n = 0.0, 0
+    ctc = torch.nn.CTCLoss(zero_infinity=True, reduction="sum")
+    with torch.no_grad():
+        for idx in batches(data, 30000, random.Random(0), shuffle=False):
+            items = [data[i] for i in idx]
+            x, labels, olen, llen = make_batch(torch, items, mean, inv_std, False, None)
+            lp = net(x)
+            loss_sum += float(ctc(lp.permute(2, 0, 1), labels, olen, llen))
+            n += int(llen.sum())
+            for b, (_, lab) in enumerate(items):
+                hyp = greedy(lp[b, :, :int(olen[b])].numpy())
+                errs += edit_distance(hyp, list(lab))
+                toks += len(lab)
+    net.train()
+    return loss_sum / max(n, 1), errs / max(toks, 1)
+
+
+def train(args):
+    import torch
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    out_dir = os.path.join(WORK, "train")
+    os.makedirs(out_dir, exist_ok=True)
+    data = load_split("train")
+    valid = load_split("valid")
+    if args.max_valid:
+        valid = valid[:args.max_valid]
+    hours = sum(len(f) for f, _ in data) / 360000.0
+    print("train: %d utterances, %.1f h; valid: %d" % (len(data), hours, len(valid)), flush=True)
+    ckpt_path = os.path.join(out_dir, "last.pt")
+    net = build_net(torch)
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-2)
+    state = {"epoch": 0, "step": 0, "batch_in_epoch": 0}
+    if os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, weights_only=False)
+        net.load_state_dict(ck["net"])
+        opt.load_state_dict(ck["opt"])
+        state = ck["state"]
+        mean, inv_std = ck["mean"], ck["inv_std"]
+        print("resumed at epoch %d step %d" % (state["epoch"], state["step"]), flush=True)
+    else:
+        mean, inv_std = norm_stats(data)
+
+    def save(path=ckpt_path):
+        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "state": state,
+                    "mean": mean, "inv_std": inv_std, "arch": ARCH, "labels": LABELS,
+                    "hours": hours}, path + ".tmp")
+        os.replace(path + ".tmp", path)
+
+    ctc = torch.nn.CTCLoss(zero_infinity=True)
+    log = open(os.path.join(out_dir, "log.tsv"), "a")
+    net.train()
+    while state["epoch"] < args.epochs:
+        rng = random.Random(1000 + state["epoch"])
+        order = batches(data, args.batch_frames, rng)
+        t0, run_loss, run_n = time.time(), 0.0, 0
+        for bi in range(state["batch_in_epoch"], len(order)):
+            total = args.epochs * len(order)
+            step = state["epoch"] * len(order) + bi
+            warm = min(1.0, (step + 1) / 300.0)
+            lr = args.lr * warm * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total)))
+            for g in opt.param_groups:
+                g["lr"] = max(lr, args.lr * 0.02)
+            items = [data[i] for i in order[bi]]
+            x, labels, olen, llen = make_batch(torch, items, mean, inv_std, True, rng)
+            lp = net(x)
+            loss = ctc(lp.permute(2, 0, 1), labels, olen, llen)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            opt.step()
+            run_loss += loss.item()
+            run_n += 1
+            state["step"] += 1
+            state["batch_in_epoch"] = bi + 1
+            if state["step"] % 50 == 0:
+                print("epoch %d batch %d/%d loss %.3f lr %.2e %.1f s" % (
+                    state["epoch"], bi + 1, len(order), run_loss / run_n, lr, time.time() - t0), flush=True)
+                run_loss, run_n = 0.0, 0
+            if state["step"] % args.save_every == 0:
+                save()
+        vloss, per = evaluate(torch, net, valid, mean, inv_std)
+        state["epoch"] += 1
+        state["batch_in_epoch"] = 0
+        save()
+        save(os.path.join(out_dir, "epoch-%02d.pt" % state["epoch"]))
+        log.write("%d\t%d\t%.4f\t%.4f\t%.1f\n" % (state["epoch"], state["step"], vloss, per, hours))
+        log.flush()
+        print("epoch %d done: valid loss %.4f PER %.2f%% (%.1f h of training audio)"
+              % (state["epoch"], vloss, 100 * per, hours), flush=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("command", choices=["features", "train", "all"])
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--batch-frames", type=int, default=24000, help="padded input frames per batch")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--save-every", type=int, default=200, help="steps between checkpoints")
+    ap.add_argument("--max-valid", type=int, default=600, help="validation utterances per epoch")
+    ap.add_argument("--limit", type=int, help="features: at most this many new utterances per split")
+    args = ap.parse_args(argv)
+    cfg = FeatureConfig()
+    if args.command in ("features", "all"):
+        lex = read_lexicon(os.path.join(WORK, "corpus", "lexicon.txt"))
+        for split in ("valid", "train"):
+            make_features(split, cfg, lex, args.limit)
+    if args.command in ("train", "all"):
+        train(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
