@@ -51,7 +51,16 @@ def compile_args():
     machine = platform.machine().lower()
     if machine.startswith("armv7") or machine == "armhf":
         args += ["-mfpu=neon"]
-    return args
+    return args + sanitize_args()
+
+
+def sanitize_args():
+    """ASR_SANITIZE=1 builds with AddressSanitizer and UBSan (the CI's
+    sanitizer job; run Python with libasan preloaded). Any UB aborts."""
+    if os.environ.get("ASR_SANITIZE") != "1":
+        return []
+    return ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all"]
 
 
 def sources():
@@ -72,6 +81,7 @@ ffibuilder.set_source(
     sources=sources(),
     include_dirs=[INCLUDE, SRC],
     extra_compile_args=compile_args(),
+    extra_link_args=sanitize_args(),
     libraries=["m"],
 )
 

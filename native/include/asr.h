@@ -183,6 +183,9 @@ void asr_net_free(asr_net *net);
 int asr_net_info(const asr_net *net, uint32_t *n_out, uint32_t *subsampling, int *path,
                  asr_status *st);
 
+/* A stream reads its network's weights on every forward, so the network
+ * must outlive the stream's use; freeing may happen in either order (the
+ * stream's free never touches the network). */
 int asr_stream_create(const asr_net *net, asr_stream **out, asr_status *st);
 void asr_stream_free(asr_stream *s);
 /* How many output frames asr_stream_forward would write for n_frames more

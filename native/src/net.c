@@ -67,6 +67,7 @@ typedef struct layer_buf {
 struct asr_stream {
     const asr_net *net;
     layer_buf *bufs;          /* one per layer */
+    uint32_t n_bufs;          /* so freeing never reads net, which may be gone */
     void *col;                /* im2col scratch */
     void *acc;                /* accumulator scratch */
     int32_t *logits;          /* Q10 logits of one frame */
@@ -347,7 +348,7 @@ void asr_stream_free(asr_stream *s)
     if (!s)
         return;
     if (s->bufs)
-        for (i = 0; i < s->net->n_layers; i++)
+        for (i = 0; i < s->n_bufs; i++)
             free(s->bufs[i].data);
     free(s->bufs);
     free(s->col);
@@ -372,6 +373,7 @@ int asr_stream_create(const asr_net *net, asr_stream **out, asr_status *st)
         return asr_fail(st, ASR_E_NOMEM, "asr_stream_create: out of memory");
     s->net = net;
     s->bufs = (layer_buf *)calloc(net->n_layers, sizeof(layer_buf));
+    s->n_bufs = s->bufs ? net->n_layers : 0;
     s->col = malloc(net->scratch_bytes);
     s->acc = malloc(net->scratch_bytes);
     s->logits = (int32_t *)malloc(net->n_out * sizeof(int32_t));
