@@ -31,6 +31,49 @@ def read_audio(source, sample_rate=16000):
     return prepare(data, rate, sample_rate, name=name)
 
 
+def open_audio(source):
+    """Open a path, file object or bytes for block reading; returns
+    ``(soundfile.SoundFile, name)`` or raises :class:`AudioError`."""
+    import soundfile as sf
+    name = source if isinstance(source, str) else getattr(source, "name", "<stream>")
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(source)
+    try:
+        f = sf.SoundFile(source)
+    except Exception as exc:
+        raise AudioError("%s: cannot read audio: %s" % (name, exc)) from None
+    if f.samplerate <= 0 or f.channels <= 0:
+        f.close()
+        raise AudioError("%s: the file declares %d Hz, %d channels" % (name, f.samplerate, f.channels))
+    return f, name
+
+
+def iter_audio(source, block_s=5.0):
+    """Yield ``(rate, mono float32 block)`` of a file at its own rate, a few
+    seconds at a time, so hours of audio never sit in memory at once.
+    Raises :class:`AudioError` for unreadable, empty or non-finite audio
+    (the error comes at the block where the problem is found)."""
+    f, name = open_audio(source)
+    with f:
+        rate = f.samplerate
+        n = 0
+        while True:
+            try:
+                block = f.read(max(1, int(block_s * rate)), dtype="float32", always_2d=True)
+            except Exception as exc:
+                raise AudioError("%s: cannot read audio after %.2f s: %s" % (name, n / rate, exc)) from None
+            if block.shape[0] == 0:
+                break
+            x = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+            if not np.all(np.isfinite(x)):
+                raise AudioError("%s: the audio contains NaN or infinite samples (near %.2f s)"
+                                 % (name, n / rate))
+            n += len(x)
+            yield rate, np.ascontiguousarray(x)
+        if n == 0:
+            raise AudioError("%s: the file holds no samples" % name)
+
+
 def prepare(samples, rate, sample_rate=16000, name="<audio>"):
     """Mix ``samples`` (n or n x channels, any numeric dtype) to mono float32
     and resample from ``rate`` to ``sample_rate`` Hz."""
@@ -112,13 +155,13 @@ class Resampler:
             while limit > self.next_out and (((limit - 1) * self.down) // self.up + self.half) >= end:
                 limit -= 1
         m = np.arange(self.next_out, limit)
-        if len(m):
-            base = (m * self.down) // self.up
-            phase = (m * self.down) % self.up
-            idx = base[:, None] + np.arange(-self.half + 1, self.half + 1)[None, :] - self.offset
-            y = np.einsum("ij,ij->i", buf[idx], self.filters[phase])
-        else:
-            y = np.zeros(0)
+        y = np.zeros(len(m))
+        taps = np.arange(-self.half + 1, self.half + 1)[None, :] - self.offset
+        for i in range(0, len(m), 4096):          # bounds the gathered temporaries
+            mm = m[i:i + 4096]
+            base = (mm * self.down) // self.up
+            phase = (mm * self.down) % self.up
+            y[i:i + 4096] = np.einsum("ij,ij->i", buf[base[:, None] + taps], self.filters[phase])
         self.next_out = limit
         if not final:
             keep_from = max(0, (limit * self.down) // self.up - self.half - self.offset)

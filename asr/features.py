@@ -88,7 +88,10 @@ def _frames_to_logmel(frames, cfg):
     pspec = sigproc.powspec(frames * win, cfg.nfft)            # (n, nfft/2+1)
     # Per-row reduction (numpy's pairwise sum on the last axis) rather than
     # pspec @ fb.T: the result of one row never depends on the other rows.
-    energy = np.add.reduce(pspec[:, None, :] * fb[None, :, :], axis=-1)
+    # Blocks of 64 rows bound the temporary (64 x filters x bins doubles).
+    energy = np.empty((len(pspec), fb.shape[0]))
+    for i in range(0, len(pspec), 64):
+        energy[i:i + 64] = np.add.reduce(pspec[i:i + 64, None, :] * fb[None, :, :], axis=-1)
     return np.log(np.maximum(energy, cfg.log_floor)).astype(np.float32)
 
 

@@ -56,6 +56,7 @@ class Result:
     end: float = 0.0
     nbest: list = field(default_factory=list)
     latency_s: Optional[float] = None   # wall time from end of speech to this result
+    audio_s: float = 0.0                # seconds of audio behind a whole-recording result
 
 
 @dataclass
@@ -149,19 +150,29 @@ class Recognizer:
         s = self.stream(sample_rate)
         s.accept(samples)
         s.finish()
-        return merge_results(s.results)
+        return merge_results(s.results, s.audio_seconds)
 
-    def recognize_file(self, path):
-        from .audio import read_audio
-        return self.recognize(read_audio(path, self.sample_rate), self.sample_rate)
+    def recognize_file(self, path, block_s=5.0):
+        """Whole-file result, read and recognized a few seconds at a time
+        (memory stays bounded for hours of audio)."""
+        from .audio import iter_audio
+        s = None
+        for rate, block in iter_audio(path, block_s):
+            if s is None:
+                s = self.stream(rate)
+            s.accept(block)
+        s.finish()
+        return merge_results(s.results, s.audio_seconds)
 
 
-def merge_results(results):
+def merge_results(results, audio_s=0.0):
+    """One result for a whole recording from its utterances' results."""
     words = [w for r in results for w in r.words]
     text = " ".join(r.text for r in results if r.text)
     if not results:
-        return Result(text="")
-    return Result(text=text, words=words, start=results[0].start, end=results[-1].end)
+        return Result(text="", audio_s=audio_s)
+    return Result(text=text, words=words, start=results[0].start, end=results[-1].end,
+                  audio_s=audio_s)
 
 
 class Stream:

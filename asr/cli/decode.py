@@ -33,11 +33,12 @@ def parse_args(argv):
     return args
 
 
-def read_input(path, rate):
-    from ..audio import read_audio
-    if path == "-":
-        return read_audio(io.BytesIO(sys.stdin.buffer.read()), rate)
-    return read_audio(path, rate)
+def recognize_input(rec, path):
+    """Result and duration (s) of one input; '-' is a file on stdin. Files
+    are streamed block by block, so their length does not bound memory."""
+    source = io.BytesIO(sys.stdin.buffer.read()) if path == "-" else path
+    result = rec.recognize_file(source)
+    return result, result.audio_s
 
 
 def main(argv=None):
@@ -55,14 +56,12 @@ def main(argv=None):
     for path in args.files:
         try:
             t0 = time.perf_counter()
-            samples = read_input(path, rec.sample_rate)
-            result = rec.recognize(samples, rec.sample_rate)
+            result, duration = recognize_input(rec, path)
             elapsed = time.perf_counter() - t0
         except AsrError as exc:
             error("asr-decode: %s" % exc)
             failed += 1
             continue
-        duration = len(samples) / float(rec.sample_rate)
         if args.json:
             obj = {"file": path, "text": result.text,
                    "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
