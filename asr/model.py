@@ -24,6 +24,7 @@ zero frames so output frame t is centred on input frame t*subsampling.
 """
 import hashlib
 import json
+import math
 import struct
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ MAGIC = b"ASRM\x00\r\n\x1a"
 FORMAT_VERSION = 1
 ALIGN = 64
 PRECISIONS = ("float", "int16", "int8")
+_WMAX = {"int8": 127, "int16": 32767}
 _DTYPES = {"float32": np.float32, "int8": np.int8, "int16": np.int16,
            "int32": np.int32, "int64": np.int64}
 MAX_DIM = 8192
@@ -132,9 +134,24 @@ class Model:
             raise ModelFormatError("a model needs 1..%d layers, got %d" % (MAX_LAYERS, len(self.layers)))
         if self.precision not in PRECISIONS:
             raise ModelFormatError("unknown precision %r" % self.precision)
+        if any(L.dtype != "float" for L in self.layers):
+            if not (math.isfinite(self.in_scale) and self.in_scale > 0):
+                raise ModelFormatError("an integer model needs a positive input scale, got %r"
+                                       % self.in_scale)
+            qmax = _WMAX.get(self.layers[0].dtype, 0)
+            if not -qmax - 1 <= self.in_zero <= qmax:
+                raise ModelFormatError("input zero point %r out of range" % self.in_zero)
+        for i, (a, b) in enumerate(zip(self.layers, self.layers[1:])):
+            if a.out_dtype != b.dtype or (a.dtype == "float") != (b.dtype == "float"):
+                raise ModelFormatError("layer %d outputs %s but layer %d takes %s"
+                                       % (i, a.out_dtype, i + 1, b.dtype))
+        if self.layers[-1].out_dtype != "float":
+            raise ModelFormatError("the last layer must output float log-probabilities")
         d = self.features.num_filters
         if self.mean.shape != (d,) or self.inv_std.shape != (d,):
             raise ModelFormatError("normalization statistics must have %d values" % d)
+        if not (np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.inv_std))):
+            raise ModelFormatError("normalization statistics contain NaN or infinity")
         for i, layer in enumerate(self.layers):
             where = "layer %d" % i
             for name, lim in (("in_dim", MAX_DIM), ("out_dim", MAX_DIM), ("kernel", MAX_KERNEL),
@@ -154,14 +171,35 @@ class Model:
             want = (layer.out_dim, layer.kernel * layer.in_dim)
             if layer.weight is None or layer.weight.shape != want or layer.weight.dtype != wdt:
                 raise ModelFormatError("%s: weight must be %s %s" % (where, np.dtype(wdt).name, want))
+            if layer.dtype == "float" and not np.all(np.isfinite(layer.weight)):
+                raise ModelFormatError("%s: the weights contain NaN or infinity" % where)
             bdt = np.float32 if layer.dtype == "float" else np.int64
             if layer.bias is None or layer.bias.shape != (layer.out_dim,) or layer.bias.dtype != bdt:
                 raise ModelFormatError("%s: bias must be %s (%d,)" % (where, np.dtype(bdt).name, layer.out_dim))
+            if layer.dtype == "float" and not np.all(np.isfinite(layer.bias)):
+                raise ModelFormatError("%s: the bias contains NaN or infinity" % where)
             if layer.dtype != "float":
                 for name in ("mult", "shift"):
                     a = getattr(layer, name)
                     if a is None or a.shape != (layer.out_dim,) or a.dtype != np.int32:
                         raise ModelFormatError("%s: %s must be int32 (%d,)" % (where, name, layer.out_dim))
+                # The ranges native/src/net.c accepts, checked here so that a
+                # damaged file fails at load with the file's name.
+                if np.any(layer.mult < 0) or np.any(layer.shift < -31) or np.any(layer.shift > 32):
+                    raise ModelFormatError("%s: requantization multiplier/shift out of range" % where)
+                wmax = _WMAX.get(layer.dtype, 0)
+                if not -wmax <= layer.w_zero <= wmax:
+                    raise ModelFormatError("%s: weight zero point %r out of range" % (where, layer.w_zero))
+                if layer.dtype in _WMAX and np.any(layer.weight == -wmax - 1):
+                    raise ModelFormatError("%s: %s weights must lie in [-%d, %d]"
+                                           % (where, layer.dtype, wmax, wmax))
+                if layer.act != "logsoftmax":
+                    qmax = _WMAX.get(layer.out_dtype, 0)
+                    if not (-qmax - 1 <= layer.out_lo <= layer.out_hi <= qmax
+                            and -qmax - 1 <= layer.out_zero <= qmax):
+                        raise ModelFormatError("%s: output range [%r, %r] / zero %r does not fit %s"
+                                               % (where, layer.out_lo, layer.out_hi, layer.out_zero,
+                                                  layer.out_dtype))
             last = i == len(self.layers) - 1
             if last != (layer.act == "logsoftmax"):
                 raise ModelFormatError("%s: only the last layer is (and must be) log-softmax" % where)
