@@ -87,7 +87,12 @@ ffibuilder.set_source(
 
 if __name__ == "__main__":
     os.chdir(ROOT)
+    import shutil
+    # distutils compares .c and .o times only, not the headers: start clean.
+    shutil.rmtree(os.path.join(ROOT, "build", "cffi"), ignore_errors=True)
     ffibuilder.compile(tmpdir=os.path.join(ROOT, "build", "cffi"), verbose=False)
     import shutil
+    for old in glob.glob(os.path.join(ROOT, "asr", "_asr_native*.so")):
+        os.remove(old)       # e.g. an abi3 build by pip: one library, no doubt which loads
     for so in glob.glob(os.path.join(ROOT, "build", "cffi", "asr", "_asr_native*.so")):
         shutil.copy(so, os.path.join(ROOT, "asr"))

@@ -30,6 +30,11 @@
 #define ASR_BLOCK 32   /* output frames per matrix product */
 #define ASR_PIECE 64   /* input frames pushed per round    */
 
+/* floor(p / 2^n) for int64 p: >> on a negative value is implementation-
+ * defined in C99; GCC, Clang and MSVC all shift arithmetically, which is
+ * the floor, and the build is checked for it once (prepare_fast). */
+#define ASR_SRA64(p, n) ((p) >> (n))
+
 typedef struct net_layer {
     int dtype, out_dtype, act;
     uint32_t in_dim, out_dim, kernel, dilation, stride;
@@ -40,6 +45,12 @@ typedef struct net_layer {
     int64_t *bias_q;          /* integer layers, accumulator units */
     int32_t *mult, *shift;
     int32_t w_zero, out_zero, out_lo, out_hi;
+    /* int8 layers whose accumulator + bias provably stays inside int32 and
+     * whose shifts are in 1..62 take a branch-free epilogue (fast_epilogue):
+     * bias32 = bias, rnd = 2^(total-1), tot = 31 + shift. */
+    int fast;
+    int32_t *bias32, *tot;
+    int64_t *rnd;
 } net_layer;
 
 struct asr_net {
@@ -108,6 +119,9 @@ static void free_layer(net_layer *L)
     free(L->bias_q);
     free(L->mult);
     free(L->shift);
+    free(L->bias32);
+    free(L->tot);
+    free(L->rnd);
 }
 
 void asr_net_free(asr_net *net)
@@ -219,6 +233,42 @@ static int check_weights(const asr_layer_desc *d, uint32_t i, asr_status *st)
     return ASR_OK;
 }
 
+/* Decides whether layer L can use the int32 epilogue and fills its tables.
+ * |acc| <= k * 128 * 127 for int8 products (kernels_ref.c); if that plus
+ * the largest |bias| is below 2^31, acc + bias never leaves int32, and
+ * (acc + bias) * mult < 2^31 * 2^31 = 2^62 leaves room for the rounding
+ * term 2^(total-1) <= 2^61 in int64: the same exact value as
+ * asr_requant_one, without its 96-bit path. */
+static int prepare_fast(net_layer *L, asr_status *st)
+{
+    uint64_t bound = (uint64_t)L->k * 128u * 127u, bmax = 0;
+    uint32_t o;
+    L->fast = 0;
+    if (L->dtype != ASR_S8 || L->w_zero != 0 || ASR_SRA64((int64_t)-5, 1) != -3)
+        return ASR_OK;        /* the last test: a compiler whose >> is not the floor */
+    for (o = 0; o < L->out_dim; o++) {
+        uint64_t b = L->bias_q[o] < 0 ? (uint64_t)0 - (uint64_t)L->bias_q[o] : (uint64_t)L->bias_q[o];
+        if (b > bmax)
+            bmax = b;
+        if (L->shift[o] < -30 || L->shift[o] > 31)
+            return ASR_OK;
+    }
+    if (bmax >= ((uint64_t)1 << 31) || bound + bmax >= ((uint64_t)1 << 31))
+        return ASR_OK;
+    L->bias32 = (int32_t *)malloc(L->out_dim * sizeof(int32_t));
+    L->tot = (int32_t *)malloc(L->out_dim * sizeof(int32_t));
+    L->rnd = (int64_t *)malloc(L->out_dim * sizeof(int64_t));
+    if (!L->bias32 || !L->tot || !L->rnd)
+        return asr_fail(st, ASR_E_NOMEM, "asr_net_create: out of memory");
+    for (o = 0; o < L->out_dim; o++) {
+        L->bias32[o] = (int32_t)L->bias_q[o];
+        L->tot[o] = 31 + L->shift[o];
+        L->rnd[o] = (int64_t)1 << (L->tot[o] - 1);
+    }
+    L->fast = 1;
+    return ASR_OK;
+}
+
 int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status *st)
 {
     asr_net *net;
@@ -313,6 +363,8 @@ int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status
                 rc = copy_array((void **)&L->mult, d->mult, d->out_dim * sizeof(int32_t), st);
             if (rc == ASR_OK)
                 rc = copy_array((void **)&L->shift, d->shift, d->out_dim * sizeof(int32_t), st);
+            if (rc == ASR_OK)
+                rc = prepare_fast(L, st);
         }
         col_bytes = ASR_BLOCK * L->k * dtype_size(L->dtype);
         acc_bytes = ASR_BLOCK * (size_t)L->out_dim * 8;
@@ -496,47 +548,90 @@ static void epilogue_f32(const net_layer *L, float *acc, size_t nb, float *dst)
     }
 }
 
+/* The epilogue of int8 layers that prepare_fast accepted: no branches, so
+ * the compiler pipelines (and where it can, vectorizes) it. */
+static void fast_epilogue(const net_layer *L, const int32_t *acc, size_t nb, void *dst)
+{
+    const size_t n = L->out_dim;
+    const int32_t *bias = L->bias32, *mult = L->mult, *tot = L->tot;
+    const int64_t *rnd = L->rnd;
+    const int64_t zero = L->out_zero, lo = L->out_lo, hi = L->out_hi;
+    size_t t, o;
+    for (t = 0; t < nb; t++) {
+        const int32_t *a = acc + t * n;
+        if (L->out_dtype == ASR_S8) {
+            int8_t *y = (int8_t *)dst + t * n;
+            for (o = 0; o < n; o++) {
+                int64_t q = ASR_SRA64((int64_t)(a[o] + bias[o]) * mult[o] + rnd[o], tot[o]) + zero;
+                y[o] = (int8_t)(q < lo ? lo : q > hi ? hi : q);
+            }
+        } else {
+            int16_t *y = (int16_t *)dst + t * n;
+            for (o = 0; o < n; o++) {
+                int64_t q = ASR_SRA64((int64_t)(a[o] + bias[o]) * mult[o] + rnd[o], tot[o]) + zero;
+                y[o] = (int16_t)(q < lo ? lo : q > hi ? hi : q);
+            }
+        }
+    }
+}
+
 /* Integer epilogue of one block: accumulators (int32 for int8 layers,
- * int64 for int16), weight-zero-point correction, requantization, clamp. */
+ * int64 for int16), weight-zero-point correction, requantization, clamp.
+ * Every field the loops use is read into a local first: the int8 stores
+ * may alias anything, so the compiler would otherwise reload them per
+ * element. */
 static void epilogue_int(asr_stream *s, const net_layer *L, const void *acc, const void *col,
                          size_t col_stride, size_t nb, void *dst)
 {
-    size_t t, o, n = L->out_dim;
+    const size_t n = L->out_dim, k = L->k;
+    const int64_t *bias = L->bias_q;
+    const int32_t *mult = L->mult, *shift = L->shift;
+    const int64_t w_zero = L->w_zero, zero = L->out_zero, lo = L->out_lo, hi = L->out_hi;
+    const int in8 = L->dtype == ASR_S8, out8 = L->out_dtype == ASR_S8;
+    const int lsm = L->act == ASR_ACT_LOGSOFTMAX;
+    int32_t *logits = s->logits;
+    size_t t, o;
+
     for (t = 0; t < nb; t++) {
-        int64_t xsum = 0;
-        if (L->w_zero) {
-            size_t k;
-            if (L->dtype == ASR_S8) {
+        const int32_t *a32 = (const int32_t *)acc + t * n;
+        const int64_t *a64 = (const int64_t *)acc + t * n;
+        int64_t corr = 0;
+        if (w_zero) {
+            int64_t xsum = 0;
+            size_t j;
+            if (in8) {
                 const int8_t *x = (const int8_t *)col + t * col_stride;
-                for (k = 0; k < L->k; k++)
-                    xsum += x[k];
+                for (j = 0; j < k; j++)
+                    xsum += x[j];
             } else {
                 const int16_t *x = (const int16_t *)col + t * col_stride;
-                for (k = 0; k < L->k; k++)
-                    xsum += x[k];
+                for (j = 0; j < k; j++)
+                    xsum += x[j];
             }
+            corr = w_zero * xsum;
         }
-        for (o = 0; o < n; o++) {
-            int64_t a = L->dtype == ASR_S8 ? (int64_t)((const int32_t *)acc)[t * n + o]
-                                           : ((const int64_t *)acc)[t * n + o];
-            int64_t v = a - (int64_t)L->w_zero * xsum + L->bias_q[o];
-            int32_t q = asr_requant_one(v, L->mult[o], 31 + L->shift[o]);
-            if (L->act == ASR_ACT_LOGSOFTMAX) {
-                s->logits[o] = q;
-            } else {
-                int64_t y = (int64_t)q + L->out_zero;
-                y = y < L->out_lo ? L->out_lo : y > L->out_hi ? L->out_hi : y;
-                if (L->out_dtype == ASR_S8)
-                    ((int8_t *)dst)[t * n + o] = (int8_t)y;
-                else
-                    ((int16_t *)dst)[t * n + o] = (int16_t)y;
-            }
-        }
-        if (L->act == ASR_ACT_LOGSOFTMAX) {
+        if (lsm) {
             float *y = (float *)dst + t * n;
-            asr_logsoftmax_q10_row(s->logits, n, s->lsm);
+            for (o = 0; o < n; o++)
+                logits[o] = asr_requant_fast((in8 ? (int64_t)a32[o] : a64[o]) - corr + bias[o],
+                                             mult[o], 31 + shift[o]);
+            asr_logsoftmax_q10_row(logits, n, s->lsm);
             for (o = 0; o < n; o++)
                 y[o] = (float)s->lsm[o] * (1.0f / 1024.0f);
+        } else if (out8) {
+            int8_t *y = (int8_t *)dst + t * n;
+            for (o = 0; o < n; o++) {
+                int64_t v = (in8 ? (int64_t)a32[o] : a64[o]) - corr + bias[o];
+                int64_t q = (int64_t)asr_requant_fast(v, mult[o], 31 + shift[o]) + zero;
+                y[o] = (int8_t)(q < lo ? lo : q > hi ? hi : q);
+            }
+        } else {
+            int16_t *y = (int16_t *)dst + t * n;
+            for (o = 0; o < n; o++) {
+                int64_t v = (in8 ? (int64_t)a32[o] : a64[o]) - corr + bias[o];
+                int64_t q = (int64_t)asr_requant_fast(v, mult[o], 31 + shift[o]) + zero;
+                y[o] = (int16_t)(q < lo ? lo : q > hi ? hi : q);
+            }
         }
     }
 }
@@ -597,7 +692,10 @@ static int run_layer(asr_stream *s, uint32_t i, float *out, size_t *n_out, asr_s
             break;
         default:
             net->kern->gemm_s8(&L->w, (const int8_t *)x, x_stride, nb, (int32_t *)s->acc, L->out_dim);
-            epilogue_int(s, L, s->acc, x, x_stride, nb, dst);
+            if (L->fast && L->act != ASR_ACT_LOGSOFTMAX)
+                fast_epilogue(L, (const int32_t *)s->acc, nb, dst);
+            else
+                epilogue_int(s, L, s->acc, x, x_stride, nb, dst);
             break;
         }
         if (last)
