@@ -46,8 +46,8 @@
 #if defined(__aarch64__)
 #define NB_S8 4
 #define RB_S8(nb) ((nb) <= 2 ? 4 : 2)
-#define NB_S16 4
-#define RB_S16(nb) ((nb) <= 2 ? 4 : 2)
+#define NB_S16 3 /* two int64x2 accumulators per row block and frame */
+#define RB_S16(nb) ((nb) == 1 ? 4 : 2)
 #define NB_F32 4
 #define RB_F32(nb) ((nb) <= 2 ? 4 : 3)
 #else
@@ -319,9 +319,9 @@ static void gemm_s16s16s64_neon(const asr_packed *w, const int16_t *x, size_t x_
             size_t rows_left = w->rows - rb * LANES;
             int nrb = nblocks - rb >= (size_t)RB_S16(nb) ? RB_S16(nb) : 1;
             switch (nb) {
-#if NB_S16 > 2
-            TILE_CASE(S16_TILE, 1, RB_S16); TILE_CASE(S16_TILE, 2, RB_S16); TILE_CASE(S16_TILE, 3, RB_S16);
-            default: TILE_CASE(S16_TILE, 4, RB_S16);
+#if NB_S16 == 3
+            TILE_CASE(S16_TILE, 1, RB_S16); TILE_CASE(S16_TILE, 2, RB_S16);
+            default: TILE_CASE(S16_TILE, 3, RB_S16);
 #else
             TILE_CASE(S16_TILE, 1, RB_S16); default: TILE_CASE(S16_TILE, 2, RB_S16);
 #endif
@@ -429,9 +429,12 @@ const asr_kernels asr_kernels_neon = {
 #ifdef ASR_HAVE_NEONDOT
 /* Only the functions below may use sdot: dispatch.c enables this path
  * when the kernel reports HWCAP_ASIMDDP, and nothing else in the file
- * (nor in the library) is compiled for the extension. */
+ * (nor in the library) is compiled for the extension. The target names
+ * armv8.2-a because GCC's arm_neon.h declares vdotq_s32 under that arch,
+ * and GCC 12 refuses to inline it into code whose arch is older even with
+ * +dotprod; every core with sdot implements armv8.2-a anyway. */
 #pragma GCC push_options
-#pragma GCC target("+dotprod")
+#pragma GCC target("arch=armv8.2-a+dotprod")
 
 /* 16 weight bytes are one group: 4 k of row r at bytes 4r..4r+3. With the
  * four input bytes broadcast to every word, sdot adds the four exact

@@ -463,7 +463,7 @@ int asr_stream_pending(const asr_stream *s, size_t n_frames, int finish, size_t 
         *n_out = 0;
         return ASR_OK;
     }
-    if (n_frames > ((size_t)1 << 40))
+    if (n_frames > SIZE_MAX / 16)
         return asr_fail(st, ASR_E_ARG, "asr_stream_pending: %zu frames is not a plausible count", n_frames);
     before = s->started ? s->fed : 0;
     after = (s->started ? s->fed : s->net->pad_left) + n_frames + (finish ? s->net->pad_right : 0);
