@@ -45,8 +45,8 @@ PEAK_MAC_PER_CYCLE = {
 DTYPES = {"float": 0, "int16": 1, "int8": 2}
 
 # (rows, cols): the product shapes of the bundled TDNN (384 units, 40 mel
-# bands, 40 labels): first layer 5 x 40 in, hidden 3 x 384 in, output.
-DEFAULT_SHAPES = [(384, 200), (384, 1152), (40, 384)]
+# bands, 40 labels): first layer 5 x 40 in, hidden 3 x 336 in, output.
+DEFAULT_SHAPES = [(336, 200), (336, 1008), (40, 336)]
 
 
 def cpu_info():
