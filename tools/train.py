@@ -23,7 +23,6 @@ work/train/log.tsv.
 """
 import argparse
 import json
-import math
 import os
 import random
 import sys
@@ -337,12 +336,12 @@ def train(args):
         order = batches(data, args.batch_frames, rng)
         t0, run_loss, run_n = time.time(), 0.0, 0
         for bi in range(state["batch_in_epoch"], len(order)):
-            total = args.epochs * len(order)
-            step = state["epoch"] * len(order) + bi
-            warm = min(1.0, (step + 1) / 300.0)
-            lr = args.lr * warm * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total)))
+            # Warm-up, then exponential decay per epoch: the schedule does not
+            # depend on the corpus size, which may grow between epochs.
+            warm = min(1.0, (state["step"] + 1) / 300.0)
+            lr = max(args.lr * warm * args.decay ** (state["epoch"] + bi / len(order)), args.lr * 0.02)
             for g in opt.param_groups:
-                g["lr"] = max(lr, args.lr * 0.02)
+                g["lr"] = lr
             items = [data[i] for i in order[bi]]
             x, labels, olen, llen = make_batch(torch, items, mean, inv_std, True, rng)
             lp = net(x)
@@ -370,6 +369,8 @@ def train(args):
         log.flush()
         print("epoch %d done: valid loss %.4f PER %.2f%% (%.1f h of training audio)"
               % (state["epoch"], vloss, 100 * per, hours), flush=True)
+        if args.one_epoch:
+            break     # the caller reloads the (growing) corpus and resumes
 
 
 def main(argv=None):
@@ -378,10 +379,13 @@ def main(argv=None):
     ap.add_argument("command", choices=["features", "train", "all"])
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--decay", type=float, default=0.75, help="learning-rate factor per epoch")
     ap.add_argument("--batch-frames", type=int, default=24000, help="padded input frames per batch")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-every", type=int, default=200, help="steps between checkpoints")
     ap.add_argument("--max-valid", type=int, default=600, help="validation utterances per epoch")
+    ap.add_argument("--one-epoch", action="store_true",
+                    help="stop after the next epoch ends (to pick up new corpus shards between epochs)")
     ap.add_argument("--limit", type=int, help="features: at most this many new utterances per split")
     args = ap.parse_args(argv)
     cfg = FeatureConfig()
