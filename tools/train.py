@@ -156,11 +156,12 @@ def load_split(split, max_shards=None):
         names = names[:max_shards]
     out = []
     for name in names:
-        z = np.load(os.path.join(d, name))
-        fo = np.concatenate([[0], np.cumsum(z["flen"])])
-        lo = np.concatenate([[0], np.cumsum(z["llen"])])
-        for i in range(len(z["flen"])):
-            out.append((z["feats"][fo[i]:fo[i + 1]], z["labels"][lo[i]:lo[i + 1]]))
+        with np.load(os.path.join(d, name)) as z:       # each z[key] reads the file again
+            feats, labels, flen, llen = z["feats"], z["labels"], z["flen"], z["llen"]
+        fo = np.concatenate([[0], np.cumsum(flen)])
+        lo = np.concatenate([[0], np.cumsum(llen)])
+        for i in range(len(flen)):
+            out.append((feats[fo[i]:fo[i + 1]], labels[lo[i]:lo[i + 1]]))
     return out
 
 
