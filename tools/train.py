@@ -337,10 +337,12 @@ def train(args):
         order = batches(data, args.batch_frames, rng)
         t0, run_loss, run_n = time.time(), 0.0, 0
         for bi in range(state["batch_in_epoch"], len(order)):
-            # Warm-up, then exponential decay per epoch: the schedule does not
-            # depend on the corpus size, which may grow between epochs.
+            # Warm-up, then exponential decay with the hours of audio seen, so
+            # the schedule does not depend on the corpus size (which may grow
+            # between epochs) nor on how it is cut into epochs.
             warm = min(1.0, (state["step"] + 1) / 300.0)
-            lr = max(args.lr * warm * args.decay ** (state["epoch"] + bi / len(order)), args.lr * 0.02)
+            seen_h = state.get("seen_frames", 0) / 360000.0
+            lr = max(args.lr * warm * args.decay ** (seen_h / args.decay_hours), args.lr * 0.02)
             for g in opt.param_groups:
                 g["lr"] = lr
             items = [data[i] for i in order[bi]]
@@ -352,12 +354,14 @@ def train(args):
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             opt.step()
             run_loss += loss.item()
+            state["seen_frames"] = state.get("seen_frames", 0) + sum(len(f) for f, _ in items)
             run_n += 1
             state["step"] += 1
             state["batch_in_epoch"] = bi + 1
             if state["step"] % 50 == 0:
-                print("epoch %d batch %d/%d loss %.3f lr %.2e %.1f s" % (
-                    state["epoch"], bi + 1, len(order), run_loss / run_n, lr, time.time() - t0), flush=True)
+                print("epoch %d batch %d/%d loss %.3f lr %.2e %.1f s, %.1f h seen" % (
+                    state["epoch"], bi + 1, len(order), run_loss / run_n, lr, time.time() - t0,
+                    state["seen_frames"] / 360000.0), flush=True)
                 run_loss, run_n = 0.0, 0
             if state["step"] % args.save_every == 0:
                 save()
@@ -380,7 +384,9 @@ def main(argv=None):
     ap.add_argument("command", choices=["features", "train", "all"])
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--decay", type=float, default=0.75, help="learning-rate factor per epoch")
+    ap.add_argument("--decay", type=float, default=0.75,
+                    help="learning-rate factor per --decay-hours of audio seen")
+    ap.add_argument("--decay-hours", type=float, default=20.0)
     ap.add_argument("--batch-frames", type=int, default=24000, help="padded input frames per batch")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-every", type=int, default=200, help="steps between checkpoints")
