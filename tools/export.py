@@ -94,7 +94,7 @@ def main(argv=None):
     valid = T.load_split("valid")[:8]
     for f, _ in valid:                     # the fold and layout against PyTorch itself
         x, _, olen, _ = T.make_batch(torch, [(f, np.zeros(1, np.int16))],
-                                     fmodel.mean, fmodel.inv_std, False, None)
+                                     fmodel.mean, fmodel.inv_std, False, None, arch)
         with torch.no_grad():
             want = net(x)[0, :, :int(olen[0])].numpy().T
         got = reference.forward_float(fmodel, f.astype(np.float32))

@@ -218,8 +218,8 @@ def out_len(n, arch=ARCH):
     return n
 
 
-def make_batch(torch, items, mean, inv_std, train, rng):
-    left, right = context()
+def make_batch(torch, items, mean, inv_std, train, rng, arch=ARCH):
+    left, right = context(arch)
     T = max(len(f) for f, _ in items) + left + right
     x = np.zeros((len(items), T, 40), np.float32)
     for i, (f, _) in enumerate(items):
@@ -236,7 +236,7 @@ def make_batch(torch, items, mean, inv_std, train, rng):
         x[i, left:left + len(v)] = v
     labels = torch.from_numpy(np.concatenate([l.astype(np.int64) for _, l in items]))
     llen = torch.tensor([len(l) for _, l in items])
-    olen = torch.tensor([out_len(len(f)) for f, _ in items])
+    olen = torch.tensor([out_len(len(f), arch) for f, _ in items])
     return torch.from_numpy(x).transpose(1, 2).contiguous(), labels, olen, llen
 
 
@@ -277,7 +277,7 @@ def greedy(lp):
     return out
 
 
-def evaluate(torch, net, data, mean, inv_std):
+def evaluate(torch, net, data, mean, inv_std, arch=ARCH):
     net.eval()
     errs = toks = 0
     loss_sum, n = 0.0, 0
@@ -285,7 +285,7 @@ def evaluate(torch, net, data, mean, inv_std):
     with torch.no_grad():
         for idx in batches(data, 30000, random.Random(0), shuffle=False):
             items = [data[i] for i in idx]
-            x, labels, olen, llen = make_batch(torch, items, mean, inv_std, False, None)
+            x, labels, olen, llen = make_batch(torch, items, mean, inv_std, False, None, arch)
             lp = net(x)
             loss_sum += float(ctc(lp.permute(2, 0, 1), labels, olen, llen))
             n += int(llen.sum())

@@ -1,0 +1,94 @@
+"""The training tools' contract with the runtime: the exported model
+computes what the PyTorch network computed (BN folded, tap-major weights,
+the same padding and frame counts), and CTC training on a toy problem
+learns. Needs the optional PyTorch dependency (.ci/run installs it)."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import export  # noqa: E402
+import train as T  # noqa: E402
+from asr import reference  # noqa: E402
+from asr.features import FeatureConfig  # noqa: E402
+from asr.model import Model  # noqa: E402
+from asr.network import Network  # noqa: E402
+
+ARCH = [(24, 5, 1, 1), (24, 3, 1, 3), (24, 3, 2, 1)]
+
+
+def trained_looking_net(seed=0):
+    torch.manual_seed(seed)
+    net = T.build_net(torch, arch=ARCH)
+    with torch.no_grad():                 # BN statistics far from the identity
+        for bn in net.bns:
+            bn.running_mean.uniform_(-1, 1)
+            bn.running_var.uniform_(0.5, 2)
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(-0.5, 0.5)
+    return net.eval()
+
+
+def test_context_and_output_length_match_the_runtime_model():
+    net = trained_looking_net()
+    layers = export.fold(net, ARCH)
+    m = Model(features=FeatureConfig(), labels=list(T.LABELS), mean=np.zeros(40, np.float32),
+              inv_std=np.ones(40, np.float32), layers=layers)
+    assert (m.pad_left, m.pad_right) == T.context(ARCH)
+    for n in (1, 2, 3, 7, 50, 101):
+        assert reference.forward_float(m, np.zeros((n, 40), np.float32)).shape[0] == T.out_len(n, ARCH)
+
+
+def test_exported_model_computes_the_torch_network():
+    net = trained_looking_net()
+    rng = np.random.default_rng(0)
+    mean = rng.standard_normal(40).astype(np.float32)
+    inv_std = rng.uniform(0.5, 2, 40).astype(np.float32)
+    m = Model(features=FeatureConfig(), labels=list(T.LABELS), mean=mean, inv_std=inv_std,
+              layers=export.fold(net, ARCH))
+    m.validate()
+    feats = (rng.standard_normal((83, 40)) * 2 + mean).astype(np.float32)
+    x, _, olen, _ = T.make_batch(torch, [(feats, np.zeros(1, np.int16))], mean, inv_std, False, None, ARCH)
+    with torch.no_grad():
+        want = net(x)[0, :, :int(olen[0])].numpy().T
+    np.testing.assert_allclose(reference.forward_float(m, feats), want, atol=2e-4)
+    np.testing.assert_allclose(Network(m).forward(feats), want, atol=2e-4)
+
+
+def test_ctc_training_learns_a_toy_task():
+    """Two 'phones' drawn as distinct spectral bumps: a few hundred steps
+    must bring the greedy phone error rate on held-out toy utterances down."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+
+    def utt():
+        labs = rng.integers(1, 3, rng.integers(2, 5))
+        frames = []
+        for lab in labs:
+            seg = rng.standard_normal((rng.integers(9, 14), 40)) * 0.3
+            seg[:, 5:15] += 3.0 if lab == 1 else 0.0
+            seg[:, 25:35] += 3.0 if lab == 2 else 0.0
+            frames += [seg, rng.standard_normal((6, 40)) * 0.3]
+        return np.concatenate(frames).astype(np.float16), labs.astype(np.int16)
+
+    data = [utt() for _ in range(64)]
+    held = [utt() for _ in range(16)]
+    net = T.build_net(torch, arch=ARCH, dropout=0.0)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    ctc = torch.nn.CTCLoss(zero_infinity=True)
+    zeros, ones = np.zeros(40, np.float32), np.ones(40, np.float32)
+    for step in range(150):
+        items = [data[i] for i in rng.integers(0, len(data), 16)]
+        x, labels, olen, llen = T.make_batch(torch, items, zeros, ones, False, None, ARCH)
+        loss = ctc(net(x).permute(2, 0, 1), labels, olen, llen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    _, per = T.evaluate(torch, net, held, zeros, ones, ARCH)
+    assert per < 0.2, per
