@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Build a word n-gram language model in ARPA format: interpolated modified
+Kneser-Ney (Chen & Goodman), with count pruning to keep it small.
+
+    python tools/build_lm.py work/corpus/text/lm_train.txt -o models/en-us.arpa.gz \\
+        --lexicon work/corpus/lexicon.txt --lexicon-out models/en-us.lexicon \\
+        --exclude work/corpus/text/test.txt --exclude work/corpus/text/valid.txt
+
+Input: text files with one normalized sentence per line (lower-case words).
+Words not in --lexicon become <unk>; sentences listed in an --exclude file
+are left out (held-out test text must never reach the LM). --min-count
+drops n-grams of the highest orders seen fewer times; back-off weights are
+then recomputed so every distribution still sums to one. --lexicon-out
+writes the pronunciations of the LM's vocabulary: the lexicon the decoder
+ships with.
+"""
+import argparse
+import math
+import os
+import sys
+from collections import Counter, defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from asr.lm import write_arpa  # noqa: E402
+
+
+def discounts(counts):
+    """Modified KN discounts D1, D2, D3+ from counts-of-counts."""
+    coc = Counter(c for c in counts.values() if c <= 4)
+    n1, n2, n3, n4 = (max(coc.get(i, 0), 1) for i in (1, 2, 3, 4))
+    y = n1 / (n1 + 2.0 * n2)
+    d = (1 - 2 * y * n2 / n1, 2 - 3 * y * n3 / n2, 3 - 4 * y * n4 / n3)
+    return tuple(min(max(x, 0.05), i + 1 - 0.05) for i, x in enumerate(d))
+
+
+def build(sentences, order=3, min_count=(1, 1, 2)):
+    """[{ngram tuple: (log10 p, log10 bow)}] per order."""
+    raw = [Counter() for _ in range(order)]
+    for words in sentences:
+        toks = ["<s>"] + words + ["</s>"]
+        for n in range(1, order + 1):
+            for i in range(max(0, 1 if n == 1 else 0), len(toks) - n + 1):
+                raw[n - 1][tuple(toks[i:i + n])] += 1
+    # Kneser-Ney: lower orders count distinct left contexts, except n-grams
+    # starting with <s> (they have no left context).
+    counts = [None] * order
+    counts[order - 1] = raw[order - 1]
+    for n in range(order - 1, 0, -1):
+        cont = Counter()
+        for g in raw[n]:
+            cont[g[1:]] += 1
+        for g, c in raw[n - 1].items():
+            if g[0] == "<s>":
+                cont[g] = c
+        counts[n - 1] = cont
+    vocab = sorted({g[0] for g in counts[0]} | {"<unk>", "</s>"})
+    probs = [dict() for _ in range(order)]
+    # Unigrams: discounted continuation counts interpolated with uniform.
+    d = discounts(counts[0])
+    total = sum(counts[0].values())
+    n_by = Counter(min(c, 3) for c in counts[0].values())
+    gamma = sum(d[i - 1] * n_by[i] for i in (1, 2, 3)) / total
+    for w in vocab:
+        c = counts[0].get((w,), 0)
+        p = max(c - d[min(c, 3) - 1], 0) / total if c else 0.0
+        probs[0][(w,)] = p + gamma / len(vocab)
+    probs[0][("<s>",)] = 0.0
+    for n in range(2, order + 1):
+        cn = counts[n - 1]
+        d = discounts(cn)
+        ctx_total, ctx_n = Counter(), defaultdict(Counter)
+        for g, c in cn.items():
+            ctx_total[g[:-1]] += c
+            ctx_n[g[:-1]][min(c, 3)] += 1
+        for g, c in cn.items():
+            h = g[:-1]
+            if c < min_count[n - 1]:
+                continue
+            gam = sum(d[i - 1] * ctx_n[h][i] for i in (1, 2, 3)) / ctx_total[h]
+            lower = lower_prob(probs, g[1:])
+            probs[n - 1][g] = max(c - d[min(c, 3) - 1], 0) / ctx_total[h] + gam * lower
+    # Back-off weights: whatever mass the kept n-grams leave, spread over the
+    # lower order's distribution of the words not kept.
+    grams = [dict() for _ in range(order)]
+    followers = [defaultdict(list) for _ in range(order)]
+    for n in range(2, order + 1):
+        for g in probs[n - 1]:
+            followers[n - 2][g[:-1]].append(g)
+    for n in range(1, order + 1):
+        for g, p in probs[n - 1].items():
+            if n > 1 and g[:-1] not in probs[n - 2]:
+                continue                     # context itself pruned away
+            lp = math.log10(p) if p > 0 else float("-inf")
+            bow = 0.0
+            if n < order and followers[n - 1].get(g):
+                kept = followers[n - 1][g]
+                num = 1.0 - sum(probs[n][k] for k in kept)
+                den = 1.0 - sum(lower_prob(probs, k[1:]) for k in kept)
+                bow = math.log10(max(num, 1e-12) / max(den, 1e-12))
+            grams[n - 1][g] = (lp if g != ("<s>",) else -99.0, bow)
+    # Drop n-grams whose context did not survive (ARPA needs prefixes).
+    for n in range(2, order + 1):
+        grams[n - 1] = {g: v for g, v in grams[n - 1].items() if g[:-1] in grams[n - 2]}
+    return grams
+
+
+def lower_prob(probs, g):
+    """Interpolated probability of g's last word after g's context, backing
+    off through shorter contexts (used while building)."""
+    if len(g) == 1:
+        return probs[0].get(g, probs[0][("<unk>",)])
+    p = probs[len(g) - 1].get(g)
+    return p if p is not None else lower_prob(probs, g[1:])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("text", nargs="+")
+    ap.add_argument("-o", "--out", required=True, help="output .arpa or .arpa.gz")
+    ap.add_argument("--order", type=int, default=3)
+    ap.add_argument("--min-count", default="1,1,2", help="per-order count cutoffs")
+    ap.add_argument("--lexicon", help="CMU-format lexicon: its words form the vocabulary")
+    ap.add_argument("--lexicon-out", help="write the vocabulary's pronunciations here")
+    ap.add_argument("--exclude", action="append", default=[], help="sentences to leave out")
+    args = ap.parse_args(argv)
+    exclude = set()
+    for path in args.exclude:
+        exclude.update(line.strip() for line in open(path, encoding="utf-8"))
+    lex_words = None
+    if args.lexicon:
+        from asr.lexicon import read_prons
+        prons = read_prons(args.lexicon)
+        lex_words = {w for w, _ in prons}
+    sents, dropped = [], 0
+    for path in args.text:
+        for line in open(path, encoding="utf-8"):
+            s = line.strip()
+            if not s:
+                continue
+            if s in exclude:
+                dropped += 1
+                continue
+            words = s.split()
+            if lex_words is not None:
+                words = [w if w in lex_words else "<unk>" for w in words]
+            sents.append(words)
+    mc = [int(x) for x in args.min_count.split(",")]
+    mc = (mc + [mc[-1]] * args.order)[:args.order]
+    grams = build(sents, args.order, tuple(mc))
+    write_arpa(args.out, grams)
+    print("%s: %d sentences (%d excluded), %s, %.1f MB"
+          % (args.out, len(sents), dropped, " ".join("%d-grams=%d" % (i + 1, len(g)) for i, g in enumerate(grams)),
+             os.path.getsize(args.out) / 1e6))
+    if args.lexicon_out:
+        vocab = {g[0] for g in grams[0]}
+        with open(args.lexicon_out, "w", encoding="utf-8") as f:
+            for w, ph in prons:
+                if w in vocab:
+                    f.write("%s %s\n" % (w, " ".join(ph)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
