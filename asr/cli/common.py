@@ -20,7 +20,7 @@ def add_model_options(p, precision_default="int8", multi=False):
     g.add_argument("--lm", help="ARPA language model (.arpa or .arpa.gz); default: bundled")
     g.add_argument("--no-lm", action="store_true", help="decode without a language model")
     g.add_argument("--phrases", help="file of allowed phrases, one per line (command-and-control)")
-    g.add_argument("--greedy", action="store_true", help="greedy CTC + lexicon lookup instead of beam search")
+    g.add_argument("--greedy", action="store_true", help="greedy CTC best path, printed as phones (for checks)")
     g.add_argument("--beam", type=int, help="beam width (default: the decoder's)")
     g.add_argument("--lm-weight", type=float, help="language model weight (default: the decoder's)")
     g.add_argument("--word-bonus", type=float, help="word insertion bonus (default: the decoder's)")
