@@ -33,10 +33,13 @@ setup(
     python_requires=">=3.9",
     setup_requires=["cffi>=1.15"],
     cffi_modules=["asr/_build.py:ffibuilder"],
-    install_requires=["numpy", "cffi>=1.15", "soundfile", "python_speech_features"],
+    # scipy: python_speech_features imports it without declaring it.
+    install_requires=["numpy", "cffi>=1.15", "soundfile", "python_speech_features", "scipy"],
     extras_require={
         "train": ["torch==2.13.0"],
         "test": ["pytest"],
+        "compare": ["pocketsphinx", "onnxruntime", "onnx"],     # tools/compare_peers.py
+        "fuzz": ["atheris"],                                    # tools/fuzz/run.py
         "mic": ["sounddevice"],
         "plot": ["matplotlib"],
     },
