@@ -17,6 +17,7 @@ import math
 from .errors import LanguageModelError
 
 LN10 = math.log(10.0)
+MAX_ORDER = 10
 NEG_INF = float("-inf")
 
 
@@ -96,10 +97,13 @@ def load_arpa(path):
     i += 1
     while i < len(lines) and lines[i].strip().startswith("ngram "):
         try:
-            n, c = lines[i].strip()[6:].split("=")
-            counts[int(n)] = int(c)
+            n, c = (int(v) for v in lines[i].strip()[6:].split("="))
         except ValueError:
             raise LanguageModelError("%s:%d: bad count line %r" % (path, i + 1, lines[i][:80])) from None
+        if not 1 <= n <= MAX_ORDER or c < 0:
+            raise LanguageModelError("%s:%d: order %d / count %d out of range (orders 1..%d)"
+                                     % (path, i + 1, n, c, MAX_ORDER))
+        counts[n] = c
         i += 1
     if not counts or sorted(counts) != list(range(1, max(counts) + 1)):
         raise LanguageModelError("%s: the \\data\\ section must count 1..N-grams" % path)
