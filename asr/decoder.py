@@ -30,7 +30,7 @@ from .errors import DecoderError
 from .lexicon import load_lexicon
 from .lm import NEG_INF, PhraseGrammar, load_arpa
 
-DEFAULTS = {"beam": 12, "lm_weight": 0.8, "word_bonus": 1.0, "prune": 8.0}
+DEFAULTS = {"beam": 16, "lm_weight": 0.8, "word_bonus": 1.0, "prune": 8.0}
 
 
 @dataclass
@@ -99,6 +99,24 @@ class Decoder:
         self.word_bonus = float(word_bonus)
         self.prune = float(prune)
         self.nbest = int(nbest)
+        self.lookahead = self._lookahead() if lexicon is not None else None
+
+    def _lookahead(self):
+        """Per trie node, lm_weight times the best unigram log-probability of
+        the words below it. A hypothesis carries its node's value until the
+        word ends and the true LM score replaces it, so hypotheses inside
+        words compete fairly with those that already paid for a word."""
+        lex = self.lexicon
+        la = [NEG_INF] * len(lex.children)
+        uni = getattr(self.lm, "unigram", None)
+        for node in range(len(la) - 1, -1, -1):
+            best = NEG_INF
+            for wid in lex.words_at[node]:
+                best = max(best, uni(lex.words[wid]) if uni else 0.0)
+            for child in lex.children[node].values():
+                best = max(best, la[child])
+            la[node] = best
+        return [self.lm_weight * (v if v > NEG_INF else 0.0) for v in la]
 
     def stream(self, time_offset_s=0.0):
         if self.greedy:
@@ -198,6 +216,7 @@ class BeamStream:
         lb = lp[blank]
         bonus = dec.word_bonus
         lmw = dec.lm_weight
+        la = dec.lookahead
         for (hist, node), (pb, pnb, last, wstart) in self.hyps.items():
             total = _lae(pb, pnb)
             add((hist, node), total + lb, NEG_INF, last, wstart)          # blank
@@ -213,12 +232,12 @@ class BeamStream:
                     continue
                 ws = t if node == 0 else wstart
                 if lex.children[child]:
-                    add((hist, child), NEG_INF, p, c, ws)
+                    add((hist, child), NEG_INF, p + la[child] - la[node], c, ws)
                 for wid in lex.words_at[child]:
                     h2, lm_lp = self._child_hist(hist, wid, ws, t + 1)
                     if lm_lp == NEG_INF:
                         continue
-                    add((h2, 0), NEG_INF, p + lmw * lm_lp + bonus, c, t + 1)
+                    add((h2, 0), NEG_INF, p + lmw * lm_lp + bonus - la[node] + la[0], c, t + 1)
         if len(new) > dec.beam:
             best = sorted(new.items(), key=lambda kv: -_lae(kv[1][0], kv[1][1]))[:dec.beam]
             new = dict(best)

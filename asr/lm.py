@@ -44,6 +44,11 @@ class ArpaLM:
             bow += b[1] if b is not None else 0.0
             ctx = ctx[1:]
 
+    def unigram(self, word):
+        """Natural-log unigram probability (of <unk> for unknown words)."""
+        g = self.grams[0].get((word,)) or self.grams[0].get(("<unk>",))
+        return g[0] * LN10 if g is not None else NEG_INF
+
     def score(self, words, bos=True, eos=True):
         """Total natural-log probability of a word sequence (for checks)."""
         state = self.start() if bos else ()
