@@ -77,3 +77,32 @@ def test_precision_spec_errors():
         layer_precisions("int4", 3)
     with pytest.raises(ValueError):
         layer_precisions(["int8"], 3)
+
+
+# The bundled model's documented bounds (models/MODEL_CARD.md), on real
+# speech: the mean |log-prob error| per frame and label, and the share of
+# frames whose best label agrees with float.
+BUNDLED_BOUND = {"int16": (0.01, 0.99), "int8": (0.15, 0.9)}
+
+
+@pytest.mark.parametrize("prec", ["int16", "int8"])
+def test_bundled_model_quantization_within_bound(prec):
+    import glob
+    import os
+    from asr.audio import read_audio
+    from asr.features import logmel
+    from asr.model import Model
+    from asr.network import Network
+    from asr.stream import model_dirs
+    d = next((d for d in model_dirs() if os.path.exists(os.path.join(d, "en-us-float.asrm"))), None)
+    if d is None:
+        pytest.skip("no bundled model in %s" % ", ".join(model_dirs()))
+    fm = Model.load(os.path.join(d, "en-us-float.asrm"))
+    qm = Model.load(os.path.join(d, "en-us-%s.asrm" % prec))
+    fnet, qnet = Network(fm), Network(qm)
+    for wav in sorted(glob.glob(os.path.join(d, "samples", "*.wav"))):
+        f = logmel(read_audio(wav, 16000), fm.features)
+        a, b = fnet.forward(f), qnet.forward(f)
+        mean_err, agree = float(np.abs(a - b).mean()), float(np.mean(a.argmax(1) == b.argmax(1)))
+        assert mean_err <= BUNDLED_BOUND[prec][0] and agree >= BUNDLED_BOUND[prec][1], \
+            (wav, prec, mean_err, agree)
