@@ -1,24 +1,38 @@
 """CTC decoding: greedy best path, and prefix beam search constrained by a
-lexicon trie and scored by a word language model.
+lexicon trie and scored by a word language model. The search runs in C
+(native/src/decoder.c); this module loads the resources and wraps results.
 
-A hypothesis is a word history plus a position in the phone trie of the
-lexicon. Per frame it may stay (blank, or a repeat of its last phone),
-advance to a child node of the trie (a new phone; a repeated phone needs a
-blank in between, as CTC requires), and, where the node ends words, close a
-word: the LM score (``lm_weight`` times its natural-log probability) and
-``word_bonus`` are added and the hypothesis returns to the trie root.
-Hypotheses with the same history and trie node are merged (their blank /
-non-blank probabilities summed), the ``beam`` best are kept, and labels
-more than ``prune`` below the frame's best are not expanded.
+Search: a hypothesis is a word history plus a position in the phone trie
+of the lexicon, with CTC blank / non-blank probabilities. Per frame it may
+stay (blank, or a repeat of its last phone), advance to a child node of
+the trie (a repeated phone needs a blank in between), and where the node
+ends words (homophones: several), close each word: ``lm_weight`` times the
+word's natural-log LM probability plus ``word_bonus`` are added and the
+hypothesis returns to the trie root. Equal hypotheses merge; those more
+than ``beam_delta`` nats below the best are dropped and the ``beam`` best
+kept; labels more than ``prune`` nats below the frame's best label are not
+expanded. A unigram look-ahead through the trie lets partial words compete
+with finished ones.
 
-Word times: a word starts at the frame its first phone is emitted and
-ends after the frame its last phone is first emitted (seconds, offset by
-the stream's start). Confidence: the share of the final beam's posterior
-mass (softmax of their scores) held by hypotheses that contain the same
-word starting within two frames of it.
+Results, in seconds from the stream's start plus ``time_offset_s``:
+  - a word starts at the frame its first phone is emitted and ends after
+    the frame its last phone is first emitted;
+  - confidence: the posterior share (softmax of the final hypotheses'
+    scores) held by the final hypotheses that contain the same word starting
+    within two frames of it;
+  - ``nbest``: up to ``nbest`` distinct texts with their total scores
+    (natural log: acoustic + lm_weight * LM + word bonuses), best first.
 
-Everything happens frame by frame, so feeding frames in any chunking gives
-the same result.
+Greedy (``greedy=True``, or no lexicon): best path, repeats collapsed,
+blanks dropped; the output "words" are the phone labels (e.g. "R EH D"),
+each with its frames and the mean posterior of those frames as confidence.
+A lexicon or LM given with ``greedy=True`` is ignored: greedy output is
+always the phone string.
+
+Every frame is decoded on its own, so feeding frames in any chunking gives
+the same result. A Decoder is immutable and shareable between threads;
+each stream is used by one thread at a time (the C calls run without the
+GIL).
 """
 import math
 from dataclasses import dataclass, field
@@ -26,15 +40,18 @@ from typing import List
 
 import numpy as np
 
-from .errors import DecoderError
-from .lexicon import load_lexicon
-from .lm import NEG_INF, PhraseGrammar, load_arpa
+from ._native import check, ffi, lib, new_status
+from .errors import AsrError, DecoderError
+from .lexicon import Lexicon, load_lexicon
+from .lm import ArpaLM, PhraseGrammar, load_arpa
 
-DEFAULTS = {"beam": 16, "lm_weight": 0.8, "word_bonus": 1.0, "prune": 8.0}
+DEFAULTS = {"beam": 16, "beam_delta": 25.0, "prune": 8.0, "lm_weight": 0.8, "word_bonus": 1.0,
+            "nbest": 5}
 
 
 @dataclass
 class WordInfo:
+    """A word (or, greedy, a phone): times in seconds, confidence in [0, 1]."""
     word: str
     start: float
     end: float
@@ -48,270 +65,193 @@ class DecodeResult:
     nbest: list = field(default_factory=list)      # [(text, score)], best first
 
 
-def _lae(a, b):
-    """log(exp(a) + exp(b))."""
-    if a < b:
-        a, b = b, a
-    if b == NEG_INF:
-        return a
-    return a + math.log1p(math.exp(b - a))
-
-
-class _Hist:
-    """A node of the word-history tree: shared by every hypothesis that has
-    the same words so far."""
-    __slots__ = ("parent", "word", "start", "end", "lm_state", "depth")
-
-    def __init__(self, parent, word, start, end, lm_state):
-        self.parent = parent
-        self.word = word
-        self.start = start
-        self.end = end
-        self.lm_state = lm_state
-        self.depth = parent.depth + 1 if parent is not None else 0
-
-    def words(self):
-        out, h = [], self
-        while h is not None and h.word is not None:
-            out.append(h)
-            h = h.parent
-        return out[::-1]
-
-
 class Decoder:
-    """Shared, read-only decoding resources; ``stream()`` makes per-utterance state."""
+    """Shared, read-only decoding resources; ``stream()`` makes per-utterance
+    state. ``lexicon``: a :class:`Lexicon` (None: greedy). ``lm``: an
+    :class:`ArpaLM`, a :class:`PhraseGrammar`, or None."""
 
     def __init__(self, labels, lexicon=None, lm=None, greedy=False, frame_shift_s=0.03,
-                 beam=DEFAULTS["beam"], lm_weight=DEFAULTS["lm_weight"],
-                 word_bonus=DEFAULTS["word_bonus"], prune=DEFAULTS["prune"], nbest=5):
+                 beam=DEFAULTS["beam"], beam_delta=DEFAULTS["beam_delta"], prune=DEFAULTS["prune"],
+                 lm_weight=DEFAULTS["lm_weight"], word_bonus=DEFAULTS["word_bonus"],
+                 nbest=DEFAULTS["nbest"]):
         self.labels = list(labels)
         if "<blk>" not in self.labels:
             raise DecoderError("the model's labels need a <blk> (CTC blank)")
         self.blank = self.labels.index("<blk>")
-        self.lexicon = lexicon
-        self.lm = lm
-        self.greedy = greedy or lexicon is None
-        self.frame_shift_s = float(frame_shift_s)
-        if not (int(beam) >= 1 and prune > 0 and math.isfinite(lm_weight) and math.isfinite(word_bonus)):
-            raise DecoderError("beam must be >= 1, prune > 0, lm_weight and word_bonus finite")
-        self.beam = int(beam)
-        self.lm_weight = float(lm_weight)
-        self.word_bonus = float(word_bonus)
-        self.prune = float(prune)
-        self.nbest = int(nbest)
-        self.lookahead = self._lookahead() if lexicon is not None else None
+        self.greedy = bool(greedy) or lexicon is None
+        self.lexicon = None if self.greedy else lexicon
+        self.lm = None if self.greedy else lm
+        try:
+            beam = int(beam)
+            beam_delta, prune = float(beam_delta), float(prune)
+            lm_weight, word_bonus = float(lm_weight), float(word_bonus)
+            nbest = int(nbest)
+            self.frame_shift_s = float(frame_shift_s)
+        except (TypeError, ValueError) as exc:
+            raise DecoderError("bad decoder option: %s" % exc) from None
+        if not (1 <= beam <= 100000 and beam_delta > 0 and prune > 0 and math.isfinite(lm_weight)
+                and lm_weight >= 0 and math.isfinite(word_bonus) and nbest >= 0
+                and self.frame_shift_s > 0):
+            raise DecoderError("beam must be in 1..100000, beam_delta and prune > 0, lm_weight "
+                               "finite and >= 0, word_bonus finite, nbest >= 0, frame_shift_s > 0")
+        self.beam, self.beam_delta, self.prune = beam, beam_delta, prune
+        self.lm_weight, self.word_bonus, self.nbest = lm_weight, word_bonus, nbest
+        if self.lexicon is not None and self.lexicon.labels != self.labels:
+            raise DecoderError("the lexicon was read for another label set")
 
-    def _lookahead(self):
-        """Per trie node, lm_weight times the best unigram log-probability of
-        the words below it. A hypothesis carries its node's value until the
-        word ends and the true LM score replaces it, so hypotheses inside
-        words compete fairly with those that already paid for a word."""
-        lex = self.lexicon
-        la = [NEG_INF] * len(lex.children)
-        uni = getattr(self.lm, "unigram", None)
-        for node in range(len(la) - 1, -1, -1):
-            best = NEG_INF
-            for wid in lex.words_at[node]:
-                best = max(best, uni(lex.words[wid]) if uni else 0.0)
-            for child in lex.children[node].values():
-                best = max(best, la[child])
-            la[node] = best
-        return [self.lm_weight * (v if v > NEG_INF else 0.0) for v in la]
+        opts = ffi.new("asr_decoder_opts *", {"beam": beam, "beam_delta": beam_delta, "prune": prune,
+                                              "lm_weight": lm_weight, "word_bonus": word_bonus})
+        out = ffi.new("asr_decoder **")
+        st = new_status()
+        if self.greedy:
+            check(lib.asr_decoder_create(len(self.labels), self.blank, ffi.NULL, ffi.NULL, ffi.NULL,
+                                         0, opts, out, st), st, DecoderError)
+            self._keep = ()
+        else:
+            lex = self.lexicon.native()
+            if self.lm is not None:
+                native_lm = self.lm.native()
+                word_lm = ffi.new("int32_t[]", [self.lm.lm_id(w) for w in self.lexicon.words])
+                lm_ptr = native_lm.ptr
+            else:
+                native_lm, word_lm, lm_ptr = None, ffi.NULL, ffi.NULL
+            check(lib.asr_decoder_create(len(self.labels), self.blank, lex, lm_ptr, word_lm,
+                                         len(self.lexicon.words), opts, out, st), st, DecoderError)
+            self._keep = (lex, native_lm)       # the C decoder borrows them
+        self._ptr = ffi.gc(out[0], lib.asr_decoder_free)
 
     def stream(self, time_offset_s=0.0):
-        if self.greedy:
-            return GreedyStream(self, time_offset_s)
-        return BeamStream(self, time_offset_s)
+        """A new search; word times are offset by ``time_offset_s`` seconds."""
+        return DecoderStream(self, time_offset_s)
 
 
-class GreedyStream:
-    """Best path: argmax per frame, repeats collapsed, blanks dropped. The
-    output is the label (phone) string."""
+class DecoderStream:
+    """One utterance being decoded. Not thread-safe; use one per thread."""
 
-    def __init__(self, dec, time_offset_s):
+    def __init__(self, dec, time_offset_s=0.0):
         self.dec = dec
-        self.t0 = time_offset_s
-        self.frames = 0
-        self.last = dec.blank
-        self.out = []        # (label, frame)
+        self.t0 = float(time_offset_s)
+        out = ffi.new("asr_search **")
+        st = new_status()
+        check(lib.asr_search_create(dec._ptr, out, st), st, DecoderError)
+        self._ptr = ffi.gc(out[0], lib.asr_search_free)
+        self._buf = ffi.new("asr_word[]", 64)
+        self._cap = 64
 
     def accept(self, logprobs):
-        lp = _check(logprobs, len(self.dec.labels))
-        for i, b in enumerate(lp.argmax(axis=1) if len(lp) else []):
-            if b != self.last and b != self.dec.blank:
-                self.out.append((int(b), self.frames + i))
-            self.last = b
-        self.frames += len(lp)
+        """Feed frames: an (n_frames, n_labels) array of natural-log
+        probabilities (n_frames may be 0)."""
+        lp = np.asarray(logprobs)
+        n_labels = len(self.dec.labels)
+        if lp.ndim != 2 or (lp.shape[1] != n_labels and lp.size):
+            raise DecoderError("expected log-probabilities of shape (frames, %d), got %s"
+                               % (n_labels, lp.shape))
+        if lp.shape[0] == 0:
+            return
+        if not np.issubdtype(lp.dtype, np.floating):
+            raise DecoderError("log-probabilities must be floating point, got %s" % lp.dtype)
+        lp = np.ascontiguousarray(lp, dtype=np.float32)
+        st = new_status()
+        check(lib.asr_search_accept(self._ptr, ffi.cast("float *", ffi.from_buffer(lp)),
+                                    lp.shape[0], n_labels, st), st, DecoderError)
 
-    def partial(self):
-        return DecodeResult(text=" ".join(self.dec.labels[b] for b, _ in self.out))
-
-    def finish(self):
+    def _hyp(self, rank):
+        st = new_status()
+        n = ffi.new("size_t *")
+        score = ffi.new("double *")
+        while True:
+            check(lib.asr_search_hyp(self._ptr, rank, self._buf, self._cap, n, score, st), st,
+                  DecoderError)
+            if n[0] <= self._cap:
+                break
+            self._cap = max(n[0], 2 * self._cap)
+            self._buf = ffi.new("asr_word[]", self._cap)
+        names = self.dec.labels if self.dec.greedy else self.dec.lexicon.words
         fs = self.dec.frame_shift_s
-        words = [WordInfo(self.dec.labels[b], self.t0 + f * fs, self.t0 + (f + 1) * fs, 1.0)
-                 for b, f in self.out]
-        return DecodeResult(text=" ".join(w.word for w in words), words=words)
+        words = [WordInfo(names[w.id], self.t0 + w.start * fs, self.t0 + w.end * fs,
+                          min(1.0, max(0.0, float(w.conf))))
+                 for w in (self._buf[i] for i in range(n[0]))]
+        return words, score[0]
 
-
-def _check(logprobs, n_labels):
-    lp = np.asarray(logprobs, dtype=np.float64)
-    if lp.ndim != 2 or (lp.size and lp.shape[1] != n_labels):
-        raise DecoderError("expected log-probabilities of shape (frames, %d), got %s"
-                           % (n_labels, lp.shape))
-    if lp.size and not np.all(np.isfinite(lp) | (lp == -np.inf)):
-        raise DecoderError("log-probabilities contain NaN or +inf")
-    return lp
-
-
-class BeamStream:
-    """Lexicon- and LM-constrained prefix beam search over incoming frames."""
-
-    def __init__(self, dec, time_offset_s):
-        self.dec = dec
-        self.t0 = time_offset_s
-        self.frames = 0
-        root = _Hist(None, None, 0, 0, dec.lm.start() if dec.lm is not None else None)
-        self._hists = {}
-        # key (hist, node) -> [p_blank, p_nonblank, last_label, word_start_frame]
-        self.hyps = {(root, 0): [0.0, NEG_INF, -1, 0]}
-
-    def _child_hist(self, hist, wid, start, end):
-        """The history extended by a word (shared across hypotheses) and the
-        LM log-probability of that word."""
-        key = (hist, wid)
-        got = self._hists.get(key)
-        if got is None:
-            word = self.dec.lexicon.words[wid]
-            if self.dec.lm is not None:
-                lp, state = self.dec.lm.advance(hist.lm_state, word)
-            else:
-                lp, state = 0.0, None
-            got = self._hists[key] = (_Hist(hist, word, start, end, state), lp)
-        return got
-
-    def accept(self, logprobs):
-        lp_all = _check(logprobs, len(self.dec.labels))
-        for row in lp_all:
-            self._step(row)
-            self.frames += 1
-
-    def _step(self, lp):
-        dec = self.dec
-        lex = dec.lexicon
-        blank = dec.blank
-        t = self.frames
-        cands = [int(c) for c in np.nonzero(lp >= lp.max() - dec.prune)[0] if c != blank]
-        new = {}
-
-        def add(key, pb, pnb, last, wstart):
-            h = new.get(key)
-            if h is None:
-                new[key] = [pb, pnb, last, wstart]
-            else:
-                if max(pb, pnb) > max(h[0], h[1]):     # times follow the likelier path
-                    h[2], h[3] = last, wstart
-                h[0] = _lae(h[0], pb)
-                h[1] = _lae(h[1], pnb)
-
-        lb = lp[blank]
-        bonus = dec.word_bonus
-        lmw = dec.lm_weight
-        la = dec.lookahead
-        for (hist, node), (pb, pnb, last, wstart) in self.hyps.items():
-            total = _lae(pb, pnb)
-            add((hist, node), total + lb, NEG_INF, last, wstart)          # blank
-            if last >= 0 and pnb > NEG_INF:
-                add((hist, node), NEG_INF, pnb + lp[last], last, wstart)  # repeat
-            kids = lex.children[node]
-            for c in cands:
-                child = kids.get(c)
-                if child is None:
-                    continue
-                p = (pb if c == last else total) + lp[c]
-                if p == NEG_INF:
-                    continue
-                ws = t if node == 0 else wstart
-                if lex.children[child]:
-                    add((hist, child), NEG_INF, p + la[child] - la[node], c, ws)
-                for wid in lex.words_at[child]:
-                    h2, lm_lp = self._child_hist(hist, wid, ws, t + 1)
-                    if lm_lp == NEG_INF:
-                        continue
-                    add((h2, 0), NEG_INF, p + lmw * lm_lp + bonus - la[node] + la[0], c, t + 1)
-        if len(new) > dec.beam:
-            best = sorted(new.items(), key=lambda kv: -_lae(kv[1][0], kv[1][1]))[:dec.beam]
-            new = dict(best)
-        self.hyps = new
-        if len(self._hists) > 200000:          # forget histories no hypothesis uses
-            live = {k[0] for k in new}
-            self._hists = {k: v for k, v in self._hists.items() if v[0] in live}
-
-    def _ranked(self, final):
-        out = []
-        for (hist, node), (pb, pnb, _, _) in self.hyps.items():
-            s = _lae(pb, pnb)
-            if final:
-                if node != 0:
-                    continue
-                if self.dec.lm is not None:
-                    e = self.dec.lm.end(hist.lm_state)
-                    if e == NEG_INF:
-                        continue
-                    s += self.dec.lm_weight * e
-            out.append((s, hist))
-        out.sort(key=lambda x: -x[0])
-        return out
+    def _rank(self, final):
+        st = new_status()
+        n = ffi.new("size_t *")
+        check(lib.asr_search_rank(self._ptr, int(final), n, st), st, DecoderError)
+        return n[0]
 
     def partial(self):
-        r = self._ranked(False)
-        return DecodeResult(text=" ".join(h.word for h in r[0][1].words()) if r else "")
-
-    def finish(self):
-        ranked = self._ranked(True)
-        if not ranked and not isinstance(self.dec.lm, PhraseGrammar):
-            ranked = self._ranked(False)       # cut mid-word: keep the words so far
-        if not ranked:
+        """The best hypothesis so far (words cut off mid-way not included)."""
+        if self._rank(False) == 0:
             return DecodeResult(text="")
-        fs = self.dec.frame_shift_s
-        scores = np.array([s for s, _ in ranked])
-        post = np.exp(scores - scores.max())
-        post /= post.sum()
-        all_words = [[(w.word, w.start) for w in h.words()] for _, h in ranked]
-        words = []
-        for w in ranked[0][1].words():
-            conf = sum(p for p, ws in zip(post, all_words)
-                       if any(x == w.word and abs(st - w.start) <= 2 for x, st in ws))
-            words.append(WordInfo(w.word, self.t0 + w.start * fs, self.t0 + w.end * fs,
-                                  float(min(1.0, conf))))
+        words, _ = self._hyp(0)
+        return DecodeResult(text=" ".join(w.word for w in words))
+
+    def finish(self):
+        """The final result: text, words with times and confidences, n-best."""
+        n = self._rank(True)
+        if n == 0:
+            return DecodeResult(text="")
+        words, score = self._hyp(0)
+        text = " ".join(w.word for w in words)
         nbest, seen = [], set()
-        for s, h in ranked:
-            text = " ".join(x.word for x in h.words())
-            if text not in seen:
-                seen.add(text)
-                nbest.append((text, float(s)))
+        for r in range(n):
             if len(nbest) >= self.dec.nbest:
                 break
-        return DecodeResult(text=" ".join(w.word for w in words), words=words, nbest=nbest)
+            t, s = (text, score) if r == 0 else self._texts(r)
+            if t not in seen:
+                seen.add(t)
+                nbest.append((t, float(s)))
+        return DecodeResult(text=text, words=words, nbest=nbest)
+
+    def _texts(self, rank):
+        words, score = self._hyp(rank)
+        return " ".join(w.word for w in words), score
+
+    @property
+    def frames(self):
+        """Frames accepted so far."""
+        st = new_status()
+        n = ffi.new("size_t *")
+        check(lib.asr_search_frames(self._ptr, n, st), st, DecoderError)
+        return n[0]
 
 
 def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, frame_shift_s=0.03,
                   **opts):
     """The decoder the recognizer uses.
 
-    ``lexicon``: a path (None: the bundled en-us.lexicon). ``lm``: a path to
-    an ARPA file (None: the bundled en-us.arpa.gz; False: no LM).
-    ``phrases``: a list of phrases; only they can be recognized (the
-    lexicon is restricted to their words and a phrase grammar replaces the
-    LM). ``greedy``: best-path phone output, for checks."""
-    from .stream import find_model_file
+    ``lexicon``: a path or :class:`Lexicon` (None: the bundled
+    en-us.lexicon). ``lm``: a path to an ARPA file (.arpa or .arpa.gz) or an
+    :class:`ArpaLM` (None: the bundled en-us.arpa.gz; False: no LM).
+    ``phrases``: a list of phrases; only they can be recognized (the lexicon
+    is restricted to their words and a phrase grammar replaces the LM; an
+    out-of-vocabulary word is a LexiconError). ``greedy``: best-path phone
+    output (lexicon and LM unused). ``opts``: beam, beam_delta, prune,
+    lm_weight, word_bonus, nbest (see DEFAULTS)."""
+    if "<blk>" not in list(labels):
+        raise DecoderError("the model's labels need a <blk> (CTC blank)")
     if greedy:
         return Decoder(labels, None, None, greedy=True, frame_shift_s=frame_shift_s, **opts)
-    lex = load_lexicon(lexicon if lexicon else find_model_file("en-us.lexicon"), labels)
+    if isinstance(lexicon, Lexicon):
+        lex = lexicon
+    else:
+        lex = load_lexicon(lexicon if lexicon else _bundled("en-us.lexicon"), labels)
     if phrases is not None:
         grammar = PhraseGrammar(phrases)
-        return Decoder(labels, lex.restricted(grammar.vocab), grammar, frame_shift_s=frame_shift_s, **opts)
+        return Decoder(labels, lex.restricted(grammar.vocab), grammar, frame_shift_s=frame_shift_s,
+                       **opts)
     if lm is False:
         model = None
+    elif isinstance(lm, ArpaLM):
+        model = lm
     else:
-        model = load_arpa(lm if lm else find_model_file("en-us.arpa.gz"))
+        model = load_arpa(lm if lm else _bundled("en-us.arpa.gz"))
     return Decoder(labels, lex, model, frame_shift_s=frame_shift_s, **opts)
+
+
+def _bundled(name):
+    from .stream import find_model_file
+    try:
+        return find_model_file(name)
+    except AsrError as exc:
+        raise DecoderError("%s (the bundled %s is built with tools/build_lm.py)" % (exc, name)) from None

@@ -1,60 +1,71 @@
-"""Pronunciation lexicon (CMU dictionary format) and its phone trie.
+"""Pronunciation lexicon (CMU dictionary format) for the decoder.
 
 Format: one ``WORD PH PH ...`` per line; alternates as ``WORD(2) ...``;
-``;;;`` starts a comment; stress digits on phones are dropped (``AH0`` ->
-``AH``). Words are stored lower-case.
+lines starting with ``;;;`` or ``#`` are comments, and so is anything after
+`` #`` on a line; stress digits on phones are dropped (``AH0`` -> ``AH``).
+Words are stored lower-case. Plain or gzipped (``.gz``) UTF-8 text.
+
+The C side (native/src/lexicon.c) stores the pronunciations as a phone
+trie; homophones end at the same trie node.
 
 Out-of-vocabulary words are not supported: the decoder can only output
-words of its lexicon (there is no grapheme fallback). Add words to the
-lexicon file to make them recognizable.
+words of its lexicon (there is no grapheme-to-phoneme fallback and no
+open-vocabulary phone loop). Add words to the lexicon file to make them
+recognizable; a phrase list naming an unknown word is an error.
 """
 import gzip
 import re
 
+import numpy as np
+
 from .errors import LexiconError
 
+CMU_PHONES = ("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY "
+              "P R S SH T TH UH UW V W Y Z ZH").split()
+DEFAULT_LABELS = ["<blk>"] + CMU_PHONES
+
 _VARIANT = re.compile(r"\(\d+\)$")
+_STRESS = re.compile(r"[012]$")
+_PHONE = re.compile(r"[A-Z]+")
 
 
 class Lexicon:
-    """Words, their pronunciations, and a trie over phone sequences.
+    """Words and their pronunciations as label ids of a model's label set.
 
-    ``children[node]`` maps a label id to the child node; ``words_at[node]``
-    lists the word ids whose pronunciation ends at that node. Node 0 is the
-    root."""
+    ``words[i]`` is word id i (first-seen order); ``entries`` is
+    [(word id, [label ids])], one per pronunciation."""
 
-    def __init__(self, prons, labels):
+    def __init__(self, entries, words, labels, name="<lexicon>"):
         self.labels = list(labels)
-        index = {p: i for i, p in enumerate(self.labels)}
-        self.words = []
-        self.word_id = {}
-        self.children = [{}]
-        self.words_at = [[]]
-        self.last_label = [-1]
-        for word, phones in prons:
+        self.words = list(words)
+        self.word_id = {w: i for i, w in enumerate(self.words)}
+        self.entries = entries
+        self.name = name
+        if not self.entries:
+            raise LexiconError("%s: the lexicon holds no words" % name)
+        self.blank = self.labels.index("<blk>") if "<blk>" in self.labels else -1
+        self._native = None
+
+    @classmethod
+    def from_prons(cls, prons, labels=None, name="<lexicon>"):
+        """Build from [(word, [phone names])] (or with a third item, the line
+        number, used in errors)."""
+        labels = list(labels) if labels is not None else DEFAULT_LABELS
+        index = {p: i for i, p in enumerate(labels) if p != "<blk>"}
+        words, word_id, entries = [], {}, []
+        for item in prons:
+            word, phones = item[0], item[1]
+            where = "%s:%d" % (name, item[2]) if len(item) > 2 else name
             ids = []
             for p in phones:
-                if p not in index or p == "<blk>":
-                    raise LexiconError("phone %r of %r is not a model label" % (p, word))
+                if p not in index:
+                    raise LexiconError("%s: phone %r of %r is not a model label" % (where, p, word))
                 ids.append(index[p])
-            wid = self.word_id.get(word)
-            if wid is None:
-                wid = self.word_id[word] = len(self.words)
-                self.words.append(word)
-            node = 0
-            for i in ids:
-                nxt = self.children[node].get(i)
-                if nxt is None:
-                    nxt = len(self.children)
-                    self.children[node][i] = nxt
-                    self.children.append({})
-                    self.words_at.append([])
-                    self.last_label.append(i)
-                node = nxt
-            if wid not in self.words_at[node]:
-                self.words_at[node].append(wid)
-        if not self.words:
-            raise LexiconError("the lexicon holds no words")
+            if word not in word_id:
+                word_id[word] = len(words)
+                words.append(word)
+            entries.append((word_id[word], ids))
+        return cls(entries, words, labels, name)
 
     def __len__(self):
         return len(self.words)
@@ -62,61 +73,74 @@ class Lexicon:
     def __contains__(self, word):
         return word in self.word_id
 
+    def prons(self):
+        """(word, [phone names]) for every pronunciation."""
+        return [(self.words[w], [self.labels[i] for i in ids]) for w, ids in self.entries]
+
     def restricted(self, vocab):
-        """A lexicon of only the words in ``vocab`` (all their pronunciations)."""
+        """A lexicon of only the words in ``vocab`` (all their pronunciations);
+        LexiconError listing any word it lacks."""
         keep = set(vocab)
         missing = sorted(keep - set(self.words))
         if missing:
             raise LexiconError("not in the lexicon (out-of-vocabulary words are unsupported): %s"
                                % ", ".join(missing[:20]))
-        return Lexicon([(w, p) for w, p in self.prons() if w in keep], self.labels)
+        return Lexicon.from_prons([p for p in self.prons() if p[0] in keep], self.labels, self.name)
 
-    def prons(self):
-        """(word, [phones]) for every pronunciation, by walking the trie."""
-        out = []
-        stack = [(0, [])]
-        while stack:
-            node, path = stack.pop()
-            for wid in self.words_at[node]:
-                out.append((self.words[wid], [self.labels[i] for i in path]))
-            for lab, child in self.children[node].items():
-                stack.append((child, path + [lab]))
-        return out
+    def native(self):
+        """The C phone trie (asr_lexicon), built once and shared."""
+        if self._native is None:
+            from ._native import ffi, lib, new_status, check
+            lengths = np.array([len(ids) for _, ids in self.entries], dtype=np.int64)
+            start = np.zeros(len(lengths) + 1, dtype=np.uint32)
+            start[1:] = np.cumsum(lengths)
+            phones = np.fromiter((i for _, ids in self.entries for i in ids), dtype=np.int32,
+                                 count=int(lengths.sum()))
+            word = np.array([w for w, _ in self.entries], dtype=np.int32)
+            out = ffi.new("asr_lexicon **")
+            st = new_status()
+            check(lib.asr_lexicon_create(
+                len(self.labels), self.blank, len(self.words), len(self.entries),
+                ffi.cast("int32_t *", ffi.from_buffer(word)),
+                ffi.cast("uint32_t *", ffi.from_buffer(start)),
+                ffi.cast("int32_t *", ffi.from_buffer(phones)), out, st), st, LexiconError)
+            self._native = ffi.gc(out[0], lib.asr_lexicon_free)
+        return self._native
 
 
-def read_prons(path):
-    """[(word, [phones])] of a CMU-format file; LexiconError with the line
-    number for anything malformed."""
+def _read(path):
+    """[(word, [phones], line number)] of a CMU-format file."""
     opener = gzip.open if str(path).endswith(".gz") else open
     out = []
     try:
         with opener(path, "rt", encoding="utf-8") as f:
             for n, line in enumerate(f, 1):
-                line = line.strip()
+                line = line.split(" #", 1)[0].strip()
                 if not line or line.startswith(";;;") or line.startswith("#"):
                     continue
                 parts = line.split()
                 if len(parts) < 2:
-                    raise LexiconError("%s:%d: a word needs at least one phone: %r" % (path, n, line[:80]))
+                    raise LexiconError("%s:%d: a word needs at least one phone: %r"
+                                       % (path, n, line[:80]))
                 word = _VARIANT.sub("", parts[0]).lower()
-                phones = [re.sub(r"[012]$", "", p).upper() for p in parts[1:]]
-                if not word or any(not re.fullmatch(r"[A-Z]+", p) for p in phones):
+                phones = [_STRESS.sub("", p).upper() for p in parts[1:]]
+                if not word or any(not _PHONE.fullmatch(p) for p in phones):
                     raise LexiconError("%s:%d: malformed entry %r" % (path, n, line[:80]))
-                out.append((word, phones))
+                out.append((word, phones, n))
     except UnicodeDecodeError as exc:
         raise LexiconError("%s: not UTF-8 text: %s" % (path, exc)) from None
-    except OSError as exc:
+    except (OSError, EOFError) as exc:
         raise LexiconError("%s: cannot read: %s" % (path, exc)) from None
     return out
 
 
+def read_prons(path):
+    """[(word, [phones])] of a CMU-format file; LexiconError with the line
+    number for anything malformed."""
+    return [(w, p) for w, p, _ in _read(path)]
+
+
 def load_lexicon(path, labels=None):
-    """Read a lexicon for a model's label set (default: blank + 39 CMU phones)."""
-    if labels is None:
-        labels = ["<blk>"] + ("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY "
-                              "P R S SH T TH UH UW V W Y Z ZH").split()
-    prons = read_prons(path)
-    try:
-        return Lexicon(prons, labels)
-    except LexiconError as exc:
-        raise LexiconError("%s: %s" % (path, exc)) from None
+    """Read a lexicon for a model's label set (default: blank + the 39 CMU
+    phones); every phone must be a label (LexiconError naming the line)."""
+    return Lexicon.from_prons(_read(path), labels, str(path))

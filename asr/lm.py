@@ -1,46 +1,76 @@
 """Word language models for the decoder: ARPA n-gram files and phrase grammars.
 
-Both expose the same small interface, in natural-log units:
+ARPA: standard back-off models of order 1 to 5 (``\\data\\``, ``\\N-grams:``
+sections, log10 probabilities, optional back-off weights), plain or
+gzipped. The file is parsed and validated here (every error names the file
+and line) into flat arrays that the C decoder (native/src/lm.c) packs into
+hash tables. An n-gram whose prefix is missing from the file gets a
+context-only entry (no probability, back-off weight 1), so queries behave
+as the file says.
+
+Conventions: ``<s>`` and ``</s>`` must be unigrams; a word the model lacks
+scores as ``<unk>`` when the model has it, else it is impossible.
+
+Both model kinds also have a small pure-Python scorer in natural-log units
+(for tests and tools)::
 
     state = lm.start()                       # after <s>
     logp, state = lm.advance(state, word)    # -inf when the word is impossible
     logp_end = lm.end(state)                 # log P(</s> | state)
-
-ARPA: standard back-off models of any order (``\\data\\``, ``\\N-grams:``
-sections, log10 probabilities, optional back-off weights). A word missing
-from the model scores as ``<unk>`` when the model has it, else it is
-impossible. Malformed files raise LanguageModelError naming the line.
+    lm.score(words)                          # the whole sentence
 """
 import gzip
 import math
 
+import numpy as np
+
 from .errors import LanguageModelError
 
 LN10 = math.log(10.0)
-MAX_ORDER = 10
+MAX_ORDER = 5
 NEG_INF = float("-inf")
 
 
 class ArpaLM:
-    """A back-off n-gram model held as one dict per order: words -> (log10 p, log10 bow)."""
+    """A back-off n-gram model as arrays, one set per order n:
+    ``ids[n-1]`` (count x n int32 word ids, oldest word first),
+    ``logp10[n-1]`` and ``bow10[n-1]`` (float32 log10; NaN logp marks a
+    context-only entry). ``vocab[i]`` is the word of id i."""
 
-    def __init__(self, grams, order):
-        self.grams = grams            # list indexed by n-1 of {tuple: (logp, bow)}
-        self.order = order
-        self.vocab = {w[0] for w in grams[0]}
-        self.has_unk = "<unk>" in self.vocab
-        self._cache = {}
+    def __init__(self, vocab, ids, logp10, bow10, name="<arpa>"):
+        self.vocab = list(vocab)
+        self.word_id = {w: i for i, w in enumerate(self.vocab)}
+        self.ids, self.logp10, self.bow10 = ids, logp10, bow10
+        self.order = len(ids)
+        self.name = name
+        for w in ("<s>", "</s>"):
+            if w not in self.word_id:
+                raise LanguageModelError("%s: the unigrams lack %s" % (name, w))
+        self.has_unk = "<unk>" in self.word_id
+        self._grams = None
+        self._native = None
+
+    # ---------------------------------------------------------- pure Python
+    @property
+    def grams(self):
+        """[{word tuple: (log10 p, log10 bow)}] per order (built on first use)."""
+        if self._grams is None:
+            self._grams = []
+            for ids, lp, bo in zip(self.ids, self.logp10, self.bow10):
+                self._grams.append({tuple(self.vocab[i] for i in row): (float(p), float(b))
+                                    for row, p, b in zip(ids.tolist(), lp, bo)})
+        return self._grams
 
     def _log10(self, ctx, word):
-        """log10 P(word | ctx) with back-off (ctx: tuple, most recent last)."""
         bow = 0.0
+        grams = self.grams
         while True:
-            g = self.grams[len(ctx)].get(ctx + (word,)) if len(ctx) < self.order else None
-            if g is not None:
+            g = grams[len(ctx)].get(ctx + (word,)) if len(ctx) < self.order else None
+            if g is not None and not math.isnan(g[0]):
                 return g[0] + bow
             if not ctx:
                 return None
-            b = self.grams[len(ctx) - 1].get(ctx)
+            b = grams[len(ctx) - 1].get(ctx)
             bow += b[1] if b is not None else 0.0
             ctx = ctx[1:]
 
@@ -49,8 +79,25 @@ class ArpaLM:
         g = self.grams[0].get((word,)) or self.grams[0].get(("<unk>",))
         return g[0] * LN10 if g is not None else NEG_INF
 
+    def start(self):
+        return ("<s>",) if self.order > 1 else ()
+
+    def advance(self, state, word):
+        w = word if word in self.word_id and word != "<s>" else ("<unk>" if self.has_unk else None)
+        if w is None:
+            return NEG_INF, state
+        lp = self._log10(state, w)
+        new = (state + (w,))[-(self.order - 1):] if self.order > 1 else ()
+        while new and new not in self.grams[len(new) - 1]:   # longest known context
+            new = new[1:]
+        return (NEG_INF if lp is None else lp * LN10), new
+
+    def end(self, state):
+        lp = self._log10(state, "</s>")
+        return NEG_INF if lp is None else lp * LN10
+
     def score(self, words, bos=True, eos=True):
-        """Total natural-log probability of a word sequence (for checks)."""
+        """Natural-log probability of a word sequence (pure Python)."""
         state = self.start() if bos else ()
         total = 0.0
         for w in words:
@@ -58,105 +105,177 @@ class ArpaLM:
             total += lp
         return total + (self.end(state) if eos else 0.0)
 
-    def start(self):
-        return ("<s>",)
+    # ------------------------------------------------------------------- C
+    def native(self):
+        """The C model (asr_lm), built once and shared by every decoder."""
+        if self._native is None:
+            self._native = NativeLM.from_arpa(self)
+        return self._native
 
-    def advance(self, state, word):
-        key = (state, word)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        w = word if word in self.vocab else ("<unk>" if self.has_unk else None)
-        if w is None:
-            res = (NEG_INF, state)
-        else:
-            lp = self._log10(state, w)
-            new = (state + (w,))[-(self.order - 1):] if self.order > 1 else ()
-            # Keep the longest context the model knows, so states merge.
-            while new and new not in self.grams[len(new) - 1]:
-                new = new[1:]
-            res = (NEG_INF if lp is None else lp * LN10, new)
-        if len(self._cache) < 2_000_000:
-            self._cache[key] = res
-        return res
-
-    def end(self, state):
-        lp = self._log10(state, "</s>")
-        return NEG_INF if lp is None else lp * LN10
+    def lm_id(self, word):
+        """The model's id of a word, or -1 (then it scores as <unk>)."""
+        return self.word_id.get(word, -1)
 
 
-def load_arpa(path):
-    """Read an ARPA file (plain or .gz) into an :class:`ArpaLM`."""
+class NativeLM:
+    """Owns an ``asr_lm`` (freed with this object)."""
+
+    def __init__(self, ptr):
+        from ._native import ffi, lib
+        self.ptr = ffi.gc(ptr, lib.asr_lm_free)
+
+    @classmethod
+    def from_arpa(cls, lm):
+        from ._native import ffi, lib, new_status, check, as_buffer
+        counts = ffi.new("size_t[]", [len(x) for x in lm.logp10])
+        ids, ids_arr = as_buffer(np.concatenate([x.reshape(-1) for x in lm.ids]), np.int32)
+        lp, lp_arr = as_buffer(np.concatenate(lm.logp10), np.float32)
+        bo, bo_arr = as_buffer(np.concatenate(lm.bow10), np.float32)
+        out = ffi.new("asr_lm **")
+        st = new_status()
+        check(lib.asr_lm_create_arpa(lm.order, counts, ids, lp, bo, len(lm.vocab),
+                                     lm.word_id["<s>"], lm.word_id["</s>"],
+                                     lm.word_id.get("<unk>", -1), out, st), st, LanguageModelError)
+        return cls(out[0])
+
+    def score(self, ids, bos=True, eos=True):
+        """Natural-log probability of LM word ids, computed in C."""
+        from ._native import ffi, lib, new_status, check
+        arr = ffi.new("int32_t[]", [int(i) for i in ids] or [0])
+        out = ffi.new("double *")
+        st = new_status()
+        check(lib.asr_lm_score(self.ptr, arr, len(ids), int(bos), int(eos), out, st), st,
+              LanguageModelError)
+        return out[0]
+
+
+def _open_text(path):
     opener = gzip.open if str(path).endswith(".gz") else open
     try:
         with opener(path, "rt", encoding="utf-8") as f:
-            lines = f.read().split("\n")
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+            return f.read()
+    except (OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
         raise LanguageModelError("%s: cannot read: %s" % (path, exc)) from None
+
+
+def load_arpa(path):
+    """Read and validate an ARPA file (plain or .gz) into an :class:`ArpaLM`."""
+    return parse_arpa(_open_text(path), str(path))
+
+
+def parse_arpa(text, name="<arpa>"):
+    """Parse ARPA text; LanguageModelError naming ``name`` and the line."""
+    lines = text.split("\n")
     i = 0
-    while i < len(lines) and lines[i].strip() != "\\data\\":
+    while i < len(lines) and lines[i].strip() != "\\data\\":    # free text may precede it
         i += 1
     if i == len(lines):
-        raise LanguageModelError("%s: no \\data\\ section: not an ARPA file" % path)
+        raise LanguageModelError("%s: no \\data\\ section: not an ARPA file" % name)
     counts = {}
     i += 1
-    while i < len(lines) and lines[i].strip().startswith("ngram "):
-        try:
-            n, c = (int(v) for v in lines[i].strip()[6:].split("="))
-        except ValueError:
-            raise LanguageModelError("%s:%d: bad count line %r" % (path, i + 1, lines[i][:80])) from None
-        if not 1 <= n <= MAX_ORDER or c < 0:
-            raise LanguageModelError("%s:%d: order %d / count %d out of range (orders 1..%d)"
-                                     % (path, i + 1, n, c, MAX_ORDER))
-        counts[n] = c
+    while i < len(lines) and (lines[i].strip().startswith("ngram ") or not lines[i].strip()):
+        s = lines[i].strip()
         i += 1
+        if not s:
+            if counts:
+                break
+            continue
+        try:
+            n, c = (int(v) for v in s[6:].split("="))
+        except ValueError:
+            raise LanguageModelError("%s:%d: bad count line %r" % (name, i, s[:80])) from None
+        if not 1 <= n <= MAX_ORDER or not 0 <= c < 2 ** 30 or n in counts:
+            raise LanguageModelError("%s:%d: order %d / count %d out of range (orders 1..%d, once each)"
+                                     % (name, i, n, c, MAX_ORDER))
+        counts[n] = c
     if not counts or sorted(counts) != list(range(1, max(counts) + 1)):
-        raise LanguageModelError("%s: the \\data\\ section must count 1..N-grams" % path)
+        raise LanguageModelError("%s: the \\data\\ section must count 1..N-grams" % name)
     order = max(counts)
-    grams = [dict() for _ in range(order)]
+    word_id = {}
+    vocab = []
+    keys = [dict() for _ in range(order)]     # id tuple -> row
+    rows = [[] for _ in range(order)]         # (logp10, bow10)
     n = 0
+    ended = False
     while i < len(lines):
         s = lines[i].strip()
         i += 1
         if not s:
             continue
         if s == "\\end\\":
+            ended = True
             break
-        if s.startswith("\\") and s.endswith("-grams:"):
+        if s.startswith("\\"):
+            if not s.endswith("-grams:"):
+                raise LanguageModelError("%s:%d: bad section header %r" % (name, i, s[:80]))
             try:
-                n = int(s[1:-7])
+                m = int(s[1:-7])
             except ValueError:
-                raise LanguageModelError("%s:%d: bad section header %r" % (path, i, s[:80])) from None
-            if not 1 <= n <= order:
-                raise LanguageModelError("%s:%d: %d-grams in a model of order %d" % (path, i, n, order))
+                raise LanguageModelError("%s:%d: bad section header %r" % (name, i, s[:80])) from None
+            if m != n + 1 or m > order:
+                raise LanguageModelError("%s:%d: %d-grams where %d-grams belong (order %d)"
+                                         % (name, i, m, n + 1, order))
+            n = m
             continue
         if n == 0:
-            raise LanguageModelError("%s:%d: entry outside an n-gram section" % (path, i))
+            raise LanguageModelError("%s:%d: entry outside an n-gram section" % (name, i))
         parts = s.split()
         if len(parts) not in (n + 1, n + 2):
             raise LanguageModelError("%s:%d: a %d-gram line needs %d or %d fields, got %d"
-                                     % (path, i, n, n + 1, n + 2, len(parts)))
+                                     % (name, i, n, n + 1, n + 2, len(parts)))
         try:
             logp = float(parts[0])
             bow = float(parts[n + 1]) if len(parts) == n + 2 else 0.0
         except ValueError:
-            raise LanguageModelError("%s:%d: bad number in %r" % (path, i, s[:80])) from None
-        if not (math.isfinite(bow) and (math.isfinite(logp) or logp == NEG_INF)) or logp > 0:
-            raise LanguageModelError("%s:%d: impossible probability in %r" % (path, i, s[:80]))
-        grams[n - 1][tuple(parts[1:n + 1])] = (logp, bow)
-    else:
-        raise LanguageModelError("%s: missing \\end\\ (truncated file?)" % path)
+            raise LanguageModelError("%s:%d: bad number in %r" % (name, i, s[:80])) from None
+        if not (math.isfinite(bow) and (math.isfinite(logp) or logp == NEG_INF)) or logp > 1e-4 \
+                or abs(bow) > 1e4:
+            raise LanguageModelError("%s:%d: impossible probability or back-off in %r"
+                                     % (name, i, s[:80]))
+        if n == 1:
+            w = parts[1]
+            if w in word_id:
+                raise LanguageModelError("%s:%d: unigram %r listed twice" % (name, i, w))
+            word_id[w] = len(vocab)
+            vocab.append(w)
+            key = (word_id[w],)
+        else:
+            try:
+                key = tuple(word_id[w] for w in parts[1:n + 1])
+            except KeyError as exc:
+                raise LanguageModelError("%s:%d: word %s of a %d-gram is not a unigram"
+                                         % (name, i, exc, n)) from None
+            if key in keys[n - 1]:
+                raise LanguageModelError("%s:%d: %d-gram listed twice" % (name, i, n))
+        keys[n - 1][key] = len(rows[n - 1])
+        rows[n - 1].append((max(logp, -99.0), bow))
+    if not ended:
+        raise LanguageModelError("%s: missing \\end\\ (truncated file?)" % name)
     for k in range(order):
-        if len(grams[k]) != counts[k + 1]:
+        if len(rows[k]) != counts[k + 1]:
             raise LanguageModelError("%s: header says %d %d-grams, found %d"
-                                     % (path, counts[k + 1], k + 1, len(grams[k])))
-    if ("</s>",) not in grams[0]:
-        raise LanguageModelError("%s: the unigrams lack </s>" % path)
-    return ArpaLM(grams, order)
+                                     % (name, counts[k + 1], k + 1, len(rows[k])))
+    # Context-only entries for missing prefixes, highest order first so the
+    # added ones get their own prefixes checked too.
+    for k in range(order - 1, 0, -1):
+        lower = keys[k - 1]
+        for key in list(keys[k]):
+            p = key[:-1]
+            if p not in lower:
+                lower[p] = len(rows[k - 1])
+                rows[k - 1].append((float("nan"), 0.0))
+    ids, logp10, bow10 = [], [], []
+    for k in range(order):
+        ids.append(np.array(list(keys[k]), dtype=np.int32).reshape(-1, k + 1))
+        vals = np.array(rows[k], dtype=np.float64).reshape(-1, 2)
+        logp10.append(vals[:, 0].astype(np.float32))
+        bow10.append(vals[:, 1].astype(np.float32))
+    return ArpaLM(vocab, ids, logp10, bow10, name)
 
 
 def write_arpa(path, grams):
-    """Write [{tuple: (log10 p, log10 bow)}] per order as an ARPA file (.gz ok)."""
+    """Write [{word tuple: (log10 p, log10 bow)}] per order as an ARPA file
+    (``.gz``: gzipped). Probabilities of 0 are written as -99."""
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "wt", encoding="utf-8") as f:
         f.write("\n\\data\\\n")
@@ -167,7 +286,9 @@ def write_arpa(path, grams):
             last = n == len(grams)
             for key in sorted(g):
                 lp, bow = g[key]
-                lp_s = "-99" if lp == NEG_INF else "%.6f" % lp
+                if isinstance(lp, float) and math.isnan(lp):
+                    lp = -99.0                      # a context-only entry
+                lp_s = "-99" if lp <= -99.0 else "%.6f" % lp
                 if last or bow == 0.0:
                     f.write("%s\t%s\n" % (lp_s, " ".join(key)))
                 else:
@@ -176,13 +297,18 @@ def write_arpa(path, grams):
 
 
 class PhraseGrammar:
-    """Only the given phrases, each equally likely: the state is a node of
-    the phrase-prefix trie, and a sentence may end only at a phrase end."""
+    """Only the given phrases, each continuation equally likely: the state
+    is a node of the phrase-prefix trie, and a sentence may end only where a
+    phrase ends. Phrases are split on spaces and lower-cased."""
 
     def __init__(self, phrases):
+        if isinstance(phrases, str):
+            raise LanguageModelError("phrases must be a list of strings, not one string")
         self.next = [{}]
         self.final = [False]
         for ph in phrases:
+            if not isinstance(ph, str):
+                raise LanguageModelError("phrases must be strings, got %r" % (ph,))
             words = ph.lower().split()
             if not words:
                 continue
@@ -198,7 +324,9 @@ class PhraseGrammar:
             self.final[node] = True
         if len(self.next) == 1:
             raise LanguageModelError("a phrase grammar needs at least one non-empty phrase")
-        self.vocab = {w for d in self.next for w in d}
+        self.vocab = sorted({w for d in self.next for w in d})
+        self.word_id = {w: i for i, w in enumerate(self.vocab)}
+        self._native = None
 
     def start(self):
         return 0
@@ -211,3 +339,30 @@ class PhraseGrammar:
 
     def end(self, state):
         return -math.log(len(self.next[state]) + 1) if self.final[state] else NEG_INF
+
+    def score(self, words, bos=True, eos=True):
+        state, total = self.start(), 0.0
+        for w in words:
+            lp, state = self.advance(state, w)
+            total += lp
+        return total + (self.end(state) if eos else 0.0)
+
+    def lm_id(self, word):
+        return self.word_id.get(word, -1)
+
+    def native(self):
+        """The C grammar (asr_lm), built once."""
+        if self._native is None:
+            from ._native import ffi, lib, new_status, check
+            end = [self.end(n) for n in range(len(self.next))]
+            arcs = [(n, self.word_id[w], to, self.advance(n, w)[0])
+                    for n, d in enumerate(self.next) for w, to in d.items()]
+            out = ffi.new("asr_lm **")
+            st = new_status()
+            check(lib.asr_lm_create_grammar(
+                len(end), ffi.new("float[]", end), len(arcs),
+                ffi.new("int32_t[]", [a[0] for a in arcs]), ffi.new("int32_t[]", [a[1] for a in arcs]),
+                ffi.new("int32_t[]", [a[2] for a in arcs]), ffi.new("float[]", [a[3] for a in arcs]),
+                len(self.vocab), out, st), st, LanguageModelError)
+            self._native = NativeLM(out[0])
+        return self._native

@@ -172,3 +172,126 @@ def test_decoder_options_are_validated(files):
         build_decoder(LABELS, lexicon=lex, lm=False, lm_weight=math.inf)
     with pytest.raises(DecoderError, match="blank"):
         build_decoder(PHONES, lexicon=lex, lm=False)
+
+
+def test_greedy_times_confidence_and_chunking():
+    dec = build_decoder(LABELS, greedy=True, frame_shift_s=0.03)
+    lp = posteriors(["R", "EH", "EH"], frames_per=2)      # EH twice: a blank between
+    r = decode(dec, lp)
+    assert r.text == "R EH EH"
+    assert [(round(w.start / 0.03), round(w.end / 0.03)) for w in r.words] == [(0, 2), (3, 5), (6, 8)]
+    assert all(0.99 < w.conf <= 1.0 for w in r.words)
+    assert decode(dec, lp, [1] * len(lp)).words == r.words
+    s = dec.stream()
+    s.accept(lp[:4])
+    assert s.partial().text == "R EH"           # the open run counts
+
+
+def test_nbest_and_homophones(files):
+    lex, _ = files
+    dec = build_decoder(LABELS, lexicon=lex, lm=False, nbest=3)
+    r = decode(dec, posteriors(["R", "EH", "D"]))
+    assert r.text in ("read", "red")
+    texts = [t for t, _ in r.nbest]
+    assert sorted(texts[:2]) == ["read", "red"]            # homophones: same score
+    assert r.nbest[0][1] == pytest.approx(r.nbest[1][1])
+    assert r.words[0].conf == pytest.approx(0.5, abs=0.01)   # split between the two
+    assert decode(build_decoder(LABELS, lexicon=lex, lm=False, nbest=0), posteriors(["R"])).nbest == []
+
+
+def test_long_input_chunked_equals_whole(files):
+    """Thousands of frames: the history tree is collected many times over."""
+    lex, lm = files
+    dec = build_decoder(LABELS, lexicon=lex, lm=lm, beam=8)
+    lp = np.concatenate([posteriors(["AY", "R", "IY", "D", "AH", "B", "UH", "K"], frames_per=1)] * 150)
+    whole = decode(dec, lp)
+    assert whole.text == " ".join(["i read a book"] * 150)
+    chunked = decode(dec, lp, list(np.random.default_rng(0).integers(0, 50, 100)))
+    assert chunked.words == whole.words
+
+
+def test_streams_in_threads_match(files):
+    import threading
+    lex, lm = files
+    dec = build_decoder(LABELS, lexicon=lex, lm=lm)
+    lps = [posteriors(seq) for seq in (["AY", "R", "IY", "D"], ["B", "AE", "D", "AH"],
+                                       ["R", "EH", "D", "AH", "B", "UH", "K"])] * 3
+    expected = [decode(dec, lp).text for lp in lps]
+    got = [None] * len(lps)
+
+    def run(i):
+        for _ in range(20):
+            got[i] = decode(dec, lps[i], [3, 1, 4]).text
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(lps))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == expected
+
+
+def test_missing_bundled_files_are_named(monkeypatch, tmp_path):
+    import asr.stream
+    monkeypatch.setattr(asr.stream, "model_dirs", lambda: [str(tmp_path)])
+    with pytest.raises(DecoderError, match="en-us.lexicon"):
+        build_decoder(LABELS)
+    (tmp_path / "en-us.lexicon").write_text(LEX)
+    with pytest.raises(DecoderError, match="en-us.arpa.gz"):
+        build_decoder(LABELS)
+    assert build_decoder(LABELS, lm=False).stream() is not None
+
+
+def test_garbage_arguments_to_the_c_decoder(files):
+    from asr._native import ffi, lib, new_status
+    lex, lm = files
+    dec = build_decoder(LABELS, lexicon=lex, lm=lm)
+    n = len(LABELS)
+    opts = ffi.new("asr_decoder_opts *", {"beam": 4, "beam_delta": 10, "prune": 5,
+                                          "lm_weight": 1, "word_bonus": 0})
+    out = ffi.new("asr_decoder **")
+    lexp = dec.lexicon.native()
+    E = (lib.ASR_E_ARG, lib.ASR_E_SHAPE)
+    for args in [(n, 0, lexp, ffi.NULL, ffi.NULL, 3, opts, out),           # word count mismatch
+                 (n, 1, lexp, ffi.NULL, ffi.NULL, len(dec.lexicon.words), opts, out),   # other blank
+                 (n, 0, lexp, dec.lm.native().ptr, ffi.NULL, len(dec.lexicon.words), opts, out),
+                 (n, 0, ffi.NULL, ffi.NULL, ffi.NULL, 0, ffi.NULL, out),
+                 (n, 0, ffi.NULL, ffi.NULL, ffi.NULL, 0, opts, ffi.NULL),
+                 (1, 0, ffi.NULL, ffi.NULL, ffi.NULL, 0, opts, out),
+                 (n, -1, ffi.NULL, ffi.NULL, ffi.NULL, 0, opts, out)]:
+        st = new_status()
+        assert lib.asr_decoder_create(*args, st) in E
+        assert ffi.string(st.message)
+    for field, value in (("beam", 0), ("beam_delta", float("nan")), ("prune", -1.0),
+                         ("lm_weight", float("inf")), ("word_bonus", float("nan"))):
+        bad = ffi.new("asr_decoder_opts *", {"beam": 4, "beam_delta": 10, "prune": 5})
+        setattr(bad, field, value)
+        assert lib.asr_decoder_create(n, 0, ffi.NULL, ffi.NULL, ffi.NULL, 0, bad, out,
+                                      new_status()) == lib.ASR_E_ARG
+    s = dec.stream()
+    sp = s._ptr
+    frames = ffi.new("float[]", [0.0] * n * 2)
+    size, dbl = ffi.new("size_t *"), ffi.new("double *")
+    words = ffi.new("asr_word[]", 4)
+    assert lib.asr_search_accept(ffi.NULL, frames, 1, n, new_status()) == lib.ASR_E_ARG
+    assert lib.asr_search_accept(sp, ffi.NULL, 1, n, new_status()) == lib.ASR_E_ARG
+    assert lib.asr_search_accept(sp, frames, 1, n - 1, new_status()) == lib.ASR_E_SHAPE
+    assert lib.asr_search_accept(sp, frames, 1 << 62, n, new_status()) == lib.ASR_E_ARG
+    frames[3] = float("nan")
+    st = new_status()
+    assert lib.asr_search_accept(sp, frames, 2, n, st) == lib.ASR_E_ARG
+    assert b"frame 0, label 3" in ffi.string(st.message)
+    assert lib.asr_search_hyp(sp, 0, words, 4, size, dbl, new_status()) == lib.ASR_E_ARG  # not ranked
+    assert lib.asr_search_rank(sp, 1, size, new_status()) == 0
+    assert lib.asr_search_hyp(sp, size[0], words, 4, size, dbl, new_status()) == lib.ASR_E_ARG
+    assert lib.asr_search_hyp(sp, 0, ffi.NULL, 4, size, dbl, new_status()) == lib.ASR_E_ARG
+    assert lib.asr_search_rank(ffi.NULL, 1, size, new_status()) == lib.ASR_E_ARG
+    assert lib.asr_search_create(ffi.NULL, ffi.new("asr_search **"), new_status()) == lib.ASR_E_ARG
+    assert lib.asr_search_frames(sp, ffi.NULL, new_status()) == lib.ASR_E_ARG
+    assert s.frames == 0                  # nothing of the refused chunk was used
+    lib.asr_search_free(ffi.NULL)
+    lib.asr_decoder_free(ffi.NULL)
+    # An all -inf frame kills every path: it is skipped, not fatal.
+    s.accept(np.full((2, n), -np.inf, dtype=np.float32))
+    s.accept(posteriors(["AY", "R", "IY", "D"]))
+    assert s.finish().text == "i read"

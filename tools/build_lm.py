@@ -7,12 +7,15 @@ Kneser-Ney (Chen & Goodman), with count pruning to keep it small.
         --exclude work/corpus/text/test.txt --exclude work/corpus/text/valid.txt
 
 Input: text files with one normalized sentence per line (lower-case words).
-Words not in --lexicon become <unk>; sentences listed in an --exclude file
-are left out (held-out test text must never reach the LM). --min-count
-drops n-grams of the highest orders seen fewer times; back-off weights are
-then recomputed so every distribution still sums to one. --lexicon-out
-writes the pronunciations of the LM's vocabulary: the lexicon the decoder
-ships with.
+Words not in --lexicon become <unk> (or, with --oov drop, their sentence
+is left out); sentences listed in an --exclude file are left out (held-out
+test text must never reach the LM). --min-count drops n-grams of orders 2
+and up seen fewer times (continuation counts below the top order); back-off
+weights are then recomputed so every distribution still sums to one.
+--max-mb is a size target: while the written file is larger, the cutoffs of
+the highest orders are raised and the model rebuilt. --lexicon-out writes
+the pronunciations of the LM's vocabulary: the lexicon the decoder ships
+with.
 """
 import argparse
 import math
@@ -124,6 +127,10 @@ def main(argv=None):
     ap.add_argument("--lexicon", help="CMU-format lexicon: its words form the vocabulary")
     ap.add_argument("--lexicon-out", help="write the vocabulary's pronunciations here")
     ap.add_argument("--exclude", action="append", default=[], help="sentences to leave out")
+    ap.add_argument("--oov", choices=("unk", "drop"), default="unk",
+                    help="words not in --lexicon: map to <unk>, or drop the sentence")
+    ap.add_argument("--max-mb", type=float, default=0.0,
+                    help="size target of the written file in MB (0: none); cutoffs rise until met")
     args = ap.parse_args(argv)
     exclude = set()
     for path in args.exclude:
@@ -133,7 +140,7 @@ def main(argv=None):
         from asr.lexicon import read_prons
         prons = read_prons(args.lexicon)
         lex_words = {w for w, _ in prons}
-    sents, dropped = [], 0
+    sents, dropped, oov_dropped = [], 0, 0
     for path in args.text:
         for line in open(path, encoding="utf-8"):
             s = line.strip()
@@ -144,15 +151,29 @@ def main(argv=None):
                 continue
             words = s.split()
             if lex_words is not None:
+                if args.oov == "drop" and any(w not in lex_words for w in words):
+                    oov_dropped += 1
+                    continue
                 words = [w if w in lex_words else "<unk>" for w in words]
             sents.append(words)
+    if not sents:
+        print("build_lm: no sentences left to train on", file=sys.stderr)
+        return 1
     mc = [int(x) for x in args.min_count.split(",")]
     mc = (mc + [mc[-1]] * args.order)[:args.order]
-    grams = build(sents, args.order, tuple(mc))
-    write_arpa(args.out, grams)
-    print("%s: %d sentences (%d excluded), %s, %.1f MB"
-          % (args.out, len(sents), dropped, " ".join("%d-grams=%d" % (i + 1, len(g)) for i, g in enumerate(grams)),
-             os.path.getsize(args.out) / 1e6))
+    for attempt in range(60):
+        grams = build(sents, args.order, tuple(mc))
+        write_arpa(args.out, grams)
+        size_mb = os.path.getsize(args.out) / 1e6
+        print("%s: %d sentences (%d excluded, %d with OOV dropped), cutoffs %s, %s, %.2f MB"
+              % (args.out, len(sents), dropped, oov_dropped, ",".join(map(str, mc)),
+                 " ".join("%d-grams=%d" % (i + 1, len(g)) for i, g in enumerate(grams)), size_mb),
+              file=sys.stderr)
+        if not args.max_mb or size_mb <= args.max_mb or args.order < 2:
+            break
+        mc[-1] += 1                         # prune the top order first, then the next
+        if args.order > 2 and mc[-1] > mc[-2] + 1:
+            mc[-2] += 1
     if args.lexicon_out:
         vocab = {g[0] for g in grams[0]}
         with open(args.lexicon_out, "w", encoding="utf-8") as f:

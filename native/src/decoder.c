@@ -1,0 +1,763 @@
+/*
+ * decoder.c - CTC decoding: greedy best path, and prefix beam search
+ * constrained by a lexicon trie and scored by a word LM.
+ *
+ * A hypothesis is (word sequence, trie node, last label) with the CTC
+ * prefix probabilities pb (path ends in blank) and pnb (ends in a label).
+ * Per frame it may
+ *   - stay: a blank, or a repeat of its last label (CTC collapses it);
+ *   - advance to a child node on the child's label (after a blank when the
+ *     label equals the last one, as CTC requires);
+ *   - where that child ends words, close each word: add lm_weight * LM +
+ *     word_bonus and go back to the root.
+ * Hypotheses that meet in the same state are merged (probabilities summed,
+ * the word times of the likelier path kept), those more than beam_delta
+ * below the best are dropped, then the beam best kept. Labels more than
+ * prune below the frame's best label are not expanded.
+ *
+ * Look-ahead: inside a word, a hypothesis carries lm_weight times the best
+ * unigram log-probability of the words below its node, replaced by the real
+ * LM score when the word ends, so partial words compete fairly with
+ * hypotheses that have paid for a word already.
+ *
+ * Word sequences are identified by a 64-bit hash chained word by word
+ * (a collision would need ~2^32 distinct live sequences). Word histories
+ * are a tree of nodes shared by hypotheses, collected (mark and compact)
+ * when it grows; a node of a freshly ended word is only created for
+ * hypotheses that survive the frame.
+ *
+ * Every frame is processed on its own, so any chunking of the input gives
+ * the same result. Nothing is allocated per frame once the buffers have
+ * grown to the beam's working size.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decoder_int.h"
+#include "kernels.h"
+
+#define MAX_BEAM 100000
+#define MAX_FRAMES 0x7ffffff0u
+#define START_TOLERANCE 2   /* frames: same word "at the same place" for confidence */
+
+struct asr_decoder {
+    size_t n_labels;
+    int32_t blank;
+    const asr_lexicon *lex;       /* NULL: greedy */
+    const asr_lm *lm;             /* NULL: no LM */
+    int32_t *word_lm;
+    float *la;                    /* look-ahead per trie node (weighted) */
+    asr_decoder_opts o;
+};
+
+typedef struct hist {
+    uint64_t key;                 /* hash of the word sequence up to here */
+    uint32_t parent;
+    int32_t word;                 /* -1 at the root */
+    uint32_t start, end;          /* frames: first phone, after last phone */
+    uint32_t depth;
+    lm_state lm;
+} hist;
+
+typedef struct hyp {
+    uint64_t key;
+    uint32_t hist;                /* parent history while pend_word >= 0 */
+    uint32_t node;
+    int32_t last;                 /* last label emitted, -1 at the start */
+    int32_t pend_word;            /* word ended this frame, not yet in the tree */
+    uint32_t wstart;              /* frame the current word began */
+    float pb, pnb;
+    float best;                   /* likeliest single path merged into it */
+    float score;
+} hyp;
+
+struct asr_search {
+    const asr_decoder *dec;
+    uint32_t frames;
+    /* beam search */
+    hyp *cur, *nxt;
+    size_t n_cur, n_nxt, cap_nxt;
+    uint32_t *slot, *slot_gen;
+    size_t slot_mask;
+    uint32_t gen;
+    uint32_t *order;
+    size_t cap_order;
+    hist *hists;
+    uint32_t *remap;
+    size_t n_hists, cap_hists, gc_at;
+    uint8_t *cand;
+    int32_t *cand_list;
+    /* ranking */
+    uint32_t *rank_hist;
+    double *rank_score;
+    size_t n_rank;
+    int ranked;
+    /* greedy */
+    asr_word *items;
+    size_t n_items, cap_items;
+    int32_t g_last;
+    uint32_t g_start, g_count;
+    double g_sum, g_score;
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+static float lae(float a, float b)
+{
+    if (a < b) {
+        float t = a;
+        a = b;
+        b = t;
+    }
+    if (b == -INFINITY)
+        return a;
+    return a + log1pf(expf(b - a));
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t seq_key(uint64_t key, int32_t word)
+{
+    return mix64(key * 0x9e3779b97f4a7c15ULL + (uint64_t)(uint32_t)word + 1);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ decoder */
+
+void asr_decoder_free(asr_decoder *dec)
+{
+    if (!dec)
+        return;
+    free(dec->word_lm);
+    free(dec->la);
+    free(dec);
+}
+
+int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
+                       const asr_lm *lm, const int32_t *word_lm, size_t n_words,
+                       const asr_decoder_opts *opts, asr_decoder **out, asr_status *st)
+{
+    if (!out)
+        return asr_fail(st, ASR_E_ARG, "asr_decoder_create: out is NULL");
+    *out = NULL;
+    if (!opts)
+        return asr_fail(st, ASR_E_ARG, "asr_decoder_create: opts is NULL");
+    if (n_labels < 2 || n_labels > 65536 || blank < 0 || (size_t)blank >= n_labels)
+        return asr_fail(st, ASR_E_ARG, "%zu labels with blank %d", n_labels, (int)blank);
+    if (opts->beam < 1 || opts->beam > MAX_BEAM)
+        return asr_fail(st, ASR_E_ARG, "beam %u out of range 1..%d", (unsigned)opts->beam, MAX_BEAM);
+    if (!(opts->beam_delta > 0.0f) || !(opts->prune > 0.0f) || !isfinite(opts->lm_weight) ||
+        opts->lm_weight < 0.0f || !isfinite(opts->word_bonus))
+        return asr_fail(st, ASR_E_ARG, "beam_delta and prune must be > 0, lm_weight finite and "
+                        ">= 0, word_bonus finite");
+    if (lex && (lex->n_labels != n_labels || lex->blank != blank))
+        return asr_fail(st, ASR_E_SHAPE, "the lexicon was built for %zu labels with blank %d",
+                        lex->n_labels, (int)lex->blank);
+    if (lex && n_words != lex->n_words)
+        return asr_fail(st, ASR_E_SHAPE, "word_lm has %zu words, the lexicon %zu", n_words,
+                        lex->n_words);
+    if (lex && lm && !word_lm)
+        return asr_fail(st, ASR_E_ARG, "asr_decoder_create: word_lm is NULL");
+
+    asr_decoder *dec = calloc(1, sizeof(*dec));
+    if (!dec)
+        return asr_fail(st, ASR_E_NOMEM, "out of memory");
+    dec->n_labels = n_labels;
+    dec->blank = blank;
+    dec->o = *opts;
+    if (!lex) {
+        *out = dec;      /* greedy */
+        return ASR_OK;
+    }
+    dec->lex = lex;
+    dec->lm = lm;
+    dec->word_lm = malloc(n_words * sizeof(int32_t));
+    dec->la = calloc(lex->n_nodes, sizeof(float));
+    if (!dec->word_lm || !dec->la) {
+        asr_decoder_free(dec);
+        return asr_fail(st, ASR_E_NOMEM, "out of memory");
+    }
+    for (size_t w = 0; w < n_words; w++)
+        dec->word_lm[w] = lm ? word_lm[w] : -1;
+    /* Children have larger indices than parents: one backward pass. */
+    for (size_t n = lex->n_nodes; n-- > 0;) {
+        float best = -INFINITY;
+        for (uint32_t k = lex->word_start[n]; k < lex->word_start[n + 1]; k++) {
+            float u = lm ? lm_unigram(lm, dec->word_lm[lex->word_ids[k]]) : 0.0f;
+            best = u > best ? u : best;
+        }
+        for (uint32_t k = lex->child_start[n]; k < lex->child_start[n + 1]; k++) {
+            float u = dec->la[lex->child_node[k]];
+            best = u > best ? u : best;
+        }
+        dec->la[n] = best;       /* unweighted for now */
+    }
+    if (dec->la[0] == -INFINITY) {
+        asr_decoder_free(dec);
+        return asr_fail(st, ASR_E_ARG, "no word of the lexicon has a nonzero LM probability");
+    }
+    for (size_t n = 0; n < lex->n_nodes; n++)
+        if (dec->la[n] != -INFINITY)
+            dec->la[n] *= opts->lm_weight;
+    *out = dec;
+    return ASR_OK;
+}
+
+/* ------------------------------------------------------------------- search */
+
+void asr_search_free(asr_search *s)
+{
+    if (!s)
+        return;
+    free(s->cur);
+    free(s->nxt);
+    free(s->slot);
+    free(s->slot_gen);
+    free(s->order);
+    free(s->hists);
+    free(s->remap);
+    free(s->cand);
+    free(s->cand_list);
+    free(s->rank_hist);
+    free(s->rank_score);
+    free(s->items);
+    free(s);
+}
+
+int asr_search_create(const asr_decoder *dec, asr_search **out, asr_status *st)
+{
+    if (!out)
+        return asr_fail(st, ASR_E_ARG, "asr_search_create: out is NULL");
+    *out = NULL;
+    if (!dec)
+        return asr_fail(st, ASR_E_ARG, "asr_search_create: decoder is NULL");
+    asr_search *s = calloc(1, sizeof(*s));
+    if (!s)
+        return asr_fail(st, ASR_E_NOMEM, "out of memory");
+    s->dec = dec;
+    s->g_last = -1;
+    if (dec->lex) {
+        size_t beam = dec->o.beam;
+        s->cur = malloc(beam * sizeof(hyp));
+        s->rank_hist = malloc(beam * sizeof(uint32_t));
+        s->rank_score = malloc(beam * sizeof(double));
+        s->cand = calloc(dec->n_labels, 1);
+        s->cand_list = malloc(dec->n_labels * sizeof(int32_t));
+        s->cap_hists = 4096;
+        s->hists = malloc(s->cap_hists * sizeof(hist));
+        s->remap = malloc(s->cap_hists * sizeof(uint32_t));
+        if (!s->cur || !s->rank_hist || !s->rank_score || !s->cand || !s->cand_list ||
+            !s->hists || !s->remap) {
+            asr_search_free(s);
+            return asr_fail(st, ASR_E_NOMEM, "out of memory");
+        }
+        hist *h = &s->hists[0];
+        memset(h, 0, sizeof(*h));
+        h->word = -1;
+        if (dec->lm)
+            lm_start(dec->lm, &h->lm);
+        s->n_hists = 1;
+        s->gc_at = 4096;
+        hyp *y = &s->cur[0];
+        memset(y, 0, sizeof(*y));
+        y->last = -1;
+        y->pend_word = -1;
+        y->pb = 0.0f;
+        y->pnb = -INFINITY;
+        y->score = 0.0f;
+        s->n_cur = 1;
+    }
+    *out = s;
+    return ASR_OK;
+}
+
+int asr_search_frames(const asr_search *s, size_t *n_frames, asr_status *st)
+{
+    if (!s || !n_frames)
+        return asr_fail(st, ASR_E_ARG, "asr_search_frames: NULL argument");
+    *n_frames = s->frames;
+    return ASR_OK;
+}
+
+static int table_resize(asr_search *s, size_t size)
+{
+    uint32_t *slot = malloc(size * sizeof(uint32_t));
+    uint32_t *gen = calloc(size, sizeof(uint32_t));
+    if (!slot || !gen) {
+        free(slot);
+        free(gen);
+        return -1;
+    }
+    free(s->slot);
+    free(s->slot_gen);
+    s->slot = slot;
+    s->slot_gen = gen;
+    s->slot_mask = size - 1;
+    s->gen = 1;
+    size_t mask = s->slot_mask;
+    for (size_t i = 0; i < s->n_nxt; i++) {      /* re-insert this frame's entries */
+        const hyp *y = &s->nxt[i];
+        size_t at = mix64(y->key ^ ((uint64_t)y->node << 20) ^ (uint64_t)(uint32_t)y->last) & mask;
+        while (gen[at] == s->gen)
+            at = (at + 1) & mask;
+        gen[at] = s->gen;
+        slot[at] = (uint32_t)i;
+    }
+    return 0;
+}
+
+/* Merges one path into the next frame's hypotheses. */
+static int add(asr_search *s, uint64_t key, uint32_t node, int32_t last, float pb, float pnb,
+               uint32_t hist_idx, int32_t pend_word, uint32_t wstart)
+{
+    size_t mask = s->slot_mask;
+    size_t at = mix64(key ^ ((uint64_t)node << 20) ^ (uint64_t)(uint32_t)last) & mask;
+    float p = pb > pnb ? pb : pnb;
+    while (s->slot_gen[at] == s->gen) {
+        hyp *y = &s->nxt[s->slot[at]];
+        if (y->key == key && y->node == node && y->last == last) {
+            if (p > y->best) {         /* times follow the likelier path */
+                y->best = p;
+                y->hist = hist_idx;
+                y->pend_word = pend_word;
+                y->wstart = wstart;
+            }
+            y->pb = lae(y->pb, pb);
+            y->pnb = lae(y->pnb, pnb);
+            return 0;
+        }
+        at = (at + 1) & mask;
+    }
+    if (grow((void **)&s->nxt, &s->cap_nxt, s->n_nxt + 1, sizeof(hyp)))
+        return -1;
+    hyp *y = &s->nxt[s->n_nxt];
+    y->key = key;
+    y->node = node;
+    y->last = last;
+    y->pb = pb;
+    y->pnb = pnb;
+    y->best = p;
+    y->hist = hist_idx;
+    y->pend_word = pend_word;
+    y->wstart = wstart;
+    s->slot_gen[at] = s->gen;
+    s->slot[at] = (uint32_t)s->n_nxt++;
+    if (2 * s->n_nxt > s->slot_mask && table_resize(s, 2 * (s->slot_mask + 1)))
+        return -1;
+    return 0;
+}
+
+static int by_score(const void *a, const void *b, const hyp *v)
+{
+    const hyp *x = &v[*(const uint32_t *)a], *y = &v[*(const uint32_t *)b];
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/* qsort has no context argument in C99: sort indices with a small heap
+ * sort of our own (deterministic, no allocation). */
+static void sift(uint32_t *idx, size_t n, size_t i, const hyp *v)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && by_score(&idx[c], &idx[c + 1], v) < 0)
+            c++;
+        if (by_score(&idx[i], &idx[c], v) >= 0)
+            return;
+        uint32_t t = idx[i];
+        idx[i] = idx[c];
+        idx[c] = t;
+        i = c;
+    }
+}
+
+/* Leaves the k best (by_score order) in idx[0..k), sorted. */
+static void select_best(uint32_t *idx, size_t n, size_t k, const hyp *v)
+{
+    /* Heap sort of all n: ascending in by_score order = best first. n is a
+     * few hundred at most for sensible beams. */
+    for (size_t i = n / 2; i-- > 0;)
+        sift(idx, n, i, v);
+    for (size_t end = n; end > 1; end--) {
+        uint32_t t = idx[0];
+        idx[0] = idx[end - 1];
+        idx[end - 1] = t;
+        sift(idx, end - 1, 0, v);
+    }
+    (void)k;
+}
+
+static int gc_hists(asr_search *s)
+{
+    uint32_t *mark = s->remap;
+    memset(mark, 0, s->n_hists * sizeof(uint32_t));
+    mark[0] = 1;
+    for (size_t i = 0; i < s->n_cur; i++)
+        for (uint32_t h = s->cur[i].hist; !mark[h]; h = s->hists[h].parent)
+            mark[h] = 1;
+    size_t n = 0;
+    for (size_t h = 0; h < s->n_hists; h++) {
+        if (!mark[h])
+            continue;
+        s->hists[n] = s->hists[h];
+        s->hists[n].parent = h ? mark[s->hists[h].parent] - 1 : 0;
+        mark[h] = (uint32_t)(++n);      /* new index + 1; parents come first */
+    }
+    for (size_t i = 0; i < s->n_cur; i++)
+        s->cur[i].hist = mark[s->cur[i].hist] - 1;
+    s->n_hists = n;
+    s->gc_at = 2 * n + 4096;
+    return 0;
+}
+
+static int new_hist(asr_search *s, uint32_t parent, int32_t word, uint32_t start, uint32_t end,
+                    uint64_t key, uint32_t *out)
+{
+    if (s->n_hists >= s->cap_hists) {
+        size_t cap = s->cap_hists;
+        if (grow((void **)&s->hists, &cap, s->n_hists + 1, sizeof(hist)))
+            return -1;
+        size_t cap2 = s->cap_hists;
+        if (grow((void **)&s->remap, &cap2, cap, sizeof(uint32_t)))
+            return -1;
+        s->cap_hists = cap;
+    }
+    const asr_decoder *dec = s->dec;
+    hist *h = &s->hists[s->n_hists];
+    const hist *p = &s->hists[parent];
+    h->key = key;
+    h->parent = parent;
+    h->word = word;
+    h->start = start;
+    h->end = end;
+    h->depth = p->depth + 1;
+    if (dec->lm)
+        lm_advance(dec->lm, &p->lm, dec->word_lm[word], &h->lm);
+    else
+        memset(&h->lm, 0, sizeof(h->lm));
+    *out = (uint32_t)s->n_hists++;
+    return 0;
+}
+
+static int beam_step(asr_search *s, const float *lp, asr_status *st)
+{
+    const asr_decoder *dec = s->dec;
+    const asr_lexicon *lex = dec->lex;
+    const float *la = dec->la;
+    const uint32_t t = s->frames;
+    const float lmw = dec->o.lm_weight, bonus = dec->o.word_bonus;
+
+    if (!s->slot && table_resize(s, 1024))
+        return asr_fail(st, ASR_E_NOMEM, "out of memory");
+    if (++s->gen == 0) {                /* wrapped: forget every old stamp */
+        memset(s->slot_gen, 0, (s->slot_mask + 1) * sizeof(uint32_t));
+        s->gen = 1;
+    }
+    s->n_nxt = 0;
+
+    float top = -INFINITY;
+    for (size_t c = 0; c < dec->n_labels; c++)
+        top = lp[c] > top ? lp[c] : top;
+    size_t n_cand = 0;
+    for (size_t c = 0; c < dec->n_labels; c++)
+        if ((int32_t)c != dec->blank && lp[c] >= top - dec->o.prune && lp[c] > -INFINITY)
+            s->cand_list[n_cand++] = (int32_t)c;
+    const float lb = lp[dec->blank];
+
+    for (size_t i = 0; i < s->n_cur; i++) {
+        const hyp *y = &s->cur[i];
+        const float total = lae(y->pb, y->pnb);
+        if (total == -INFINITY)
+            continue;
+        if (lb > -INFINITY &&
+            add(s, y->key, y->node, y->last, total + lb, -INFINITY, y->hist, -1, y->wstart))
+            goto nomem;
+        if (y->last >= 0 && y->pnb > -INFINITY && lp[y->last] > -INFINITY &&
+            add(s, y->key, y->node, y->last, -INFINITY, y->pnb + lp[y->last], y->hist, -1,
+                y->wstart))
+            goto nomem;
+        const uint32_t c0 = lex->child_start[y->node], c1 = lex->child_start[y->node + 1];
+        for (size_t j = 0; j < n_cand; j++) {
+            const int32_t c = s->cand_list[j];
+            uint32_t lo = c0, hi = c1;        /* children are sorted by label */
+            while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (lex->child_label[mid] < c)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo == c1 || lex->child_label[lo] != c)
+                continue;
+            const uint32_t ch = lex->child_node[lo];
+            if (la[ch] == -INFINITY)
+                continue;
+            const float p = (c == y->last ? y->pb : total) + lp[c];
+            if (p == -INFINITY)
+                continue;
+            const uint32_t ws = y->node == 0 ? t : y->wstart;
+            if (lex->child_start[ch + 1] > lex->child_start[ch] &&
+                add(s, y->key, ch, c, -INFINITY, p + la[ch] - la[y->node], y->hist, -1, ws))
+                goto nomem;
+            for (uint32_t k = lex->word_start[ch]; k < lex->word_start[ch + 1]; k++) {
+                const int32_t w = lex->word_ids[k];
+                float lmv = 0.0f;
+                if (dec->lm) {
+                    lm_state tmp;
+                    lmv = lm_advance(dec->lm, &s->hists[y->hist].lm, dec->word_lm[w], &tmp);
+                    if (lmv == -INFINITY)
+                        continue;
+                }
+                if (add(s, seq_key(y->key, w), 0, c, -INFINITY,
+                        p + lmw * lmv + bonus - la[y->node] + la[0], y->hist, w, ws))
+                    goto nomem;
+            }
+        }
+    }
+
+    /* Keep the best: within beam_delta of the top, at most beam of them. */
+    float best = -INFINITY;
+    for (size_t i = 0; i < s->n_nxt; i++) {
+        hyp *y = &s->nxt[i];
+        y->score = lae(y->pb, y->pnb);
+        best = y->score > best ? y->score : best;
+    }
+    if (best == -INFINITY)
+        return ASR_OK;        /* an impossible frame: every path died; ignore it */
+    if (grow((void **)&s->order, &s->cap_order, s->n_nxt, sizeof(uint32_t)))
+        goto nomem;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_nxt; i++)
+        if (s->nxt[i].score >= best - dec->o.beam_delta)
+            s->order[n++] = (uint32_t)i;
+    select_best(s->order, n, dec->o.beam, s->nxt);
+    if (n > dec->o.beam)
+        n = dec->o.beam;
+    for (size_t i = 0; i < n; i++) {
+        hyp y = s->nxt[s->order[i]];
+        if (y.pend_word >= 0) {
+            uint32_t h;
+            if (new_hist(s, y.hist, y.pend_word, y.wstart, t + 1, y.key, &h))
+                goto nomem;
+            y.hist = h;
+            y.pend_word = -1;
+        }
+        s->cur[i] = y;
+    }
+    s->n_cur = n;
+    if (s->n_hists >= s->gc_at)
+        gc_hists(s);
+    return ASR_OK;
+nomem:
+    return asr_fail(st, ASR_E_NOMEM, "out of memory in the beam search");
+}
+
+static int greedy_push(asr_search *s, uint32_t end)
+{
+    if (grow((void **)&s->items, &s->cap_items, s->n_items + 1, sizeof(asr_word)))
+        return -1;
+    asr_word *w = &s->items[s->n_items++];
+    w->id = s->g_last;
+    w->start = s->g_start;
+    w->end = end;
+    w->conf = s->g_count ? (float)(s->g_sum / s->g_count) : 0.0f;
+    return 0;
+}
+
+/* Best path: argmax per frame, repeats collapsed, blanks dropped. An item's
+ * confidence is the mean posterior of its frames. */
+static int greedy_step(asr_search *s, const float *lp, asr_status *st)
+{
+    const asr_decoder *dec = s->dec;
+    int32_t b = 0;
+    for (size_t c = 1; c < dec->n_labels; c++)
+        if (lp[c] > lp[b])
+            b = (int32_t)c;
+    if (lp[b] > -INFINITY)
+        s->g_score += lp[b];
+    if (b != s->g_last) {
+        if (s->g_last >= 0 && s->g_last != dec->blank && greedy_push(s, s->frames))
+            return asr_fail(st, ASR_E_NOMEM, "out of memory");
+        s->g_start = s->frames;
+        s->g_sum = 0.0;
+        s->g_count = 0;
+    }
+    if (b != dec->blank) {
+        s->g_sum += exp((double)lp[b]);
+        s->g_count++;
+    }
+    s->g_last = b;
+    return ASR_OK;
+}
+
+int asr_search_accept(asr_search *s, const float *logprobs, size_t n_frames, size_t n_labels,
+                      asr_status *st)
+{
+    if (!s)
+        return asr_fail(st, ASR_E_ARG, "asr_search_accept: search is NULL");
+    if (n_labels != s->dec->n_labels)
+        return asr_fail(st, ASR_E_SHAPE, "frames of %zu labels, the decoder has %zu", n_labels,
+                        s->dec->n_labels);
+    if (n_frames == 0)
+        return ASR_OK;
+    if (!logprobs)
+        return asr_fail(st, ASR_E_ARG, "asr_search_accept: logprobs is NULL");
+    if (n_frames > MAX_FRAMES - s->frames || n_frames > (size_t)-1 / n_labels)
+        return asr_fail(st, ASR_E_ARG, "more than %u frames in one search", MAX_FRAMES);
+    for (size_t i = 0; i < n_frames * n_labels; i++)
+        if (isnan(logprobs[i]) || logprobs[i] == INFINITY)
+            return asr_fail(st, ASR_E_ARG, "frame %zu, label %zu: NaN or +inf log-probability",
+                            i / n_labels, i % n_labels);
+    s->ranked = 0;
+    for (size_t f = 0; f < n_frames; f++) {
+        const float *lp = logprobs + f * n_labels;
+        int rc = s->dec->lex ? beam_step(s, lp, st) : greedy_step(s, lp, st);
+        if (rc)
+            return rc;
+        s->frames++;
+    }
+    return ASR_OK;
+}
+
+/* Insertion sort of the ranked entries, best first (at most the beam). */
+static void sort_ranked(asr_search *s)
+{
+    for (size_t i = 1; i < s->n_rank; i++) {
+        double sc = s->rank_score[i];
+        uint32_t h = s->rank_hist[i];
+        size_t j = i;
+        while (j > 0 && s->rank_score[j - 1] < sc) {
+            s->rank_score[j] = s->rank_score[j - 1];
+            s->rank_hist[j] = s->rank_hist[j - 1];
+            j--;
+        }
+        s->rank_score[j] = sc;
+        s->rank_hist[j] = h;
+    }
+}
+
+int asr_search_rank(asr_search *s, int final, size_t *n_hyps, asr_status *st)
+{
+    if (!s || !n_hyps)
+        return asr_fail(st, ASR_E_ARG, "asr_search_rank: NULL argument");
+    const asr_decoder *dec = s->dec;
+    s->ranked = 1;
+    if (!dec->lex) {
+        *n_hyps = 1;
+        return ASR_OK;
+    }
+    s->n_rank = 0;
+    for (int pass = final ? 1 : 0; pass >= 0 && s->n_rank == 0; pass--) {
+        for (size_t i = 0; i < s->n_cur; i++) {
+            const hyp *y = &s->cur[i];
+            double sc = y->score;
+            if (pass) {
+                if (y->node != 0)
+                    continue;
+                if (dec->lm) {
+                    float e = lm_end(dec->lm, &s->hists[y->hist].lm);
+                    if (e == -INFINITY)
+                        continue;
+                    sc += (double)dec->o.lm_weight * e;
+                }
+            }
+            s->rank_hist[s->n_rank] = y->hist;
+            s->rank_score[s->n_rank++] = sc;
+        }
+        if (pass && dec->lm && lm_is_grammar(dec->lm))
+            break;       /* a grammar allows no fragments */
+    }
+    sort_ranked(s);
+    *n_hyps = s->n_rank;
+    return ASR_OK;
+}
+
+static double confidence(const asr_search *s, int32_t word, uint32_t start, double top)
+{
+    double z = 0.0, hit = 0.0;
+    for (size_t j = 0; j < s->n_rank; j++) {
+        double p = exp(s->rank_score[j] - top);
+        z += p;
+        for (uint32_t h = s->rank_hist[j]; h; h = s->hists[h].parent) {
+            const hist *x = &s->hists[h];
+            if (x->start + START_TOLERANCE < start)
+                break;               /* earlier words start earlier still */
+            if (x->word == word && x->start <= start + START_TOLERANCE) {
+                hit += p;
+                break;
+            }
+        }
+    }
+    double c = z > 0.0 ? hit / z : 0.0;
+    return c > 1.0 ? 1.0 : c;
+}
+
+int asr_search_hyp(const asr_search *s, size_t rank, asr_word *words, size_t cap,
+                   size_t *n_words, double *score, asr_status *st)
+{
+    if (!s || !n_words || !score || (cap && !words))
+        return asr_fail(st, ASR_E_ARG, "asr_search_hyp: NULL argument");
+    if (!s->ranked)
+        return asr_fail(st, ASR_E_ARG, "asr_search_hyp: call asr_search_rank first");
+    if (!s->dec->lex) {
+        if (rank != 0)
+            return asr_fail(st, ASR_E_ARG, "rank %zu of 1 hypothesis", rank);
+        int open = s->g_last >= 0 && s->g_last != s->dec->blank;
+        size_t n = s->n_items + (open ? 1 : 0);
+        for (size_t i = 0; i < s->n_items && i < cap; i++)
+            words[i] = s->items[i];
+        if (open && s->n_items < cap) {
+            asr_word *w = &words[s->n_items];
+            w->id = s->g_last;
+            w->start = s->g_start;
+            w->end = s->frames;
+            w->conf = s->g_count ? (float)(s->g_sum / s->g_count) : 0.0f;
+        }
+        *n_words = n;
+        *score = s->g_score;
+        return ASR_OK;
+    }
+    if (rank >= s->n_rank)
+        return asr_fail(st, ASR_E_ARG, "rank %zu of %zu hypotheses", rank, s->n_rank);
+    uint32_t h0 = s->rank_hist[rank];
+    size_t n = s->hists[h0].depth;
+    size_t i = n;
+    for (uint32_t h = h0; h; h = s->hists[h].parent) {
+        const hist *x = &s->hists[h];
+        if (--i < cap) {
+            words[i].id = x->word;
+            words[i].start = x->start;
+            words[i].end = x->end;
+            words[i].conf = (float)confidence(s, x->word, x->start, s->rank_score[0]);
+        }
+    }
+    *n_words = n;
+    *score = s->rank_score[rank];
+    return ASR_OK;
+}
