@@ -45,7 +45,7 @@ from .errors import AsrError, DecoderError
 from .lexicon import Lexicon, load_lexicon
 from .lm import ArpaLM, PhraseGrammar, load_arpa
 
-DEFAULTS = {"beam": 16, "beam_delta": 25.0, "prune": 8.0, "lm_weight": 0.8, "word_bonus": 1.0,
+DEFAULTS = {"beam": 48, "beam_delta": 25.0, "prune": 8.0, "lm_weight": 0.8, "word_bonus": 0.5,
             "nbest": 5}
 
 

@@ -92,3 +92,35 @@ def test_ctc_training_learns_a_toy_task():
         opt.step()
     _, per = T.evaluate(torch, net, held, zeros, ones, ARCH)
     assert per < 0.2, per
+
+
+def test_warm_start_from_an_exported_model_reproduces_it(tmp_path):
+    net = trained_looking_net()
+    rng = np.random.default_rng(1)
+    mean = rng.standard_normal(40).astype(np.float32)
+    inv_std = rng.uniform(0.5, 2, 40).astype(np.float32)
+    m = Model(features=FeatureConfig(), labels=list(T.LABELS), mean=mean, inv_std=inv_std,
+              layers=export.fold(net, ARCH))
+    path = str(tmp_path / "m.asrm")
+    m.save(path)
+    data = [((rng.standard_normal((n, 40)) + mean).astype(np.float16), np.zeros(1, np.int16))
+            for n in (40, 61, 95)]
+    fresh = T.build_net(torch, arch=ARCH)          # different random weights
+    got_mean, got_inv_std = T.warm_start(torch, fresh, path, data, arch=ARCH)
+    np.testing.assert_array_equal(got_mean, mean)
+    np.testing.assert_array_equal(got_inv_std, inv_std)
+    fresh.eval()
+    feats = (rng.standard_normal((70, 40)) + mean).astype(np.float32)
+    x, _, olen, _ = T.make_batch(torch, [(feats, np.zeros(1, np.int16))], mean, inv_std, False, None, ARCH)
+    with torch.no_grad():
+        got = fresh(x)[0, :, :int(olen[0])].numpy().T
+    np.testing.assert_allclose(got, reference.forward_float(m, feats), atol=2e-4)
+    # Fine-tuning keeps the BN statistics the model was folded with, so the
+    # net computes the same function in training mode (dropout aside).
+    fresh.drop.p = 0.0
+    fresh.train()
+    with torch.no_grad():
+        np.testing.assert_allclose(fresh(x)[0, :, :int(olen[0])].numpy().T, got, atol=1e-6)
+    # A net of another shape is refused, not silently half-loaded.
+    with pytest.raises(SystemExit, match="architecture"):
+        T.warm_start(torch, T.build_net(torch, arch=ARCH[:2]), path, data, arch=ARCH[:2])

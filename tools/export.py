@@ -83,6 +83,7 @@ def main(argv=None):
         "trained_by": "tools/train.py", "git_commit": git_commit(), "epochs": state["epoch"],
         "steps": state["step"], "training_audio_hours": round(float(ck.get("hours", 0)), 2),
         "corpus": "synthetic multi-voice corpus, tools/corpus (see models/MODEL_CARD.md)",
+        "initialized_from": state.get("init"),
         "architecture": "TDNN %s, ReLU, BN folded, CTC over %d labels"
                         % (json.dumps(arch), len(ck["labels"])),
     }

@@ -201,6 +201,17 @@ def build_net(torch, n_in=40, n_out=len(LABELS), arch=ARCH, dropout=0.1):
                 d_in = d_out
             self.out = nn.Conv1d(d_in, n_out, 1)
             self.drop = nn.Dropout(dropout)
+            self.frozen_bn = False
+
+        def train(self, mode=True):
+            # Fine-tuning a warm-started model keeps BN in inference mode: its
+            # statistics stay those the exported model was folded with, so
+            # training starts from exactly that model.
+            super().train(mode)
+            if self.frozen_bn:
+                for bn in self.bns:
+                    bn.eval()
+            return self
 
         def forward(self, x):            # x: (B, n_in, T) normalized and padded
             for conv, bn in zip(self.convs, self.bns):
@@ -297,6 +308,54 @@ def evaluate(torch, net, data, mean, inv_std, arch=ARCH):
     return loss_sum / max(n, 1), errs / max(toks, 1)
 
 
+def warm_start(torch, net, path, data, arch=ARCH, n_utts=200):
+    """Initialize ``net`` from an exported float model (BN folded, so
+    y = relu(W x + b)) by unfolding each BN: with mu and var the per-channel
+    statistics of W x on sample data, gamma = sqrt(var + eps) and
+    beta = b + mu make BN(W x) = W x + b exactly in eval mode, and nearly so
+    on training batches, whose statistics are close to mu and var. Layers are
+    set in order so that each sees the already-initialized layers below it.
+    Returns the model's (mean, inv_std) normalization, which its first layer
+    was trained with."""
+    from asr.model import Model
+    model = Model.load(path)
+    if model.precision != "float":
+        raise SystemExit("--init needs a float model, %s is %s" % (path, model.precision))
+    arch_of_model = [(l.out_dim, l.kernel, l.dilation, l.stride) for l in model.layers[:-1]]
+    if [tuple(a) for a in arch] != arch_of_model or model.labels != LABELS:
+        raise SystemExit("--init: %s does not have this script's architecture and labels" % path)
+    sample = random.Random(1).sample(data, min(n_utts, len(data)))
+    x, _, _, _ = make_batch(torch, sample, model.mean, model.inv_std, False, None, arch)
+    left, right = context(arch)
+    lens = np.array([len(f) + left + right for f, _ in sample])
+    net.frozen_bn = True
+    net.eval()
+    with torch.no_grad():
+        h = x
+        for conv, bn, layer in zip(net.convs, net.bns, model.layers):
+            k, d_in = layer.kernel, layer.in_dim
+            w = layer.weight.reshape(layer.out_dim, k, d_in).transpose(0, 2, 1)
+            conv.weight.copy_(torch.from_numpy(np.ascontiguousarray(w)))
+            z = conv(h)
+            # Statistics over the frames of the utterances only: the batch's
+            # padding would pull them towards whatever padding produces.
+            lens = (lens - layer.span) // layer.stride + 1
+            mask = torch.from_numpy(np.arange(z.shape[2])[None, :] < lens[:, None]).to(z.dtype)
+            n = mask.sum()
+            mu = (z * mask[:, None, :]).sum(dim=(0, 2)) / n
+            var = (((z - mu[None, :, None]) ** 2) * mask[:, None, :]).sum(dim=(0, 2)) / n
+            bn.running_mean.copy_(mu)
+            bn.running_var.copy_(var)
+            bn.weight.copy_((var + bn.eps).sqrt())
+            bn.bias.copy_(torch.from_numpy(layer.bias) + mu)
+            h = torch.relu(bn(z))
+        out = model.layers[-1]
+        net.out.weight.copy_(torch.from_numpy(out.weight[:, :, None].copy()))
+        net.out.bias.copy_(torch.from_numpy(out.bias))
+    net.train()
+    return model.mean.copy(), model.inv_std.copy()
+
+
 def train(args):
     import torch
     torch.set_num_threads(args.threads)
@@ -318,8 +377,15 @@ def train(args):
         net.load_state_dict(ck["net"])
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
+        net.frozen_bn = bool(state.get("init"))
         mean, inv_std = ck["mean"], ck["inv_std"]
         print("resumed at epoch %d step %d" % (state["epoch"], state["step"]), flush=True)
+    elif args.init:
+        mean, inv_std = warm_start(torch, net, args.init, data)
+        from asr.model import Model
+        state["init"] = {"model": os.path.basename(args.init),
+                         "provenance": Model.load(args.init).meta.get("provenance")}
+        print("warm start from %s" % args.init, flush=True)
     else:
         mean, inv_std = norm_stats(data)
 
@@ -393,6 +459,8 @@ def main(argv=None):
     ap.add_argument("--max-valid", type=int, default=600, help="validation utterances per epoch")
     ap.add_argument("--one-epoch", action="store_true",
                     help="stop after the next epoch ends (to pick up new corpus shards between epochs)")
+    ap.add_argument("--init", help="float .asrm to start from when there is no checkpoint "
+                    "(fine-tuning the bundled model on a larger corpus)")
     ap.add_argument("--limit", type=int, help="features: at most this many new utterances per split")
     args = ap.parse_args(argv)
     cfg = FeatureConfig()

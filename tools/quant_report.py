@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Compare quantization schemes and precisions on a float model.
+
+    python tools/quant_report.py [--model models/en-us-float.asrm] [--json]
+
+Calibrates on utterances of the training corpus and measures on validation
+utterances (never the same audio), for every scheme (symmetric per-channel,
+asymmetric min/max) and precision (int16, int8, mixed: first and last layer
+int16): per-layer SQNR in dB, max and mean absolute error of the output
+log-probabilities, and frame agreement (same best label as float). The
+model card's quantization table is this script's output.
+"""
+import argparse
+import json
+import os
+import random
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from asr import quantize  # noqa: E402
+from asr.audio import read_audio  # noqa: E402
+from asr.features import logmel  # noqa: E402
+from asr.model import Model  # noqa: E402
+
+
+def kaldi_wavs(d):
+    out = []
+    for line in open(os.path.join(d, "wav.scp"), encoding="utf-8"):
+        parts = line.split(None, 1)
+        if len(parts) == 2:
+            out.append(parts[1].strip())
+    return out
+
+
+def features(model, wavs, n, seed):
+    wavs = random.Random(seed).sample(wavs, min(n, len(wavs)))
+    return [logmel(read_audio(w, model.features.sample_rate), model.features) for w in wavs]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "en-us-float.asrm"))
+    ap.add_argument("--corpus", default=os.path.join(ROOT, "work", "corpus"))
+    ap.add_argument("--calib-utts", type=int, default=200)
+    ap.add_argument("--eval-utts", type=int, default=150)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    model = Model.load(args.model)
+    calib = features(model, kaldi_wavs(os.path.join(args.corpus, "train")), args.calib_utts, 0)
+    held = features(model, kaldi_wavs(os.path.join(args.corpus, "valid")), args.eval_utts, 1)
+    rows = []
+    for prec in ("int16", "int8", "mixed"):
+        for scheme, rep in quantize.compare_schemes(model, calib, held, prec).items():
+            rows.append(dict(rep.to_dict(), precision_spec=prec))
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print("calibration: %d train utterances; measured on %d valid utterances" % (len(calib), len(held)))
+    print("%-6s %-10s %9s %9s %9s %8s  %s" % ("prec", "scheme", "minSQNR", "max|err|", "mean|err|",
+                                             "agree%", "per-layer SQNR dB"))
+    for r in rows:
+        s = r["layer_sqnr_db"]
+        print("%-6s %-10s %9.1f %9.3f %9.4f %8.2f  %s" % (
+            r["precision_spec"], r["scheme"], min(s), r["max_abs_logprob_error"],
+            r["mean_abs_logprob_error"], 100 * r["frame_agreement"], " ".join("%.1f" % x for x in s)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Grid-search the decoder's LM weight, word bonus and beam on a dev set.
+
+    python tools/tune_decoder.py work/corpus/valid --utts 300 [--precision int8]
+
+The acoustic model runs once per utterance; every decoder setting then
+decodes the same log-probabilities, so the grid costs decoder time only.
+Tune on the synthetic validation split (its sentences and voices are the
+training voices' but the sentences are held out), never on a test set.
+Prints WER per setting, best first; the bundled defaults live in
+asr/decoder.py DEFAULTS.
+"""
+import argparse
+import itertools
+import os
+import random
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from asr.audio import read_audio  # noqa: E402
+from asr.decoder import build_decoder  # noqa: E402
+from asr.features import logmel  # noqa: E402
+from asr.lm import load_arpa  # noqa: E402
+from asr.lexicon import load_lexicon  # noqa: E402
+from asr.model import Model  # noqa: E402
+from asr.network import Network  # noqa: E402
+from asr.stream import default_model_path, find_model_file  # noqa: E402
+from asr.text import ErrorCounts, normalize  # noqa: E402
+
+
+def floats(s):
+    return [float(x) for x in s.split(",")]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("data", help="Kaldi-style directory (wav.scp, text)")
+    ap.add_argument("--utts", type=int, default=300)
+    ap.add_argument("--precision", default="int8")
+    ap.add_argument("--lm-weight", type=floats, default=floats("0.4,0.6,0.8,1.0,1.2"))
+    ap.add_argument("--word-bonus", type=floats, default=floats("-1,0,1,2,3"))
+    ap.add_argument("--beam", type=floats, default=[16])
+    ap.add_argument("--prune", type=floats, default=[8.0], help="per-frame label pruning (log)")
+    ap.add_argument("--beam-delta", type=floats, default=[25.0], help="score beam (log)")
+    args = ap.parse_args(argv)
+
+    wavs = dict(l.split(None, 1) for l in open(os.path.join(args.data, "wav.scp")) if l.strip())
+    refs = {}
+    for line in open(os.path.join(args.data, "text")):
+        parts = line.strip().split(None, 1)
+        if parts:
+            refs[parts[0]] = parts[1] if len(parts) > 1 else ""
+    utts = sorted(u for u in wavs if u in refs)
+    utts = random.Random(0).sample(utts, min(args.utts, len(utts)))
+    model = Model.load(default_model_path(args.precision))
+    net = Network(model)
+    lps = []
+    for u in utts:
+        x = read_audio(wavs[u].strip(), model.features.sample_rate)
+        lps.append(net.forward(logmel(x, model.features)))
+    lex = load_lexicon(find_model_file("en-us.lexicon"), model.labels)
+    lm = load_arpa(find_model_file("en-us.arpa.gz"))
+    rows = []
+    shift = model.features.hop_s * model.subsampling
+    grid = itertools.product(args.lm_weight, args.word_bonus, args.beam, args.prune, args.beam_delta)
+    for lw, wb, beam, prune, delta in grid:
+        dec = build_decoder(model.labels, lex, lm if lw > 0 else False, frame_shift_s=shift,
+                            lm_weight=lw, word_bonus=wb, beam=int(beam), prune=prune, beam_delta=delta)
+        counts = ErrorCounts()
+        t0 = time.perf_counter()
+        for u, lp in zip(utts, lps):
+            s = dec.stream()
+            s.accept(lp)
+            counts.add(normalize(refs[u]), normalize(s.finish().text))
+        rows.append((counts.wer, lw, wb, int(beam), prune, delta, time.perf_counter() - t0))
+        print("lm_weight %.2f word_bonus %+.1f beam %d prune %.0f beam_delta %.0f: WER %.2f%% (%.1f s)"
+              % (lw, wb, beam, prune, delta, 100 * counts.wer, rows[-1][-1]), flush=True)
+    print("best first:")
+    for wer, lw, wb, beam, prune, delta, t in sorted(rows)[:8]:
+        print("  WER %.2f%%  lm_weight %.2f word_bonus %+.1f beam %d prune %.0f beam_delta %.0f (%.1f s)"
+              % (100 * wer, lw, wb, beam, prune, delta, t))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
