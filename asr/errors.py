@@ -27,3 +27,8 @@ class LanguageModelError(AsrError):
 
 class LexiconError(AsrError):
     """A pronunciation lexicon file is malformed."""
+
+
+class CrossError(AsrError):
+    """Running for another platform failed: a missing cross compiler or qemu,
+    a failed build, or a failed emulated run (asr/cross.py)."""

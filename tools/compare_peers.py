@@ -120,32 +120,29 @@ def onnx_rtf(model_dir, feats, seconds, repeat):
     return out
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("--audio", nargs="+", help="audio files (default: the bundled samples)")
-    ap.add_argument("--model-dir", default=os.path.join(os.path.dirname(HERE), "models"))
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
+MISSING_HINT = "pip install -e '.[compare]'  (pocketsphinx, onnxruntime, onnx)"
 
-    from asr.audio import read_audio
+
+def missing_peers():
+    """Names of the peer packages that are not installed."""
+    import importlib.util
+    return [m for m in ("pocketsphinx", "onnxruntime", "onnx") if importlib.util.find_spec(m) is None]
+
+
+def measure(audio, files, model_dir, repeat):
+    """The whole comparison on `audio` (float arrays at 16 kHz): a report
+    dict (the --json object). A peer that is not installed is None."""
     from asr.features import FeatureConfig, logmel
-    files = args.audio
-    if not files:
-        sd = os.path.join(args.model_dir, "samples")
-        files = sorted(os.path.join(sd, f) for f in os.listdir(sd) if f.endswith((".wav", ".flac")))
-    audio = [read_audio(f, 16000) for f in files]
     seconds = sum(len(a) for a in audio) / 16000.0
     feats = [logmel(a, FeatureConfig()) for a in audio]
-    report = {"audio_seconds": round(seconds, 2), "files": files, "threads": 1}
-    report["ours"] = ours(args.model_dir, audio, feats, args.repeat)
+    report = {"audio_seconds": round(seconds, 2), "files": list(files), "threads": 1, "repeat": repeat}
+    report["ours"] = ours(model_dir, audio, feats, repeat)
     try:
-        report["pocketsphinx"], texts = pocketsphinx_rtf(audio, args.repeat)
+        report["pocketsphinx"], _ = pocketsphinx_rtf(audio, repeat)
     except ImportError:
         report["pocketsphinx"] = None
     try:
-        report["onnxruntime_am"] = onnx_rtf(args.model_dir, feats, seconds, args.repeat)
+        report["onnxruntime_am"] = onnx_rtf(model_dir, feats, seconds, repeat)
     except ImportError:
         report["onnxruntime_am"] = None
     q8 = report["ours"].get("int8")
@@ -156,24 +153,53 @@ def main(argv=None):
         ratios["ort_int8_over_int8_am"] = report["onnxruntime_am"]["int8"] / q8["am_rtf"]
         ratios["ort_float_over_int8_am"] = report["onnxruntime_am"]["float"] / q8["am_rtf"]
     report["ratios"] = ratios
-    if args.json:
-        print(json.dumps(report))
-        return 0
-    print("%.1f s of audio in %d file(s), one thread, median of %d runs" % (seconds, len(files), args.repeat))
-    print("%-34s %10s %10s" % ("system", "RTF", "int8 is"))
+    return report
+
+
+def print_report(report, out=sys.stdout):
+    """The comparison as a table: RTF and how many times slower than int8."""
+    ratios, q8 = report["ratios"], report["ours"].get("int8")
+    print("%.1f s of audio in %d file(s), one thread, median of %d runs"
+          % (report["audio_seconds"], len(report["files"]), report["repeat"]), file=out)
+    print("%-34s %10s %10s" % ("system", "RTF", "int8 is"), file=out)
     for prec, r in report["ours"].items():
         print("%-34s %10.5f %10s" % ("this project %s, end to end" % prec, r["rtf"],
-                                     "%.1fx" % (r["rtf"] / q8["rtf"]) if q8 else "-"))
+                                     "%.1fx" % (r["rtf"] / q8["rtf"]) if q8 else "-"), file=out)
     if report["pocketsphinx"]:
         print("%-34s %10.5f %10s" % ("PocketSphinx, end to end", report["pocketsphinx"],
-                                     "%.1fx" % ratios.get("pocketsphinx_over_int8_end_to_end", 0)))
+                                     "%.1fx" % ratios.get("pocketsphinx_over_int8_end_to_end", 0)), file=out)
     for prec, r in report["ours"].items():
         print("%-34s %10.5f %10s" % ("this project %s, acoustic model" % prec, r["am_rtf"],
-                                     "%.1fx" % (r["am_rtf"] / q8["am_rtf"]) if q8 else "-"))
+                                     "%.1fx" % (r["am_rtf"] / q8["am_rtf"]) if q8 else "-"), file=out)
     if report["onnxruntime_am"]:
         for name, v in report["onnxruntime_am"].items():
             print("%-34s %10.5f %10s" % ("onnxruntime %s, acoustic model" % name, v,
-                                         "%.1fx" % (v / q8["am_rtf"]) if q8 else "-"))
+                                         "%.1fx" % (v / q8["am_rtf"]) if q8 else "-"), file=out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--audio", nargs="+", help="audio files (default: the bundled samples)")
+    ap.add_argument("--model-dir", default=os.path.join(os.path.dirname(HERE), "models"))
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+
+    from asr.audio import read_audio
+    files = args.audio
+    if not files:
+        sd = os.path.join(args.model_dir, "samples")
+        files = sorted(os.path.join(sd, f) for f in os.listdir(sd) if f.endswith((".wav", ".flac")))
+    missing = missing_peers()
+    if missing:
+        print("compare_peers: %s not installed, those peers are skipped; %s"
+              % (", ".join(missing), MISSING_HINT), file=sys.stderr)
+    report = measure([read_audio(f, 16000) for f in files], files, args.model_dir, args.repeat)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print_report(report)
     return 0
 
 

@@ -15,15 +15,68 @@ acoustic model and decoder, per precision, on this machine.
 
 The first call (model load and weight packing) is timed apart from the
 steady state, which is the median of --repeat runs over all the audio.
-Single-threaded unless --threads runs that many streams at once."""
+Single-threaded unless --threads runs that many streams at once.
 
+--platform armv7 or aarch64 on an x86 machine cross-compiles the acoustic
+model's C library and runs it under qemu-user (apt-get install
+gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user). Nothing is timed
+there: it checks that the outputs equal this machine's bit for bit, counts
+the ARM instructions executed per second of audio, and estimates the
+acoustic model's RTF on a reference core (Cortex-A7 @ 1.2 GHz; Cortex-A53
+@ 1.4 GHz and Cortex-A55 @ 1.8 GHz) from the cost model of asr/cross.py
+(--repeat and --threads do not apply). On an ARM machine of that platform
+it measures, as natively."""
+
+# The --json object, one per run. Values are "type: meaning"; the type
+# (before the colon) is checked by tests/test_rtf_cross.py.
 JSON_SCHEMA = {
-    "platform": "str: native|x86_64|armv7|aarch64",
-    "cpu": "str: CPU model", "kernel": "str: kernel path used",
-    "audio_seconds": "float",
-    "results": "list of {precision, load_s, model_bytes, rtf: {features, model, decoder, total}, "
-               "frames_per_s, peak_rss_mb, threads}",
+    "platform": "str: the platform measured or emulated: x86_64, armv7 or aarch64",
+    "mode": "str: 'measured' (timed on this machine) or 'emulated' (run under qemu-user, nothing timed)",
+    "host": "str: this machine's platform",
+    "cpu": "str: this machine's CPU model",
+    "audio_seconds": "float: seconds of audio in the run",
+    "files": "list: the audio files",
+    "results": "list: mode measured: one RESULT_SCHEMA object per precision; [] when emulated",
+    "cross": "list: mode emulated: one CROSS_SCHEMA object per precision and reference core; "
+             "[] when measured",
+    "cost_model": "dict|null: mode emulated: {efficiency, cores: {core: {clock_ghz, kernel, "
+                  "macs_per_cycle: {precision: float}}}}",
+    "compare": "dict|null: with --compare, the report of tools/compare_peers.py: {audio_seconds, "
+               "files, threads, repeat, ours: {precision: {rtf, am_rtf, stages, kernel}}, "
+               "pocketsphinx: float|null, onnxruntime_am: {float, int8}|null, ratios}",
 }
+RESULT_SCHEMA = {
+    "precision": "str: float, int16 or int8",
+    "kernel": "str: kernel path used",
+    "load_s": "float: model load and weight packing, seconds",
+    "model_bytes": "int: model file size",
+    "rtf": "dict: {features, model, decoder, total}: seconds per second of audio (median run)",
+    "frames_per_s": "float|null: feature frames per second of processing (null with --threads > 1)",
+    "peak_rss_mb": "float: peak resident memory of the process, MB",
+    "threads": "int: streams decoded concurrently",
+}
+CROSS_SCHEMA = {
+    "precision": "str: float, int16 or int8",
+    "model_bytes": "int: model file size",
+    "core": "str: reference core of the estimate (Cortex-A7, Cortex-A53, Cortex-A55)",
+    "clock_ghz": "float: its assumed clock",
+    "qemu_cpu": "str: the CPU qemu emulated (it selects the kernel path)",
+    "kernel": "str: kernel path the ARM run used",
+    "host_kernel": "str: kernel path of this machine's reference run",
+    "bit_identical": "bool: every output float equal, bit for bit, to this machine's",
+    "max_abs_diff": "float|null: largest difference of a log-probability, nats (null: shapes differ)",
+    "macs_per_audio_s": "float: multiply-accumulates of the acoustic model per second of audio",
+    "instructions_per_audio_s": "float|null: ARM instructions executed per second of audio, "
+                                "counted under qemu (null: qemu without plugin support)",
+    "instructions_per_mac": "float|null: the two above divided",
+    "estimated_am_rtf": "float: ESTIMATE of the acoustic model's RTF on the core from the cost "
+                        "model, not a measurement; features and decoder not included",
+}
+
+# Float outputs may differ across instruction sets (fused versus separate
+# multiply-add, armv7 NEON flushing subnormals); log-probabilities within
+# this many nats still count as agreeing. Integer models must be identical.
+FLOAT_TOLERANCE = 1e-4
 
 
 def cpu_model():
@@ -51,23 +104,35 @@ def default_audio():
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="asr-rtf", description=DESCRIPTION, formatter_class=HelpFormatter)
-    p.add_argument("--platform", default="native", choices=("native", "x86_64", "armv7", "aarch64"))
+    p.add_argument("--platform", default="native", choices=("native", "x86_64", "armv7", "aarch64"),
+                   help="native: this machine; another platform is run under qemu-user "
+                        "(acoustic model only, estimated, see above)")
     p.add_argument("--precision", default="float,int16,int8")
     p.add_argument("--kernel", default="auto",
-                   help="auto, ref, sse41, avx2, avx512vnni, neon, neondot")
+                   help="auto, ref, sse41, avx2, avx512vnni, neon, neondot (under qemu: the ARM "
+                        "run's path; auto honours ASR_KERNEL)")
     p.add_argument("--audio", nargs="+", help="audio files (default: the bundled samples)")
     p.add_argument("--threads", type=int, default=1, help="streams decoded concurrently")
     p.add_argument("--repeat", type=int, default=5, help="steady-state repetitions (median is reported)")
-    p.add_argument("--json", action="store_true", help="one JSON object (schema in README)")
+    p.add_argument("--json", action="store_true", help="one JSON object (JSON_SCHEMA in asr/cli/rtf.py)")
     p.add_argument("--model-dir", help="directory with en-us-{float,int16,int8}.asrm")
+    p.add_argument("--compare", action="store_true",
+                   help="also measure PocketSphinx and onnxruntime on the same audio "
+                        "(tools/compare_peers.py; pip install -e '.[compare]')")
+    p.add_argument("--plot", metavar="PNG", help="draw a bar chart of the results (needs matplotlib)")
     return p.parse_args(argv)
+
+
+def model_path(precision, args):
+    from ..stream import default_model_path
+    return (os.path.join(args.model_dir, "en-us-%s.asrm" % precision) if args.model_dir
+            else default_model_path(precision))
 
 
 def profile(precision, audio, args):
     from ..model import Model
-    from ..stream import Recognizer, default_model_path, EndpointConfig
-    path = (os.path.join(args.model_dir, "en-us-%s.asrm" % precision) if args.model_dir
-            else default_model_path(precision))
+    from ..stream import Recognizer, EndpointConfig
+    path = model_path(precision, args)
     t0 = time.perf_counter()
     rec = Recognizer(model=Model.load(path), kernel=args.kernel, endpoint=EndpointConfig(enabled=False))
     load_s = time.perf_counter() - t0
@@ -112,44 +177,246 @@ def profile(precision, audio, args):
             "threads": args.threads}
 
 
+def profile_cross(precision, audio, args):
+    """The acoustic model at `precision` under qemu for args.platform: one
+    CROSS_SCHEMA dict per reference core of the platform."""
+    from .. import cross
+    from ..features import logmel
+    from ..model import Model
+    path = model_path(precision, args)
+    model = Model.load(path)
+    feats = [logmel(a, model.features) for a in audio]
+    seconds = sum(len(a) for a in audio) / float(model.features.sample_rate)
+    rows = []
+    for r in cross.run_cross(args.platform, model, feats, kernel=args.kernel):
+        insns = r["instructions"]
+        rows.append({
+            "precision": precision, "model_bytes": os.path.getsize(path),
+            "core": r["core"], "clock_ghz": r["clock_ghz"], "qemu_cpu": r["qemu_cpu"],
+            "kernel": r["kernel"], "host_kernel": r["host_kernel"],
+            "bit_identical": r["bit_identical"], "max_abs_diff": r["max_abs_diff"],
+            "macs_per_audio_s": round(r["macs"] / seconds, 1),
+            "instructions_per_audio_s": round(insns / seconds, 1) if insns is not None else None,
+            "instructions_per_mac": round(insns / r["macs"], 4) if insns is not None else None,
+            "estimated_am_rtf": round(r["est_seconds"] / seconds, 6),
+        })
+        if r["kernel"] != r["est_kernel"]:
+            error("asr-rtf: note: the %s estimate is for the %s kernel; the emulated run used %s"
+                  % (r["core"], r["est_kernel"], r["kernel"]))
+    return rows
+
+
+def cost_model_summary():
+    from .. import cross
+    return {"efficiency": cross.EFFICIENCY,
+            "cores": {k: {"clock_ghz": c.clock_hz / 1e9, "kernel": c.kernel,
+                          "macs_per_cycle": {p: round(v, 4) for p, v in c.macs_per_cycle.items()}}
+                      for k, c in cross.CORES.items()}}
+
+
+def outputs_agree(row):
+    """Integer models must match bit for bit; float within FLOAT_TOLERANCE."""
+    if row["bit_identical"]:
+        return True
+    return row["precision"] == "float" and row["max_abs_diff"] is not None \
+        and row["max_abs_diff"] <= FLOAT_TOLERANCE
+
+
+def run_compare(audio, files, args):
+    """tools/compare_peers.py's measurement on the same audio (imported from
+    the checkout: tools/ is not an installed package)."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "tools", "compare_peers.py")
+    if not os.path.exists(path):
+        raise FileNotFoundError("--compare needs tools/compare_peers.py of a source checkout")
+    spec = importlib.util.spec_from_file_location("compare_peers", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    missing = mod.missing_peers()
+    if missing:
+        error("asr-rtf: --compare: %s not installed, so those peers are left out; install them with "
+              "pip install -e '.[compare]'" % ", ".join(missing))
+    model_dir = args.model_dir or os.path.dirname(model_path("int8", args))
+    return mod.measure(audio, files, model_dir, max(1, args.repeat)), mod
+
+
+def check_plot_available():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def plot(report, out_png):
+    """Bar chart: measured RTF per precision stacked by stage (and peers with
+    --compare), or the estimated acoustic-model RTF per precision and core."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    if report["mode"] == "emulated":
+        cores = list(dict.fromkeys(r["core"] for r in report["cross"]))
+        precs = list(dict.fromkeys(r["precision"] for r in report["cross"]))
+        width = 0.8 / max(1, len(cores))
+        for j, core in enumerate(cores):
+            vals = [next((r["estimated_am_rtf"] for r in report["cross"]
+                          if r["core"] == core and r["precision"] == p), 0) for p in precs]
+            ax.bar([i + j * width for i in range(len(precs))], vals, width,
+                   label="%s (%s)" % (core, next(r["kernel"] for r in report["cross"] if r["core"] == core)))
+        ax.set_xticks([i + width * (len(cores) - 1) / 2 for i in range(len(precs))])
+        ax.set_xticklabels(precs)
+        ax.set_ylabel("estimated RTF (cost model, not measured)")
+        ax.set_title("%s: acoustic model, estimate from the cost model" % report["platform"])
+    else:
+        labels, stacks = [], []
+        for r in report["results"]:
+            labels.append("%s\n%s" % (r["precision"], r["kernel"]))
+            stacks.append([r["rtf"].get(k, 0.0) for k in ("features", "model", "decoder")])
+        cmp = report.get("compare")
+        if cmp:
+            if cmp.get("pocketsphinx"):
+                labels.append("PocketSphinx\nend to end")
+                stacks.append([0.0, 0.0, 0.0, cmp["pocketsphinx"]])
+            for name, v in (cmp.get("onnxruntime_am") or {}).items():
+                labels.append("onnxruntime\n%s AM" % name)
+                stacks.append([0.0, v, 0.0])
+        names = ("features", "acoustic model", "decoder", "peer end to end")
+        bottom = [0.0] * len(labels)
+        for k, name in enumerate(names):
+            vals = [s[k] if k < len(s) else 0.0 for s in stacks]
+            if any(vals):
+                ax.bar(range(len(labels)), vals, 0.6, bottom=bottom, label=name)
+                bottom = [b + v for b, v in zip(bottom, vals)]
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels(labels, fontsize=8)
+        ax.set_ylabel("RTF (measured; lower is faster)")
+        ax.set_title("%s, %s, %.1f s of audio" % (report["platform"], report["cpu"], report["audio_seconds"]),
+                     fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+
+
+def host_platform():
+    host = platform.machine().lower()
+    return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(
+        host, "armv7" if host.startswith("armv7") else host)
+
+
+def print_measured(report, args):
+    print("%s, %s, %.1f s of audio, %d thread(s)" % (report["platform"], report["cpu"],
+                                                      report["audio_seconds"], args.threads))
+    print("%-9s %-11s %8s %8s %8s %8s %9s %8s %9s" % ("precision", "kernel", "rtf.feat", "rtf.am",
+                                                     "rtf.dec", "rtf", "frames/s", "load s", "model MB"))
+    for r in report["results"]:
+        x = r["rtf"]
+        print("%-9s %-11s %8.4f %8.4f %8.4f %8.4f %9s %8.3f %9.2f" % (
+            r["precision"], r["kernel"], x.get("features", 0), x.get("model", 0), x.get("decoder", 0),
+            x["total"], r["frames_per_s"] or "-", r["load_s"], r["model_bytes"] / 1e6))
+
+
+def print_emulated(report):
+    rows = report["cross"]
+    print("%s: acoustic model only, cross-compiled and run under qemu on this %s machine (%s)"
+          % (report["platform"], report["host"], report["cpu"]))
+    print("%.1f s of audio in %d file(s); nothing below is a measured time"
+          % (report["audio_seconds"], len(report["files"])))
+    print("%-9s %-10s %-9s %-16s %8s %9s %8s %10s" % ("precision", "core", "kernel", "outputs vs host",
+                                                      "MMAC/s", "Minsn/s", "insn/MAC", "est. RTF"))
+    for r in rows:
+        if r["bit_identical"]:
+            agree = "bit-identical"
+        else:
+            agree = "%s %.1e" % ("max diff" if outputs_agree(r) else "DIFFER", r["max_abs_diff"] or 0)
+        insn = r["instructions_per_audio_s"]
+        print("%-9s %-10s %-9s %-16s %8.1f %9s %8s %10.4f" % (
+            r["precision"], r["core"], r["kernel"], agree, r["macs_per_audio_s"] / 1e6,
+            "%.1f" % (insn / 1e6) if insn is not None else "-",
+            "%.3f" % r["instructions_per_mac"] if insn is not None else "-", r["estimated_am_rtf"]))
+    cm = report["cost_model"]
+    cores = {}
+    for r in rows:
+        cores.setdefault(r["core"], r)
+    print("est. RTF: ESTIMATE of the acoustic model alone (no features, no decoder) from the cost "
+          "model of asr/cross.py, not a measurement:")
+    for key, c in cm["cores"].items():
+        name = next((n for n in cores if n.lower() == key), None)
+        if name:
+            print("  %s @ %.1f GHz, %s kernel: peak MACs/cycle %s x efficiency %.2f"
+                  % (name, c["clock_ghz"], c["kernel"],
+                     ", ".join("%s %.2f" % (p, c["macs_per_cycle"][p])
+                               for p in ("float", "int16", "int8")), cm["efficiency"]))
+    print("MMAC/s: acoustic-model multiply-accumulates per second of audio (from the model's shapes);")
+    print("Minsn/s: ARM instructions executed per second of audio, counted under qemu (exact, "
+          "reproducible; not cycles)")
+    print("outputs vs host: this machine's log-probabilities (%s kernel) against the ARM run's"
+          % rows[0]["host_kernel"] if rows else "")
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from ..errors import AsrError
-    host = platform.machine().lower()
-    host_plat = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(
-        host, "armv7" if host.startswith("armv7") else host)
+    host_plat = host_platform()
     plat = host_plat if args.platform == "native" else args.platform
-    if plat != host_plat:
-        error("asr-rtf: --platform %s on a %s host needs the cross-compiled driver under qemu, "
-              "which is not built yet (issue: asr-rtf cross platforms); run on a %s board, or use "
-              "--platform native" % (plat, host_plat, plat))
+    emulated = plat != host_plat
+    if emulated and not (host_plat == "x86_64" and plat in ("armv7", "aarch64")):
+        error("asr-rtf: --platform %s on a %s host: only armv7 and aarch64 can be emulated, from an "
+              "x86_64 host; run on a %s machine or use --platform native" % (plat, host_plat, plat))
+        return 2
+    if emulated and args.compare:
+        error("asr-rtf: --compare measures this machine; it does not go with --platform %s (emulated)"
+              % plat)
+        return 2
+    if args.plot and not check_plot_available():
+        error("asr-rtf: --plot needs matplotlib, which is not installed: pip install matplotlib "
+              "(or pip install -e '.[plot]')")
         return 2
     precisions = [x.strip() for x in args.precision.split(",") if x.strip()]
+    bad = [p for p in precisions if p not in ("float", "int16", "int8")]
+    if bad or not precisions:
+        error("asr-rtf: --precision takes float, int16, int8 (comma-separated), got %r" % args.precision)
+        return 2
     from ..audio import read_audio
     files = args.audio or default_audio()
     if not files:
         error("asr-rtf: no audio: pass --audio FILES (no bundled samples found)")
         return 2
+    report = {"platform": plat, "mode": "emulated" if emulated else "measured", "host": host_plat,
+              "cpu": cpu_model(), "audio_seconds": 0.0, "files": files, "results": [], "cross": [],
+              "cost_model": None, "compare": None}
     try:
         audio = [read_audio(f, 16000) for f in files]
-        results = [profile(p, audio, args) for p in precisions]
-    except AsrError as exc:
+        report["audio_seconds"] = round(sum(len(a) for a in audio) / 16000.0, 2)
+        if emulated:
+            for p in precisions:
+                report["cross"] += profile_cross(p, audio, args)
+            report["cost_model"] = cost_model_summary()
+        else:
+            report["results"] = [profile(p, audio, args) for p in precisions]
+            if args.compare:
+                report["compare"], compare_mod = run_compare(audio, files, args)
+    except (AsrError, OSError) as exc:
         error("asr-rtf: %s" % exc)
         return 1
-    report = {"platform": plat, "cpu": cpu_model(), "audio_seconds": round(sum(len(a) for a in audio) / 16000.0, 2),
-              "files": files, "results": results}
+    if args.plot:
+        plot(report, args.plot)
     if args.json:
         print(json.dumps(report))
-        return 0
-    print("%s, %s, %.1f s of audio, %d thread(s)" % (plat, report["cpu"], report["audio_seconds"], args.threads))
-    print("%-9s %-11s %8s %8s %8s %8s %9s %8s %9s" % ("precision", "kernel", "rtf.feat", "rtf.am",
-                                                     "rtf.dec", "rtf", "frames/s", "load s", "model MB"))
-    for r in results:
-        x = r["rtf"]
-        print("%-9s %-11s %8.4f %8.4f %8.4f %8.4f %9s %8.3f %9.2f" % (
-            r["precision"], r["kernel"], x.get("features", 0), x.get("model", 0), x.get("decoder", 0),
-            x["total"], r["frames_per_s"] or "-", r["load_s"], r["model_bytes"] / 1e6))
-    return 0
+    elif emulated:
+        print_emulated(report)
+    else:
+        print_measured(report, args)
+        if report["compare"]:
+            print()
+            compare_mod.print_report(report["compare"])
+    disagree = [r for r in report["cross"] if not outputs_agree(r)]
+    for r in disagree:
+        error("asr-rtf: %s %s on %s: the ARM outputs differ from this machine's (max %.3g)"
+              % (plat, r["precision"], r["core"], r["max_abs_diff"] or float("nan")))
+    return 1 if disagree else 0
 
 
 if __name__ == "__main__":

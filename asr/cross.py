@@ -1,0 +1,406 @@
+"""The acoustic model on ARM from an x86 machine: cross-compiled, run under
+qemu-user, checked against this machine, counted, and costed.
+
+``asr-rtf --platform armv7|aarch64`` on an x86 host uses this module:
+
+1. ``make -C native driver-armv7`` (or ``driver-aarch64``) cross-compiles
+   the C library with native/tests/net_driver.c into a static binary;
+2. :func:`write_job` writes the model's ``asr_net_desc`` and the feature
+   frames into a job file, which the driver runs under qemu-arm /
+   qemu-aarch64 through the same streaming API the Python binding uses;
+3. the driver's log-probabilities are compared bit for bit with the same
+   model and frames run here through :class:`asr.network.Network`;
+4. a qemu plugin (native/tests/qemu_insn_count.c) counts the guest
+   instructions executed: the run minus a run that stops after loading
+   the network, i.e. the instructions of the forward pass alone. It is an
+   exact count of architectural instructions, reproducible run to run;
+5. :func:`estimate` turns the model's multiply-accumulates into cycles on a
+   named reference core with the cost model below.
+
+Emulated wall time is meaningless (qemu translates ARM code into x86 code
+and runs it at whatever speed this machine has), so it is never reported.
+Only the acoustic model is run on ARM: features and the decoder are not
+estimated there.
+
+Cost model
+----------
+MACs of a layer = output frames x out_dim x kernel x in_dim, with output
+frames counted exactly as the network computes them (input padding,
+kernel span, stride). Everything else the network does per frame (input
+normalization and quantization, im2col copies of dilated layers,
+requantization, log-softmax) is O(out_dim) or O(kernel x in_dim) per frame
+against O(out_dim x kernel x in_dim) MACs, under 1 % for the bundled model,
+and is left out.
+
+Cycles = MACs / (peak MACs per cycle x EFFICIENCY). The peak is that of
+this project's own inner loop (native/src/kernels_neon.c) on the reference
+core, counted from its instruction sequence with two assumptions about the
+SIMD unit, stated per core; it is not a datasheet figure:
+
+- Cortex-A7 (armv7 NEON): a 64-bit NEON datapath, so an operation with a
+  128-bit (q) result occupies it for 2 cycles and a 64-bit (d) one for 1;
+  NEON operations do not dual-issue with each other; integer loads do.
+
+  int8 (tile 4 frames x 1 block of 4 rows, 4 k per step): per frame
+  vmull.s8 + vmlal.s8 + vpadal.s16 (3 q results, 6 cycles, 16 MACs) and
+  the broadcast of its 4 input bytes (3 d operations, 3 cycles); per step
+  one vld1 q of weights (2 cycles): 64 MACs / (4 x 9 + 2) = 64/38 = 1.68.
+
+  int16 (2 frames x 1 block, 4 k per step): per frame 2 vmull.s16,
+  2 vmlal.s16, 2 vpadal.s32 (6 q, 12 cycles, 16 MACs) and 2 d broadcasts;
+  per step 2 q weight loads (4 cycles): 32 / (2 x 14 + 4) = 1.0.
+
+  float (4 frames x 1 block, per k): 4 vmla.f32 q by lane (8 cycles,
+  16 MACs), one q weight load (2 cycles), and a q input load per frame
+  every 4 k (2 cycles per k): 16 / 12 = 1.33.
+
+- Cortex-A53 and Cortex-A55 (aarch64 Advanced SIMD): two 64-bit halves
+  that together issue one 128-bit operation per cycle; loads issue
+  alongside and are not counted; broadcasts from a general register count
+  one cycle.
+
+  int8 on A53, plain NEON (4 frames x 2 blocks, 4 k per step): per frame
+  and block smull + smlal2 + sadalp (3 cycles, 16 MACs), per frame 3
+  broadcasts: 128 / (4 x (3 + 2 x 3)) = 128/36 = 3.56.
+
+  int8 on A55 with sdot (4 frames x 2 blocks): per frame and block one
+  sdot (1 cycle, 16 MACs), per frame one dup: 128 / (4 x (1 + 2)) = 10.7.
+
+  int16 (3 frames x 2 blocks): per frame and block 2 smull, 2 smlal,
+  2 sadalp (6 cycles, 16 MACs), per frame 2 dups: 96 / (3 x 14) = 2.29.
+
+  float (4 frames x 3 blocks, per k): 12 fmla by element (12 cycles,
+  48 MACs), input loads uncounted: 48 / 12 = 4.0.
+
+EFFICIENCY = 0.6 is the fraction of that peak assumed to survive what the
+count leaves out: loop and pointer arithmetic, partial tiles, stalls on
+weights streamed from L2 / DRAM (int8 layers of the bundled model are 0.34
+MB each, above the A7's and A53's typical L1 and near their L2) and the
+result latencies of in-order cores. It is an assumption, not a calibrated
+figure; the measured instruction count per MAC printed beside the estimate
+shows how much work beside the MACs the code really executes. On a real
+board, ``asr-rtf --platform armv7`` measures instead.
+"""
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import CrossError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NATIVE = os.path.join(ROOT, "native")
+
+JOB_VERSION = 1
+EFFICIENCY = 0.6
+BUILD_TIMEOUT_S = 600
+RUN_TIMEOUT_S = 1800
+
+
+@dataclass(frozen=True)
+class Target:
+    """An ARM platform: its cross compiler, emulator and Debian packages."""
+    name: str
+    cc: str
+    cc_package: str
+    qemu: str
+
+
+TARGETS = {
+    "armv7": Target("armv7", "arm-linux-gnueabihf-gcc", "gcc-arm-linux-gnueabihf", "qemu-arm"),
+    "aarch64": Target("aarch64", "aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu", "qemu-aarch64"),
+}
+
+
+@dataclass(frozen=True)
+class ReferenceCore:
+    """A core the estimate is made for. ``macs_per_cycle`` is the peak of
+    this project's inner loop per precision (module docstring);
+    ``qemu_cpu`` is the emulated CPU whose features select ``kernel``."""
+    name: str
+    arch: str
+    clock_hz: float
+    kernel: str
+    qemu_cpu: str
+    macs_per_cycle: dict
+
+    @property
+    def label(self):
+        return "%s @ %.1f GHz" % (self.name, self.clock_hz / 1e9)
+
+
+CORES = {
+    "cortex-a7": ReferenceCore("Cortex-A7", "armv7", 1.2e9, "neon", "cortex-a7",
+                               {"int8": 64 / 38, "int16": 32 / 32, "float": 16 / 12}),
+    "cortex-a53": ReferenceCore("Cortex-A53", "aarch64", 1.4e9, "neon", "cortex-a53",
+                                {"int8": 128 / 36, "int16": 96 / 42, "float": 48 / 12}),
+    # qemu 7.2 has no cortex-a55 model; "max" has sdot (which is all the
+    # kernel dispatch looks at), so it stands in for the A55 here.
+    "cortex-a55": ReferenceCore("Cortex-A55", "aarch64", 1.8e9, "neondot", "max",
+                                {"int8": 128 / 12, "int16": 96 / 42, "float": 48 / 12}),
+}
+# The cores reported for each platform, in order.
+PLATFORM_CORES = {"armv7": ("cortex-a7",), "aarch64": ("cortex-a53", "cortex-a55")}
+
+
+# ------------------------------------------------------------ cost model
+
+def layer_frames(model, n_frames):
+    """Output frames of each layer for one utterance of n_frames feature
+    frames (the network pads the input with pad_left + pad_right frames)."""
+    n = model.pad_left + n_frames + model.pad_right
+    out = []
+    for layer in model.layers:
+        n = 0 if n < layer.span else (n - layer.span) // layer.stride + 1
+        out.append(n)
+    return out
+
+
+def layer_macs(model, utterance_frames):
+    """Multiply-accumulates of each layer over utterances of the given
+    feature frame counts."""
+    macs = [0] * len(model.layers)
+    for n in utterance_frames:
+        for i, (layer, t) in enumerate(zip(model.layers, layer_frames(model, n))):
+            macs[i] += t * layer.out_dim * layer.kernel * layer.in_dim
+    return macs
+
+
+def estimate(macs, precision, core, efficiency=EFFICIENCY):
+    """Cycles and seconds of `macs` multiply-accumulates at `precision` on
+    a ReferenceCore (or its key in CORES), by the cost model."""
+    core = CORES[core] if isinstance(core, str) else core
+    cycles = macs / (core.macs_per_cycle[precision] * efficiency)
+    return {"cycles": cycles, "seconds": cycles / core.clock_hz}
+
+
+# ------------------------------------------------------------ job files
+
+_DTYPE = {"float": 0, "int16": 1, "int8": 2}
+_ACT = {"none": 0, "relu": 1, "logsoftmax": 2}
+_NP = {"float": "<f4", "int16": "<i2", "int8": "i1"}
+
+
+def kernel_path_id(kernel):
+    """asr_path number of a kernel name, for the job ('auto' is -1)."""
+    ids = {"auto": -1, "ref": 0, "sse41": 1, "avx2": 2, "avx512vnni": 3, "neon": 4, "neondot": 5}
+    if kernel not in ids:
+        raise CrossError("unknown kernel path %r; known: %s" % (kernel, ", ".join(ids)))
+    return ids[kernel]
+
+
+def write_job(path, model, feats, kernel="auto", chunk=0):
+    """Write the job file of native/tests/net_driver.c: the model's network
+    description and utterances of raw features (each frames x num_filters),
+    fed `chunk` frames per call (0: whole utterances)."""
+    parts = [b"ASRJ", struct.pack("<IiIIIIIfi", JOB_VERSION, kernel_path_id(kernel), chunk,
+                                  model.features.num_filters, model.pad_left, model.pad_right,
+                                  len(model.layers), float(model.in_scale), int(model.in_zero))]
+    parts += [np.asarray(model.mean, "<f4").tobytes(), np.asarray(model.inv_std, "<f4").tobytes()]
+    for L in model.layers:
+        parts.append(struct.pack("<iiiIIIIIiiii", _DTYPE[L.dtype], _DTYPE[L.out_dtype], _ACT[L.act],
+                                 L.in_dim, L.out_dim, L.kernel, L.dilation, L.stride,
+                                 int(L.w_zero), int(L.out_zero), int(L.out_lo), int(L.out_hi)))
+        parts.append(np.ascontiguousarray(L.weight, _NP[L.dtype]).tobytes())
+        if L.dtype == "float":
+            parts.append(np.asarray(L.bias, "<f4").tobytes())
+        else:
+            parts += [np.asarray(L.bias, "<i8").tobytes(), np.asarray(L.mult, "<i4").tobytes(),
+                      np.asarray(L.shift, "<i4").tobytes()]
+    parts.append(struct.pack("<I", len(feats)))
+    for f in feats:
+        f = np.ascontiguousarray(f, "<f4")
+        if f.ndim != 2 or f.shape[1] != model.features.num_filters:
+            raise CrossError("features must be frames x %d, got shape %s"
+                             % (model.features.num_filters, f.shape))
+        parts += [struct.pack("<I", f.shape[0]), f.tobytes()]
+    with open(path, "wb") as fh:
+        fh.write(b"".join(parts))
+
+
+def read_output(path):
+    """(kernel path name, [log-probs per utterance, float32]) of a driver
+    output file; raises CrossError when it is malformed."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if len(data) < 20 or data[:4] != b"ASRO":
+        raise CrossError("%s: not a driver output file" % path)
+    version, path_id, n_labels, n_utts = struct.unpack_from("<IiII", data, 4)
+    names = {0: "ref", 1: "sse41", 2: "avx2", 3: "avx512vnni", 4: "neon", 5: "neondot"}
+    if version != JOB_VERSION or path_id not in names or n_labels == 0:
+        raise CrossError("%s: bad output header" % path)
+    at, outs = 20, []
+    for _ in range(n_utts):
+        if at + 4 > len(data):
+            raise CrossError("%s: truncated" % path)
+        (n,) = struct.unpack_from("<I", data, at)
+        at += 4
+        size = n * n_labels * 4
+        if at + size > len(data):
+            raise CrossError("%s: truncated" % path)
+        outs.append(np.frombuffer(data, "<f4", n * n_labels, at).reshape(n, n_labels).astype(np.float32))
+        at += size
+    if at != len(data):
+        raise CrossError("%s: %d bytes after the last utterance" % (path, len(data) - at))
+    return names[path_id], outs
+
+
+# ------------------------------------------------------- build and run
+
+def build_dir():
+    """Where the drivers are built: build/cross-drivers in the checkout
+    when writable, else a directory under the system temp dir. make
+    rebuilds a driver when a source or header changed."""
+    d = os.path.join(ROOT, "build", "cross-drivers")
+    try:
+        os.makedirs(d, exist_ok=True)
+        if os.access(d, os.W_OK):
+            return d
+    except OSError:
+        pass
+    d = os.path.join(tempfile.gettempdir(), "asr-cross-drivers")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def check_tools(platform):
+    """Raise CrossError naming the Debian packages when the cross compiler,
+    qemu or make is missing."""
+    if platform not in TARGETS:
+        raise CrossError("unknown platform %r; known: %s" % (platform, ", ".join(TARGETS)))
+    t = TARGETS[platform]
+    missing = [(tool, pkg) for tool, pkg in ((t.cc, t.cc_package), (t.qemu, "qemu-user"),
+                                             ("make", "make"), ("cc", "gcc"))
+               if shutil.which(tool) is None]
+    if missing:
+        raise CrossError("--platform %s on this machine needs %s; on Debian/Ubuntu: "
+                         "apt-get install %s" % (platform, ", ".join(m[0] for m in missing),
+                                                 " ".join(sorted({m[1] for m in missing}))))
+    if not os.path.exists(os.path.join(NATIVE, "tests", "net_driver.c")):
+        raise CrossError("the C sources (native/) are not here: --platform %s needs a source "
+                         "checkout of the project" % platform)
+
+
+def _make(target, out_dir, extra=()):
+    proc = subprocess.run(["make", "-s", "-C", NATIVE, target, "BUILD=%s" % out_dir] + list(extra),
+                          capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    if proc.returncode != 0:
+        raise CrossError("make -C native %s failed:\n%s" % (target, (proc.stdout + proc.stderr)[-3000:]))
+
+
+def build_driver(platform, out_dir=None):
+    """Cross-compile the driver for `platform`; returns its path."""
+    check_tools(platform)
+    out_dir = out_dir or build_dir()
+    _make("driver-" + platform, out_dir)
+    return os.path.join(out_dir, "cross", "net_driver-" + platform)
+
+
+def build_plugin(platform, driver, out_dir=None):
+    """Build the instruction-count plugin for the installed qemu, or None
+    when it cannot be loaded (a qemu without plugin support). The plugin
+    API version qemu accepts depends on its release, so each candidate is
+    tried on a trivial run."""
+    out_dir = out_dir or build_dir()
+    qemu = TARGETS[platform].qemu
+    for version in (1, 2, 3, 4, 5):
+        vdir = os.path.join(out_dir, "plugin-v%d" % version)
+        try:
+            _make("insn-plugin", vdir, ["QEMU_PLUGIN_VERSION=%d" % version])
+        except CrossError:
+            return None
+        so = os.path.join(vdir, "cross", "qemu_insn_count.so")
+        with tempfile.TemporaryDirectory() as tmp:
+            log = os.path.join(tmp, "log")
+            proc = subprocess.run([qemu, "-plugin", so, "-d", "plugin", "-D", log, driver, "paths"],
+                                  capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+            if proc.returncode == 0 and _read_count(log) is not None:
+                return so
+    return None
+
+
+def _read_count(log):
+    try:
+        with open(log) as fh:
+            for line in fh:
+                if line.startswith("insns "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def run_driver(platform, driver, args, cpu=None, plugin=None, env=None):
+    """Run the driver under qemu; returns (stdout, instructions or None)."""
+    cmd = [TARGETS[platform].qemu]
+    if cpu:
+        cmd += ["-cpu", cpu]
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "log")
+        if plugin:
+            cmd += ["-plugin", plugin, "-d", "plugin", "-D", log]
+        proc = subprocess.run(cmd + [driver] + list(args), capture_output=True, text=True,
+                              timeout=RUN_TIMEOUT_S, env=env)
+        if proc.returncode != 0:
+            raise CrossError("%s %s failed (exit %d): %s" % (os.path.basename(cmd[0]), " ".join(args),
+                                                            proc.returncode, proc.stderr.strip()))
+        return proc.stdout, _read_count(log) if plugin else None
+
+
+# ------------------------------------------------------------ the check
+
+def host_logprobs(model, feats, kernel="auto"):
+    """Log-probabilities of each utterance on this machine (asr.network)."""
+    from .network import Network
+    net = Network(model, kernel=kernel)
+    return [net.forward(f) for f in feats], net.kernel
+
+
+def compare(arm, host):
+    """{bit_identical, max_abs_diff} of two lists of log-prob arrays."""
+    same, diff = len(arm) == len(host), 0.0
+    for a, b in zip(arm, host):
+        if a.shape != b.shape:
+            return {"bit_identical": False, "max_abs_diff": None}
+        same = same and bool(np.array_equal(a.view(np.uint32), b.view(np.uint32)))
+        if a.size:
+            diff = max(diff, float(np.max(np.abs(a.astype(np.float64) - b))))
+    return {"bit_identical": same, "max_abs_diff": diff}
+
+
+def run_cross(platform, model, feats, kernel="auto", count=True, chunk=0, out_dir=None):
+    """The acoustic model `model` on `feats` (a list of raw feature arrays)
+    for `platform`, once per reference core of the platform (each emulated
+    CPU selects its kernel path). Returns a list of per-core dicts:
+    core, kernel, bit_identical, max_abs_diff, macs, instructions (of the
+    forward pass; None without a plugin), and the cost-model estimate
+    (est_cycles, est_seconds, for the core's own kernel est_kernel)."""
+    driver = build_driver(platform, out_dir)
+    plugin = build_plugin(platform, driver, out_dir) if count else None
+    host, host_kernel = host_logprobs(model, feats)
+    frames = [int(f.shape[0]) for f in feats]
+    macs = sum(layer_macs(model, frames))
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        job, out = os.path.join(tmp, "job"), os.path.join(tmp, "out")
+        write_job(job, model, feats, kernel=kernel, chunk=chunk)
+        for key in PLATFORM_CORES[platform]:
+            core = CORES[key]
+            _, total = run_driver(platform, driver, ["run", job, out], core.qemu_cpu, plugin)
+            path, arm = read_output(out)
+            insns = None
+            if plugin:
+                _, setup = run_driver(platform, driver, ["load", job], core.qemu_cpu, plugin)
+                insns = total - setup
+            est = estimate(macs, model.precision, core)
+            r = {"core": core.name, "clock_ghz": core.clock_hz / 1e9, "qemu_cpu": core.qemu_cpu,
+                 "kernel": path, "est_kernel": core.kernel,
+                 "host_kernel": host_kernel, "macs": macs, "instructions": insns,
+                 "est_cycles": est["cycles"], "est_seconds": est["seconds"]}
+            r.update(compare(arm, host))
+            results.append(r)
+    return results

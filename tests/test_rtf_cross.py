@@ -1,0 +1,292 @@
+"""asr-rtf --platform armv7|aarch64 (asr/cross.py, native/tests/net_driver.c)
+and the asr-rtf --json schema, cost model, --plot and --compare.
+
+The cross tests build the network driver for ARM and run it under
+qemu-user: the log-probabilities of int8 and int16 models must equal this
+machine's (asr.network) bit for bit, on every ARM kernel path (armv7 NEON;
+aarch64 NEON on an emulated Cortex-A53 and sdot on qemu's "max" CPU).
+They skip only when a cross compiler, qemu or make is not installed."""
+import io
+import json
+import os
+import shutil
+import struct
+import subprocess
+from contextlib import redirect_stderr, redirect_stdout
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from asr import cross
+from asr.cli import rtf
+from asr.features import logmel
+from asr.model import Layer, Model
+from asr.quantize import quantize_model
+
+from helpers import random_feats, random_float_model
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = os.path.join(ROOT, "models", "samples", "goforward-1.wav")
+
+
+def need_cross(platform):
+    t = cross.TARGETS[platform]
+    for tool in (t.cc, t.qemu, "make", "cc"):
+        if shutil.which(tool) is None:
+            pytest.skip("%s is not installed (needed for --platform %s)" % (tool, platform))
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("cross-build"))
+
+
+@pytest.fixture(scope="module")
+def small_models():
+    """A small random float model and its int16 / int8 quantizations (int8
+    in both schemes: the asymmetric one exercises the weight zero point)."""
+    m = random_float_model(seed=3, hidden=40)
+    calib = [random_feats(m, 120, seed=s) for s in range(3)]
+    out = {"float": m}
+    for prec in ("int16", "int8"):
+        out[prec], _ = quantize_model(m, calib, prec, report=False)
+    out["int8-asym"], _ = quantize_model(m, calib, "int8", scheme="asymmetric", report=False)
+    return out
+
+
+def utterances(model):
+    # Lengths around the block and piece sizes of net.c, and one shorter
+    # than the receptive field (no output frames at all).
+    return [random_feats(model, n, seed=n) for n in (1, 57, 130)]
+
+
+# ------------------------------------------------------ bit identity
+
+@pytest.mark.parametrize("platform", ["armv7", "aarch64"])
+@pytest.mark.parametrize("prec", ["int8", "int16", "int8-asym"])
+def test_small_model_bit_identical_under_qemu(platform, prec, small_models, out_dir):
+    need_cross(platform)
+    model = small_models[prec]
+    rows = cross.run_cross(platform, model, utterances(model), count=False, out_dir=out_dir)
+    want_kernels = {"armv7": ["neon"], "aarch64": ["neon", "neondot"]}[platform]
+    assert [r["kernel"] for r in rows] == want_kernels
+    for r in rows:
+        assert r["bit_identical"], r
+        assert r["max_abs_diff"] == 0.0
+
+
+def test_chunked_reference_path_and_float(small_models, out_dir):
+    """The job's chunk size and kernel path reach the driver: 7-frame calls
+    on the reference path give the same bits; float agrees within the
+    documented tolerance (fused vs separate multiply-add may differ)."""
+    need_cross("armv7")
+    model = small_models["int8"]
+    rows = cross.run_cross("armv7", model, utterances(model), kernel="ref", chunk=7, count=False,
+                           out_dir=out_dir)
+    assert rows[0]["kernel"] == "ref" and rows[0]["bit_identical"]
+    model = small_models["float"]
+    rows = cross.run_cross("armv7", model, utterances(model), count=False, out_dir=out_dir)
+    assert rows[0]["max_abs_diff"] <= rtf.FLOAT_TOLERANCE
+
+
+def test_bundled_model_two_seconds(out_dir):
+    """The bundled int8 model on 2 s of a real recording, on both
+    platforms, with the instruction count: reproducible and of the right
+    order (a NEON path executes fewer instructions than MACs)."""
+    model = Model.load(os.path.join(ROOT, "models", "en-us-int8.asrm"))
+    audio, rate = sf.read(SAMPLE, dtype="float32")
+    feats = [logmel(audio[:2 * rate], model.features)]
+    for platform in ("armv7", "aarch64"):
+        need_cross(platform)
+        rows = cross.run_cross(platform, model, feats, count=True, out_dir=out_dir)
+        for r in rows:
+            assert r["bit_identical"], r
+            if r["instructions"] is not None:
+                assert 0 < r["instructions"] < r["macs"], r
+    again = cross.run_cross("aarch64", model, feats, count=True, out_dir=out_dir)
+    assert [r["instructions"] for r in again] == [r["instructions"] for r in rows]
+
+
+def test_missing_tools_name_the_packages(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda tool: None)
+    with pytest.raises(cross.CrossError) as exc:
+        cross.check_tools("armv7")
+    msg = str(exc.value)
+    assert "gcc-arm-linux-gnueabihf" in msg and "qemu-user" in msg and "apt-get install" in msg
+
+
+# ----------------------------------------------------- driver input
+
+@pytest.fixture(scope="module")
+def native_driver(out_dir):
+    if shutil.which("make") is None or shutil.which("cc") is None:
+        pytest.skip("make or cc is not installed")
+    proc = subprocess.run(["make", "-s", "-C", cross.NATIVE, "driver-native", "BUILD=%s" % out_dir],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return os.path.join(out_dir, "native", "net_driver")
+
+
+def test_driver_rejects_damaged_jobs(native_driver, small_models, tmp_path):
+    """Every size is checked: truncation anywhere, trailing bytes and an
+    absurd dimension are errors with a message, never a crash."""
+    model = small_models["int8"]
+    job = tmp_path / "job"
+    cross.write_job(str(job), model, utterances(model))
+    data = job.read_bytes()
+
+    def run(blob):
+        job.write_bytes(blob)
+        return subprocess.run([native_driver, "run", str(job), str(tmp_path / "out")],
+                              capture_output=True, text=True, timeout=60)
+
+    proc = run(data)
+    assert proc.returncode == 0, proc.stderr
+    _, outs = cross.read_output(str(tmp_path / "out"))
+    host, _ = cross.host_logprobs(model, utterances(model))
+    assert cross.compare(outs, host)["bit_identical"]
+    for cut in (3, 30, 200, len(data) // 2, len(data) - 1):
+        proc = run(data[:cut])
+        assert proc.returncode == 1 and "net_driver:" in proc.stderr, (cut, proc.stderr)
+    proc = run(data + b"\0")
+    assert proc.returncode == 1 and "unexpected bytes" in proc.stderr
+    huge = bytearray(data)
+    struct.pack_into("<I", huge, 8 + 4 * 2 + 4 * 4 + 8 + 8 * model.features.num_filters + 16, 1 << 30)
+    proc = run(bytes(huge))     # first layer's out_dim
+    assert proc.returncode == 1 and "bad header" in proc.stderr
+
+
+# ------------------------------------------------------- cost model
+
+def test_cost_model_on_a_known_layer():
+    """One 336 -> 40 layer, kernel 3, dilation 2 (span 5, padded 2 + 2):
+    100 feature frames give 100 output frames and 100 x 40 x 3 x 336 =
+    4,032,000 MACs; on a Cortex-A7 at int8 (64 MACs per 38 cycles, x 0.6)
+    that is 4,032,000 x 38 / 38.4 = 3,990,000 cycles, 3.325 ms at 1.2 GHz."""
+    w = np.zeros((40, 3 * 336), np.float32)
+    layer = Layer(in_dim=336, out_dim=40, kernel=3, dilation=2, act="logsoftmax", weight=w,
+                  bias=np.zeros(40, np.float32))
+    model = Model(features=None, labels=[], mean=None, inv_std=None, layers=[layer])
+    assert (model.pad_left, model.pad_right) == (2, 2)
+    assert cross.layer_frames(model, 100) == [100]
+    assert cross.layer_macs(model, [100]) == [4032000]
+    est = cross.estimate(4032000, "int8", "cortex-a7")
+    assert est["cycles"] == pytest.approx(3990000, rel=1e-12)
+    assert est["seconds"] == pytest.approx(3.325e-3, rel=1e-12)
+    # Cortex-A55 with sdot: 128 MACs per 12 cycles.
+    assert cross.estimate(4032000, "int8", "cortex-a55")["cycles"] == pytest.approx(630000, rel=1e-12)
+
+
+def test_layer_frames_follow_the_network(small_models):
+    """Frame counts with strides equal the frames the C network emits."""
+    model = small_models["int8"]
+    for n in (1, 10, 57, 130):
+        frames = cross.layer_frames(model, n)
+        host, _ = cross.host_logprobs(model, [random_feats(model, n)])
+        assert frames[-1] == host[0].shape[0]
+
+
+# --------------------------------------------------------- the CLI
+
+def type_ok(value, spec):
+    types = {"str": str, "float": (float, int), "int": int, "bool": bool, "list": list,
+             "dict": dict, "null": type(None)}
+    return any(isinstance(value, types[t]) and not (t in ("int", "float") and isinstance(value, bool))
+               for t in spec.split(":", 1)[0].split("|"))
+
+
+def check_schema(obj, schema):
+    assert set(obj) == set(schema), set(obj) ^ set(schema)
+    for key, spec in schema.items():
+        assert type_ok(obj[key], spec), (key, obj[key], spec)
+
+
+def run_cli(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = rtf.main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def short_wav(tmp_path_factory):
+    audio, rate = sf.read(SAMPLE, dtype="float32")
+    path = str(tmp_path_factory.mktemp("audio") / "short.wav")
+    sf.write(path, audio[:rate], rate)
+    return path
+
+
+@pytest.fixture(scope="module")
+def small_model_dir(tmp_path_factory, small_models):
+    d = tmp_path_factory.mktemp("models")
+    for prec in ("float", "int16", "int8"):
+        small_models[prec].save(str(d / ("en-us-%s.asrm" % prec)))
+    return str(d)
+
+
+def test_json_schema_native(short_wav):
+    code, out, _ = run_cli(["--json", "--repeat", "1", "--audio", short_wav, "--precision", "int8,float"])
+    assert code == 0
+    report = json.loads(out)
+    check_schema(report, rtf.JSON_SCHEMA)
+    assert report["mode"] == "measured" and report["cross"] == [] and report["cost_model"] is None
+    assert [r["precision"] for r in report["results"]] == ["int8", "float"]
+    for r in report["results"]:
+        check_schema(r, rtf.RESULT_SCHEMA)
+        assert set(r["rtf"]) == {"features", "model", "decoder", "total"}
+
+
+def test_json_schema_emulated(short_wav, small_model_dir):
+    need_cross("aarch64")
+    code, out, _ = run_cli(["--json", "--platform", "aarch64", "--audio", short_wav,
+                            "--model-dir", small_model_dir, "--precision", "int8"])
+    assert code == 0
+    report = json.loads(out)
+    check_schema(report, rtf.JSON_SCHEMA)
+    assert report["mode"] == "emulated" and report["results"] == []
+    assert [r["core"] for r in report["cross"]] == ["Cortex-A53", "Cortex-A55"]
+    for r in report["cross"]:
+        check_schema(r, rtf.CROSS_SCHEMA)
+        assert r["bit_identical"]
+    assert set(report["cost_model"]["cores"]) == set(cross.CORES)
+
+
+def test_text_output_never_calls_emulated_time_an_rtf(short_wav, small_model_dir):
+    need_cross("armv7")
+    code, out, _ = run_cli(["--platform", "armv7", "--audio", short_wav, "--model-dir", small_model_dir,
+                            "--precision", "int16"])
+    assert code == 0
+    assert "ESTIMATE" in out and "not a measurement" in out and "bit-identical" in out
+    assert "Cortex-A7 @ 1.2 GHz" in out
+
+
+def test_plot_writes_a_png(short_wav, tmp_path):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "rtf.png"
+    code, _, _ = run_cli(["--plot", str(png), "--repeat", "1", "--audio", short_wav, "--precision", "int8"])
+    assert code == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(rtf, "check_plot_available", lambda: False)
+    code, out, err = run_cli(["--plot", str(tmp_path / "x.png")])
+    assert code == 2 and out == "" and "matplotlib" in err and "pip install" in err
+
+
+def test_compare_names_the_extra(short_wav, small_model_dir):
+    code, out, err = run_cli(["--compare", "--json", "--repeat", "1", "--audio", short_wav,
+                              "--model-dir", small_model_dir, "--precision", "int8"])
+    assert code == 0
+    report = json.loads(out)
+    assert set(report["compare"]["ours"]) == {"float", "int16", "int8"}
+    import importlib.util
+    if any(importlib.util.find_spec(m) is None for m in ("pocketsphinx", "onnxruntime", "onnx")):
+        assert ".[compare]" in err
+
+
+def test_compare_with_emulation_is_a_usage_error():
+    other = "armv7" if rtf.host_platform() != "armv7" else "aarch64"
+    code, _, err = run_cli(["--compare", "--platform", other])
+    assert code == 2 and "--compare" in err
