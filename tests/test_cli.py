@@ -151,3 +151,27 @@ def test_console_script_runs(env, tmp_path):
     sf.write(p, speech(0.8, 5), 16000)
     r = subprocess.run(["asr-decode", str(p)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_eval_by_speaker_and_greedy_phone_error_rate(env, tmp_path, capsys):
+    kd = tmp_path / "kaldi"
+    kd.mkdir()
+    refs = {"a-1": "go left", "a-2": "stop", "b-1": "yes no ten", "b-2": "go zebra"}
+    for i, u in enumerate(refs):
+        sf.write(tmp_path / (u + ".wav"), speech(1.0, 20 + i), 16000)
+    (kd / "wav.scp").write_text("".join("%s %s\n" % (u, tmp_path / (u + ".wav")) for u in refs))
+    (kd / "text").write_text("".join("%s %s\n" % kv for kv in refs.items()))
+    (kd / "utt2spk").write_text("".join("%s %s\n" % (u, u[0]) for u in refs))
+    rc, out, _ = run(eval_cli.main, [str(kd), "--precision", "int8", "--by-speaker", "--json"], capsys)
+    rep = json.loads(out)["precisions"]["int8"]
+    assert rc == 0 and set(rep["speakers"]) == {"a", "b"}
+    assert rep["speakers"]["a"]["ref_words"] == 3 and rep["speakers"]["b"]["ref_words"] == 5
+    assert sum(s["sentences"] for s in rep["speakers"].values()) == rep["sentences"] == 4
+    # Greedy scores phones against the lexicon's pronunciations; "zebra" has
+    # none, so its utterance is left out and counted.
+    rc, out, _ = run(eval_cli.main, [str(kd), "--precision", "int8", "--greedy", "--json"], capsys)
+    rep = json.loads(out)
+    assert rc == 0 and rep["unit"] == "phone"
+    e = rep["precisions"]["int8"]
+    assert e["no_pronunciation"] == 1 and e["sentences"] == 3
+    assert e["ref_words"] == len("G OW L EH F T S T AA P Y EH S N OW T EH N".split())

@@ -15,7 +15,13 @@ per stage (features, acoustic model, decoder).
 DATA is a TSV file of PATH<TAB>REFERENCE lines (paths relative to the file)
 or a Kaldi-style directory with wav.scp and text. References and hypotheses
 are normalized alike: lower case, digits spelled out, punctuation except
-apostrophes removed (asr/text.py)."""
+apostrophes removed (asr/text.py).
+
+With --greedy the hypotheses are phones (CTC best path, no lexicon or LM),
+so the score is a phone error rate against the references' pronunciations
+(first lexicon entry of each word); utterances with a word outside the
+lexicon are left out and counted. --by-speaker adds one row per speaker
+(utt2spk of a Kaldi directory)."""
 
 
 def load_data(path):
@@ -58,12 +64,37 @@ def load_data(path):
     return items
 
 
+def load_speakers(path):
+    """utt -> speaker from a Kaldi directory's utt2spk ({} if none)."""
+    f = os.path.join(path, "utt2spk") if os.path.isdir(path) else None
+    if not f or not os.path.exists(f):
+        return {}
+    out = {}
+    with open(f, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) == 2:
+                out[parts[0]] = parts[1]
+    return out
+
+
+def phone_reference(text, prons):
+    """The reference as phones (lower case), or None if a word has no pronunciation."""
+    out = []
+    for w in text.split():
+        if w not in prons:
+            return None
+        out.extend(prons[w])
+    return " ".join(p.lower() for p in out)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="asr-eval", description=DESCRIPTION, formatter_class=HelpFormatter)
     p.add_argument("data", metavar="DATA", help="TSV file or Kaldi-style data directory")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--limit", type=int, default=0, help="score only the first N utterances (0: all)")
     p.add_argument("--hyp-out", help="write hypotheses to this TSV (utt, precision, text)")
+    p.add_argument("--by-speaker", action="store_true", help="also score each speaker (utt2spk)")
     add_model_options(p, multi=True)
     args = p.parse_args(argv)
     args.precisions = [x.strip() for x in args.precision.split(",") if x.strip()]
@@ -81,18 +112,35 @@ def evaluate(args):
     items = load_data(args.data)
     if args.limit:
         items = items[:args.limit]
-    report = {"data": args.data, "utterances": len(items), "precisions": {}}
+    report = {"data": args.data, "utterances": len(items), "precisions": {},
+              "unit": "phone" if args.greedy else "word"}
+    speakers = load_speakers(args.data) if args.by_speaker else {}
+    prons = None
+    if args.greedy:
+        from ..lexicon import read_prons
+        from ..stream import find_model_file
+        prons = {}
+        for w, p in read_prons(args.lexicon or find_model_file("en-us.lexicon")):
+            prons.setdefault(w, p)
     hyps = {}
     audio = {}
     for prec in args.precisions:
         rec = make_recognizer(args, precision=prec)
         counts = ErrorCounts()
+        per_spk = {}
+        no_pron = 0
         stage = {"features": 0.0, "model": 0.0, "decoder": 0.0}
         seconds, failed = 0.0, 0
         hyps[prec] = {}
         bar = Progress(len(items), prec)
         for utt, wav, ref in items:
             bar.step()
+            ref = normalize(ref)
+            if prons is not None:
+                ref = phone_reference(ref, prons)
+                if ref is None:
+                    no_pron += 1
+                    continue
             try:
                 if wav not in audio:
                     audio[wav] = read_audio(wav, rec.sample_rate)
@@ -107,7 +155,9 @@ def evaluate(args):
             from ..stream import merge_results
             text = normalize(merge_results(s.results).text)
             hyps[prec][utt] = text
-            counts.add(normalize(ref), text)
+            counts.add(ref, text)
+            if utt in speakers:
+                per_spk.setdefault(speakers[utt], ErrorCounts()).add(ref, text)
             for k in stage:
                 stage[k] += s.timings[k]
             seconds += s.audio_seconds
@@ -117,6 +167,10 @@ def evaluate(args):
         entry["rtf"]["total"] = round(total / seconds, 5) if seconds else 0.0
         entry["audio_seconds"] = round(seconds, 2)
         entry["failed"] = failed
+        if prons is not None:
+            entry["no_pronunciation"] = no_pron
+        if per_spk:
+            entry["speakers"] = {k: per_spk[k].to_dict() for k in sorted(per_spk)}
         entry["kernel"] = rec.network.kernel
         if "float" in hyps and prec != "float":
             same = [hyps[prec].get(u) == hyps["float"].get(u) for u in hyps[prec]]
@@ -131,15 +185,20 @@ def evaluate(args):
 
 
 def print_table(report):
-    print("%s: %d utterances" % (report["data"], report["utterances"]))
+    print("%s: %d utterances%s" % (report["data"], report["utterances"],
+                                   ", phone error rate (greedy)" if report["unit"] == "phone" else ""))
     print("%-9s %7s %7s %6s %6s %6s %9s %8s %8s %8s %8s" % (
-        "precision", "WER%", "SER%", "sub", "del", "ins", "agree%", "rtf.feat", "rtf.am", "rtf.dec", "rtf"))
+        "precision", "PER%" if report["unit"] == "phone" else "WER%", "SER%", "sub", "del", "ins", "agree%", "rtf.feat", "rtf.am", "rtf.dec", "rtf"))
     for prec, e in report["precisions"].items():
         agree = e.get("agreement_with_float")
         print("%-9s %7.2f %7.2f %6d %6d %6d %9s %8.4f %8.4f %8.4f %8.4f" % (
             prec, 100 * e["wer"], 100 * e["ser"], e["substitutions"], e["deletions"], e["insertions"],
             "-" if agree is None else "%.1f" % (100 * agree), e["rtf"].get("features", 0),
             e["rtf"].get("model", 0), e["rtf"].get("decoder", 0), e["rtf"].get("total", 0)))
+    for prec, e in report["precisions"].items():
+        for spk, c in e.get("speakers", {}).items():
+            print("  %-7s %-32s %7.2f %7.2f %6d utterances" % (prec, spk, 100 * c["wer"], 100 * c["ser"],
+                                                             c["sentences"]))
 
 
 def main(argv=None):
