@@ -124,3 +124,35 @@ def test_warm_start_from_an_exported_model_reproduces_it(tmp_path):
     # A net of another shape is refused, not silently half-loaded.
     with pytest.raises(SystemExit, match="architecture"):
         T.warm_start(torch, T.build_net(torch, arch=ARCH[:2]), path, data, arch=ARCH[:2])
+
+
+def test_feature_cache_is_the_same_with_worker_processes(tmp_path, monkeypatch):
+    import soundfile as sf
+    from asr.features import logmel
+    corpus = tmp_path / "corpus" / "train"
+    corpus.mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    words = {"u1": "go left", "u2": "stop", "u3": "go go stop", "u4": "zebra"}
+    scp = []
+    for i, u in enumerate(words):
+        wav = tmp_path / ("%s.wav" % u)
+        sf.write(str(wav), (0.1 * rng.standard_normal(16000 + 4000 * i)).astype(np.float32), 16000)
+        scp.append("%s %s\n" % (u, wav))
+    (corpus / "wav.scp").write_text("".join(scp))
+    (corpus / "text").write_text("".join("%s %s\n" % kv for kv in words.items()))
+    lex = {"go": ["G", "OW"], "left": ["L", "EH", "F", "T"], "stop": ["S", "T", "AA", "P"]}
+    cached = {}
+    for jobs in (1, 2):
+        monkeypatch.setattr(T, "WORK", str(tmp_path / ("w%d" % jobs)))
+        (tmp_path / ("w%d" % jobs)).mkdir()
+        (tmp_path / ("w%d" % jobs) / "corpus").symlink_to(tmp_path / "corpus")
+        assert T.make_features("train", FeatureConfig(), lex, jobs=jobs) == 3   # "zebra": no pronunciation
+        assert T.make_features("train", FeatureConfig(), lex, jobs=jobs) == 0   # nothing new
+        cached[jobs] = T.load_split("train")
+    assert len(cached[1]) == len(cached[2]) == 3
+    for (f1, l1), (f2, l2) in zip(cached[1], cached[2]):
+        np.testing.assert_array_equal(f1, f2)
+        np.testing.assert_array_equal(l1, l2)
+    x, _ = cached[1][0]
+    want = logmel(sf.read(str(tmp_path / "u1.wav"), dtype="float32")[0], FeatureConfig())
+    np.testing.assert_array_equal(x, want.astype(np.float16))

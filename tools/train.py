@@ -103,8 +103,23 @@ def cached_utts(split):
     return done
 
 
-def make_features(split, cfg, lex, limit=None):
-    """Cache features of utterances not yet in a shard; returns how many were added."""
+def _utterance_features(job):
+    """(utt, features float16, labels) of one utterance, or None to skip it."""
+    u, wav, lab, cfg = job
+    try:
+        x = read_audio(wav, cfg.sample_rate)
+    except Exception as exc:   # a file still being written, or damaged
+        print("skip %s: %s" % (u, exc), file=sys.stderr)
+        return None
+    f = logmel(x, cfg)
+    if len(f) < 3 * len(lab) + 6:   # too fast for CTC at 30 ms frames
+        return None
+    return u, f.astype(np.float16), np.array(lab, np.int16)
+
+
+def make_features(split, cfg, lex, limit=None, jobs=1):
+    """Cache features of utterances not yet in a shard; returns how many were added.
+    ``jobs`` processes compute features; this one writes the shards in order."""
     corpus = read_kaldi_dir(os.path.join(WORK, "corpus", split))
     done = cached_utts(split)
     todo = sorted(u for u in corpus if u not in done)
@@ -114,37 +129,39 @@ def make_features(split, cfg, lex, limit=None):
     os.makedirs(d, exist_ok=True)
     n_shards = len([f for f in os.listdir(d) if f.endswith(".npz")])
     added = 0
-    for s in range(0, len(todo), SHARD_UTTS):
-        utts, feats, labels = [], [], []
-        for u in todo[s:s + SHARD_UTTS]:
-            wav, words = corpus[u]
-            lab = phone_ids(words, lex)
-            if not lab:
+    pool = None
+    if jobs > 1:
+        import multiprocessing
+        pool = multiprocessing.get_context("fork").Pool(jobs)
+    try:
+        for s in range(0, len(todo), SHARD_UTTS):
+            work = []
+            for u in todo[s:s + SHARD_UTTS]:
+                lab = phone_ids(corpus[u][1], lex)
+                if lab:
+                    work.append((u, corpus[u][0], lab, cfg))
+            results = pool.map(_utterance_features, work, chunksize=8) if pool else \
+                [_utterance_features(w) for w in work]
+            results = [r for r in results if r is not None]
+            if not results:
                 continue
-            try:
-                x = read_audio(wav, cfg.sample_rate)
-            except Exception as exc:   # a file still being written, or damaged
-                print("skip %s: %s" % (u, exc), file=sys.stderr)
-                continue
-            f = logmel(x, cfg)
-            if len(f) < 3 * len(lab) + 6:   # too fast for CTC at 30 ms frames
-                continue
-            utts.append(u)
-            feats.append(f.astype(np.float16))
-            labels.append(np.array(lab, np.int16))
-        if not utts:
-            continue
-        name = os.path.join(d, "shard-%05d" % n_shards)
-        np.savez(name + ".tmp.npz", feats=np.concatenate(feats),
-                 flen=np.array([len(f) for f in feats], np.int32),
-                 labels=np.concatenate(labels), llen=np.array([len(x) for x in labels], np.int32))
-        os.replace(name + ".tmp.npz", name + ".npz")
-        with open(name + ".json.tmp", "w") as fh:
-            json.dump({"utts": utts}, fh)
-        os.replace(name + ".json.tmp", name + ".json")
-        n_shards += 1
-        added += len(utts)
-        print("%s: shard %d, %d utterances (%d added)" % (split, n_shards, len(utts), added), flush=True)
+            utts = [r[0] for r in results]
+            feats = [r[1] for r in results]
+            labels = [r[2] for r in results]
+            name = os.path.join(d, "shard-%05d" % n_shards)
+            np.savez(name + ".tmp.npz", feats=np.concatenate(feats),
+                     flen=np.array([len(f) for f in feats], np.int32),
+                     labels=np.concatenate(labels), llen=np.array([len(x) for x in labels], np.int32))
+            os.replace(name + ".tmp.npz", name + ".npz")
+            with open(name + ".json.tmp", "w") as fh:
+                json.dump({"utts": utts}, fh)
+            os.replace(name + ".json.tmp", name + ".json")
+            n_shards += 1
+            added += len(utts)
+            print("%s: shard %d, %d utterances (%d added)" % (split, n_shards, len(utts), added), flush=True)
+    finally:
+        if pool:
+            pool.close()
     return added
 
 
@@ -461,13 +478,15 @@ def main(argv=None):
                     help="stop after the next epoch ends (to pick up new corpus shards between epochs)")
     ap.add_argument("--init", help="float .asrm to start from when there is no checkpoint "
                     "(fine-tuning the bundled model on a larger corpus)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="features: processes computing features")
     ap.add_argument("--limit", type=int, help="features: at most this many new utterances per split")
     args = ap.parse_args(argv)
     cfg = FeatureConfig()
     if args.command in ("features", "all"):
         lex = read_lexicon(os.path.join(WORK, "corpus", "lexicon.txt"))
         for split in ("valid", "train"):
-            make_features(split, cfg, lex, args.limit)
+            make_features(split, cfg, lex, args.limit, args.jobs)
     if args.command in ("train", "all"):
         train(args)
     return 0
