@@ -55,6 +55,7 @@
 #endif
 
 #include "asr.h"
+#include "driver_common.h"
 
 /* ------------------------------------------------------------- helpers */
 
@@ -549,17 +550,8 @@ static int gemm_file(const char *in_path, const char *out_path)
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "paths") == 0) {
-        unsigned mask = asr_paths_available();
-        int path, first = 1;
-        for (path = 0; path < ASR_PATH_COUNT; path++)
-            if (mask >> path & 1) {
-                printf(first ? "%s" : " %s", asr_path_name(path));
-                first = 0;
-            }
-        printf("\n");
-        return 0;
-    }
+    if (argc == 2 && strcmp(argv[1], "paths") == 0)
+        return print_paths();
     if (argc == 4 && strcmp(argv[1], "selftest") == 0) {
         char *end1, *end2;
         unsigned long long seed = strtoull(argv[2], &end1, 10);

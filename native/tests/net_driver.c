@@ -50,6 +50,7 @@
 #include <string.h>
 
 #include "asr.h"
+#include "driver_common.h"
 
 #define JOB_VERSION 1
 #define MAX_JOB_BYTES ((uint64_t)1 << 30)   /* 1 GiB: far above any real job */
@@ -405,17 +406,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "net_driver: big-endian machines are not supported\n");
         return 1;
     }
-    if (argc == 2 && strcmp(argv[1], "paths") == 0) {
-        unsigned mask = asr_paths_available();
-        int path, first = 1;
-        for (path = 0; path < ASR_PATH_COUNT; path++)
-            if (mask >> path & 1) {
-                printf(first ? "%s" : " %s", asr_path_name(path));
-                first = 0;
-            }
-        printf("\n");
-        return 0;
-    }
+    if (argc == 2 && strcmp(argv[1], "paths") == 0)
+        return print_paths();
     if (argc == 4 && strcmp(argv[1], "run") == 0)
         return run_job(argv[2], argv[3]);
     if (argc == 3 && strcmp(argv[1], "load") == 0)

@@ -1,0 +1,27 @@
+/*
+ * driver_common.h - pieces shared by the C test drivers (kernel_check.c,
+ * net_driver.c), which are built as standalone programs by native/Makefile.
+ */
+#ifndef ASR_DRIVER_COMMON_H
+#define ASR_DRIVER_COMMON_H
+
+#include <stdio.h>
+
+#include "asr.h"
+
+/* The `paths` command of both drivers: the kernel paths this build and CPU
+ * can run, by name, on one line. */
+static int print_paths(void)
+{
+    unsigned mask = asr_paths_available();
+    int path, first = 1;
+    for (path = 0; path < ASR_PATH_COUNT; path++)
+        if (mask >> path & 1) {
+            printf(first ? "%s" : " %s", asr_path_name(path));
+            first = 0;
+        }
+    printf("\n");
+    return 0;
+}
+
+#endif
