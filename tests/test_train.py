@@ -35,6 +35,21 @@ def trained_looking_net(seed=0):
     return net.eval()
 
 
+def exported_model(net, rng):
+    """The float model export.fold makes of ``net``, with random normalization."""
+    mean = rng.standard_normal(40).astype(np.float32)
+    inv_std = rng.uniform(0.5, 2, 40).astype(np.float32)
+    return Model(features=FeatureConfig(), labels=list(T.LABELS), mean=mean, inv_std=inv_std,
+                 layers=export.fold(net, ARCH))
+
+
+def torch_logprobs(net, feats, mean, inv_std):
+    """``net``'s output frames x labels for one utterance, as training sees it."""
+    x, _, olen, _ = T.make_batch(torch, [(feats, np.zeros(1, np.int16))], mean, inv_std, False, None, ARCH)
+    with torch.no_grad():
+        return net(x)[0, :, :int(olen[0])].numpy().T
+
+
 def test_context_and_output_length_match_the_runtime_model():
     net = trained_looking_net()
     layers = export.fold(net, ARCH)
@@ -48,15 +63,10 @@ def test_context_and_output_length_match_the_runtime_model():
 def test_exported_model_computes_the_torch_network():
     net = trained_looking_net()
     rng = np.random.default_rng(0)
-    mean = rng.standard_normal(40).astype(np.float32)
-    inv_std = rng.uniform(0.5, 2, 40).astype(np.float32)
-    m = Model(features=FeatureConfig(), labels=list(T.LABELS), mean=mean, inv_std=inv_std,
-              layers=export.fold(net, ARCH))
+    m = exported_model(net, rng)
     m.validate()
-    feats = (rng.standard_normal((83, 40)) * 2 + mean).astype(np.float32)
-    x, _, olen, _ = T.make_batch(torch, [(feats, np.zeros(1, np.int16))], mean, inv_std, False, None, ARCH)
-    with torch.no_grad():
-        want = net(x)[0, :, :int(olen[0])].numpy().T
+    feats = (rng.standard_normal((83, 40)) * 2 + m.mean).astype(np.float32)
+    want = torch_logprobs(net, feats, m.mean, m.inv_std)
     np.testing.assert_allclose(reference.forward_float(m, feats), want, atol=2e-4)
     np.testing.assert_allclose(Network(m).forward(feats), want, atol=2e-4)
 
@@ -97,30 +107,25 @@ def test_ctc_training_learns_a_toy_task():
 def test_warm_start_from_an_exported_model_reproduces_it(tmp_path):
     net = trained_looking_net()
     rng = np.random.default_rng(1)
-    mean = rng.standard_normal(40).astype(np.float32)
-    inv_std = rng.uniform(0.5, 2, 40).astype(np.float32)
-    m = Model(features=FeatureConfig(), labels=list(T.LABELS), mean=mean, inv_std=inv_std,
-              layers=export.fold(net, ARCH))
+    m = exported_model(net, rng)
+    mean, inv_std = m.mean, m.inv_std
     path = str(tmp_path / "m.asrm")
     m.save(path)
     data = [((rng.standard_normal((n, 40)) + mean).astype(np.float16), np.zeros(1, np.int16))
             for n in (40, 61, 95)]
     fresh = T.build_net(torch, arch=ARCH)          # different random weights
-    got_mean, got_inv_std = T.warm_start(torch, fresh, path, data, arch=ARCH)
-    np.testing.assert_array_equal(got_mean, mean)
-    np.testing.assert_array_equal(got_inv_std, inv_std)
+    loaded = T.warm_start(torch, fresh, path, data, arch=ARCH)
+    np.testing.assert_array_equal(loaded.mean, mean)
+    np.testing.assert_array_equal(loaded.inv_std, inv_std)
     fresh.eval()
     feats = (rng.standard_normal((70, 40)) + mean).astype(np.float32)
-    x, _, olen, _ = T.make_batch(torch, [(feats, np.zeros(1, np.int16))], mean, inv_std, False, None, ARCH)
-    with torch.no_grad():
-        got = fresh(x)[0, :, :int(olen[0])].numpy().T
+    got = torch_logprobs(fresh, feats, mean, inv_std)
     np.testing.assert_allclose(got, reference.forward_float(m, feats), atol=2e-4)
     # Fine-tuning keeps the BN statistics the model was folded with, so the
     # net computes the same function in training mode (dropout aside).
     fresh.drop.p = 0.0
     fresh.train()
-    with torch.no_grad():
-        np.testing.assert_allclose(fresh(x)[0, :, :int(olen[0])].numpy().T, got, atol=1e-6)
+    np.testing.assert_allclose(torch_logprobs(fresh, feats, mean, inv_std), got, atol=1e-6)
     # A net of another shape is refused, not silently half-loaded.
     with pytest.raises(SystemExit, match="architecture"):
         T.warm_start(torch, T.build_net(torch, arch=ARCH[:2]), path, data, arch=ARCH[:2])

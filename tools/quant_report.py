@@ -21,17 +21,14 @@ sys.path.insert(0, ROOT)
 
 from asr import quantize  # noqa: E402
 from asr.audio import read_audio  # noqa: E402
+from asr.cli.eval import load_data  # noqa: E402
 from asr.features import logmel  # noqa: E402
 from asr.model import Model  # noqa: E402
 
 
 def kaldi_wavs(d):
-    out = []
-    for line in open(os.path.join(d, "wav.scp"), encoding="utf-8"):
-        parts = line.split(None, 1)
-        if len(parts) == 2:
-            out.append(parts[1].strip())
-    return out
+    """Audio paths of a Kaldi-style directory, in wav.scp order."""
+    return [wav for _, wav, _ in load_data(d)]
 
 
 def features(model, wavs, n, seed):

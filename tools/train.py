@@ -332,8 +332,8 @@ def warm_start(torch, net, path, data, arch=ARCH, n_utts=200):
     beta = b + mu make BN(W x) = W x + b exactly in eval mode, and nearly so
     on training batches, whose statistics are close to mu and var. Layers are
     set in order so that each sees the already-initialized layers below it.
-    Returns the model's (mean, inv_std) normalization, which its first layer
-    was trained with."""
+    Returns the loaded model: its (mean, inv_std) normalization, which the
+    first layer was trained with, must be kept, and its provenance recorded."""
     from asr.model import Model
     model = Model.load(path)
     if model.precision != "float":
@@ -370,7 +370,7 @@ def warm_start(torch, net, path, data, arch=ARCH, n_utts=200):
         net.out.weight.copy_(torch.from_numpy(out.weight[:, :, None].copy()))
         net.out.bias.copy_(torch.from_numpy(out.bias))
     net.train()
-    return model.mean.copy(), model.inv_std.copy()
+    return model
 
 
 def train(args):
@@ -398,10 +398,10 @@ def train(args):
         mean, inv_std = ck["mean"], ck["inv_std"]
         print("resumed at epoch %d step %d" % (state["epoch"], state["step"]), flush=True)
     elif args.init:
-        mean, inv_std = warm_start(torch, net, args.init, data)
-        from asr.model import Model
+        init = warm_start(torch, net, args.init, data)
+        mean, inv_std = init.mean.copy(), init.inv_std.copy()
         state["init"] = {"model": os.path.basename(args.init),
-                         "provenance": Model.load(args.init).meta.get("provenance")}
+                         "provenance": init.meta.get("provenance")}
         print("warm start from %s" % args.init, flush=True)
     else:
         mean, inv_std = norm_stats(data)

@@ -21,6 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from asr.audio import read_audio  # noqa: E402
+from asr.cli.eval import load_data  # noqa: E402
 from asr.decoder import build_decoder  # noqa: E402
 from asr.features import logmel  # noqa: E402
 from asr.lm import load_arpa  # noqa: E402
@@ -37,7 +38,7 @@ def floats(s):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("data", help="Kaldi-style directory (wav.scp, text)")
+    ap.add_argument("data", help="Kaldi-style directory or TSV, as for asr-eval")
     ap.add_argument("--utts", type=int, default=300)
     ap.add_argument("--precision", default="int8")
     ap.add_argument("--lm-weight", type=floats, default=floats("0.4,0.6,0.8,1.0,1.2"))
@@ -47,19 +48,13 @@ def main(argv=None):
     ap.add_argument("--beam-delta", type=floats, default=[25.0], help="score beam (log)")
     args = ap.parse_args(argv)
 
-    wavs = dict(l.split(None, 1) for l in open(os.path.join(args.data, "wav.scp")) if l.strip())
-    refs = {}
-    for line in open(os.path.join(args.data, "text")):
-        parts = line.strip().split(None, 1)
-        if parts:
-            refs[parts[0]] = parts[1] if len(parts) > 1 else ""
-    utts = sorted(u for u in wavs if u in refs)
-    utts = random.Random(0).sample(utts, min(args.utts, len(utts)))
+    items = sorted(load_data(args.data))
+    items = random.Random(0).sample(items, min(args.utts, len(items)))
     model = Model.load(default_model_path(args.precision))
     net = Network(model)
     lps = []
-    for u in utts:
-        x = read_audio(wavs[u].strip(), model.features.sample_rate)
+    for _, wav, _ in items:
+        x = read_audio(wav, model.features.sample_rate)
         lps.append(net.forward(logmel(x, model.features)))
     lex = load_lexicon(find_model_file("en-us.lexicon"), model.labels)
     lm = load_arpa(find_model_file("en-us.arpa.gz"))
@@ -71,10 +66,10 @@ def main(argv=None):
                             lm_weight=lw, word_bonus=wb, beam=int(beam), prune=prune, beam_delta=delta)
         counts = ErrorCounts()
         t0 = time.perf_counter()
-        for u, lp in zip(utts, lps):
+        for (_, _, ref), lp in zip(items, lps):
             s = dec.stream()
             s.accept(lp)
-            counts.add(normalize(refs[u]), normalize(s.finish().text))
+            counts.add(normalize(ref), normalize(s.finish().text))
         rows.append((counts.wer, lw, wb, int(beam), prune, delta, time.perf_counter() - t0))
         print("lm_weight %.2f word_bonus %+.1f beam %d prune %.0f beam_delta %.0f: WER %.2f%% (%.1f s)"
               % (lw, wb, beam, prune, delta, 100 * counts.wer, rows[-1][-1]), flush=True)
