@@ -32,14 +32,9 @@ def main(argv=None):
     ap.add_argument("--pad-silence", type=float, default=1.5, help="seconds of silence appended")
     args = ap.parse_args(argv)
     from asr.audio import read_audio
-    from asr.stream import Recognizer, model_dirs
-    files = args.audio
-    if not files:
-        for d in model_dirs():
-            sd = os.path.join(d, "samples")
-            if os.path.isdir(sd):
-                files = sorted(os.path.join(sd, f) for f in os.listdir(sd) if f.endswith(".wav"))
-                break
+    from asr.cli.rtf import default_audio
+    from asr.stream import Recognizer
+    files = args.audio or default_audio()
     rec = Recognizer(precision=args.precision)
     audio = [np.concatenate([read_audio(f, 16000), np.zeros(int(args.pad_silence * 16000), np.float32)])
              for f in files]
