@@ -3,7 +3,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 from .common import HelpFormatter, Progress, add_model_options, error, make_recognizer
 
