@@ -27,7 +27,11 @@ def feats(fmodel):
 @pytest.fixture(scope="module")
 def qmodels(fmodel):
     calib = [random_feats(fmodel, 150, seed=s) for s in range(3)]
-    return {p: quantize_model(fmodel, calib, p, report=False)[0] for p in ("int8", "int16", "mixed")}
+    q = {p: quantize_model(fmodel, calib, p, report=False)[0] for p in ("int8", "int16", "mixed")}
+    # 8-bit int8 weights take the sign route of SSE4.1/AVX2, 7-bit (default)
+    # the unsigned-input route: both must agree with the reference.
+    q["int8w8"] = quantize_model(fmodel, calib, "int8", report=False, int8_weight_bits=8)[0]
+    return q
 
 
 def chunked(net, feats, seed, max_chunk):
@@ -50,7 +54,7 @@ def test_float_matches_numpy(fmodel, feats, path):
 
 
 @pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize("prec", ["int8", "int16", "mixed"])
+@pytest.mark.parametrize("prec", ["int8", "int8w8", "int16", "mixed"])
 def test_integer_matches_integer_reference(qmodels, feats, path, prec):
     q = qmodels[prec]
     out = Network(q, kernel=path).forward(feats)
@@ -58,7 +62,7 @@ def test_integer_matches_integer_reference(qmodels, feats, path, prec):
     assert np.abs(out - ref).max() <= Q10_TOL
 
 
-@pytest.mark.parametrize("prec", ["int8", "int16", "mixed"])
+@pytest.mark.parametrize("prec", ["int8", "int8w8", "int16", "mixed"])
 def test_integer_paths_are_bit_identical(qmodels, feats, prec):
     outs = [Network(qmodels[prec], kernel=p).forward(feats) for p in PATHS]
     for o in outs[1:]:

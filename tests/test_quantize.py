@@ -32,6 +32,22 @@ def test_quantized_outputs_within_bound(setup, prec, scheme):
     assert min(rep.layer_sqnr_db) > floor
 
 
+def test_int8_weight_range(setup):
+    """7-bit int8 weights (the default) use [-63, 63], 8-bit [-127, 127];
+    both reach their end of the range on every row (per-channel scales)."""
+    m, calib, held = setup
+    errs = {}
+    for bits, wmax in ((7, 63), (8, 127)):
+        q, rep = quantize_model(m, calib, "int8", int8_weight_bits=bits)
+        for L in q.layers:
+            assert np.all(np.abs(L.weight.astype(int)).max(axis=1) == wmax)
+            assert L.quant["weight_bits"] == bits
+        errs[bits] = rep.mean_abs_logprob_error
+    assert errs[8] < errs[7]          # the finer grid is more accurate, as it must be
+    with pytest.raises(ValueError, match="int8_weight_bits"):
+        quantize_model(m, calib, "int8", int8_weight_bits=6)
+
+
 def test_int16_is_much_closer_than_int8(setup):
     m, calib, _ = setup
     r8 = quantize_model(m, calib, "int8")[1]

@@ -3,13 +3,15 @@
 
     python tools/export.py                       # work/train/last.pt -> models/en-us-*.asrm
     python tools/export.py --checkpoint work/train/epoch-08.pt --out-dir /tmp/m
+    python tools/export.py --requantize models/en-us-float.asrm   # int16 + int8 only
 
 Writes en-us-float.asrm, en-us-int16.asrm and en-us-int8.asrm. Batch
 normalization is folded into the preceding convolution (it sits between
 the convolution and the ReLU, so the fold is exact); the weights are laid
 out tap-major as asr.model.Layer expects. The integer models are calibrated
 on training-set features (asr.quantize, symmetric per-channel weights by
-default) and carry their quantization report; the float model is checked
+default, int8 weights in [-63, 63] unless --int8-weight-bits 8) and carry
+their quantization report; the float model is checked
 against the PyTorch network on a few validation utterances before anything
 is written.
 """
@@ -69,7 +71,23 @@ def main(argv=None):
     ap.add_argument("--scheme", default=quantize.DEFAULT_SCHEME, choices=quantize.SCHEMES)
     ap.add_argument("--int8-precision", default="int8",
                     help="int8, mixed (first/last int16) or a per-layer list")
+    ap.add_argument("--int8-weight-bits", type=int, default=quantize.INT8_WEIGHT_BITS, choices=(7, 8),
+                    help="range of int8 weights: 7 = [-63, 63] (fast on SSE4.1/AVX2), 8 = [-127, 127]")
+    ap.add_argument("--requantize", metavar="FLOAT_ASRM",
+                    help="skip the checkpoint: quantize this exported float model again")
     args = ap.parse_args(argv)
+    if args.requantize:
+        fmodel = Model.load(args.requantize)
+        if fmodel.precision != "float":
+            raise SystemExit("--requantize needs a float model, %s is %s" % (args.requantize, fmodel.precision))
+    else:
+        fmodel = export_float(args)
+    write_quantized(fmodel, args)
+    return 0
+
+
+def export_float(args):
+    """The float model of the checkpoint, checked against PyTorch and saved."""
 
     import torch
     ck = torch.load(args.checkpoint, weights_only=False)
@@ -108,16 +126,20 @@ def main(argv=None):
     path = os.path.join(args.out_dir, "%s-float.asrm" % args.name)
     fmodel.save(path)
     print("wrote %s (%d parameters, %.1f MB)" % (path, fmodel.num_params(), os.path.getsize(path) / 1e6))
+    return fmodel
 
+
+def write_quantized(fmodel, args):
+    """The int16 and int8 models, calibrated on training utterances."""
     calib = [f.astype(np.float32) for f, _ in T.load_split("train", max_shards=2)[:args.calib_utts]]
     for name, prec in (("int16", "int16"), ("int8", args.int8_precision)):
-        qmodel, rep = quantize.quantize_model(fmodel, calib, prec, args.scheme)
+        qmodel, rep = quantize.quantize_model(fmodel, calib, prec, args.scheme,
+                                              int8_weight_bits=args.int8_weight_bits)
         path = os.path.join(args.out_dir, "%s-%s.asrm" % (args.name, name))
         qmodel.save(path)
         print("wrote %s (%.1f MB): per-layer SQNR %s dB, max |logprob error| %.3f, frame agreement %.2f%%"
               % (path, os.path.getsize(path) / 1e6, " ".join("%.1f" % s for s in rep.layer_sqnr_db),
                  rep.max_abs_logprob_error, 100 * rep.frame_agreement))
-    return 0
 
 
 if __name__ == "__main__":

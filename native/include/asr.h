@@ -88,12 +88,18 @@ int asr_gemm_f32(int path, const float *w, size_t rows, size_t cols, size_t w_st
                  float *out, size_t out_stride, asr_status *st);
 
 /* Benchmark of one kernel on a weight matrix packed once: random rows x
- * cols weights of dtype (ASR_F32/S16/S8) times batch random frames,
- * repeated for at least min_seconds of monotonic wall time; *seconds gets
- * the time of one product. Timed in C so the caller's per-call overhead is
- * not measured. Used by tools/bench_kernels.py. */
-int asr_bench_gemm(int path, int dtype, size_t rows, size_t cols, size_t batch,
+ * cols weights of dtype (ASR_F32/S16/S8) times batch random frames, in
+ * blocks of >= 2 ms repeated for at least min_seconds of monotonic wall
+ * time; *seconds gets the time of one product in the fastest block. int8 weights lie in [-s8_wmax, s8_wmax]
+ * (1..127; 63 or less takes the 7-bit-weight route of SSE4.1/AVX2). Timed
+ * in C so the caller's per-call overhead is not measured. Used by
+ * tools/bench_kernels.py. */
+int asr_bench_gemm(int path, int dtype, size_t rows, size_t cols, size_t batch, int s8_wmax,
                    double min_seconds, double *seconds, asr_status *st);
+
+/* The core's running clock in GHz, timed on a chain of dependent one-cycle
+ * integer adds (about 0.5 s); 0 where this build cannot measure it. */
+double asr_bench_clock_ghz(void);
 
 /* Requantize accumulators to an integer activation (the epilogue every int
  * layer runs after its product):

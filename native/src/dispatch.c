@@ -235,16 +235,17 @@ typedef struct layout {
     unsigned group;      /* 0: the whole (padded) row */
     unsigned kalign;
     unsigned s8_offset;  /* added to int8 weights: 128 stores w + 128 as uint8 for vpdpbusd */
+    unsigned s8_narrow;  /* int8 kernels have a route for |w| <= ASR_NARROW_S8 (kernels.h) */
 } layout;
 
 static const layout layouts[ASR_PATH_COUNT][3] = {
-    /*                       ASR_F32         ASR_S16         ASR_S8 */
-    [ASR_PATH_REF]        = {{1, 0, 1, 0},  {1, 0, 1, 0},  {1, 0, 1, 0}},
-    [ASR_PATH_SSE41]      = {{4, 1, 1, 0},  {4, 2, 2, 0},  {4, 4, 4, 0}},
-    [ASR_PATH_AVX2]       = {{8, 1, 1, 0},  {8, 2, 2, 0},  {8, 4, 4, 0}},
-    [ASR_PATH_AVX512VNNI] = {{16, 1, 1, 0}, {16, 2, 2, 0}, {16, 4, 4, 128}},
-    [ASR_PATH_NEON]       = {{4, 1, 1, 0},  {4, 2, 2, 0},  {4, 2, 4, 0}},
-    [ASR_PATH_NEON_DOT]   = {{4, 1, 1, 0},  {4, 2, 2, 0},  {4, 4, 4, 0}},
+    /*                       ASR_F32            ASR_S16            ASR_S8 */
+    [ASR_PATH_REF]        = {{1, 0, 1, 0, 0},  {1, 0, 1, 0, 0},  {1, 0, 1, 0, 0}},
+    [ASR_PATH_SSE41]      = {{4, 1, 1, 0, 0},  {4, 2, 2, 0, 0},  {4, 4, 4, 0, 1}},
+    [ASR_PATH_AVX2]       = {{8, 1, 1, 0, 0},  {8, 2, 2, 0, 0},  {8, 4, 4, 0, 1}},
+    [ASR_PATH_AVX512VNNI] = {{16, 1, 1, 0, 0}, {16, 2, 2, 0, 0}, {16, 4, 4, 128, 0}},
+    [ASR_PATH_NEON]       = {{4, 1, 1, 0, 0},  {4, 2, 2, 0, 0},  {4, 2, 4, 0, 0}},
+    [ASR_PATH_NEON_DOT]   = {{4, 1, 1, 0, 0},  {4, 2, 2, 0, 0},  {4, 4, 4, 0, 0}},
 };
 
 /* ((n - 1) * stride + len) * elem bytes, or 0 when that overflows size_t or
@@ -273,8 +274,9 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
 {
     const unsigned char *src = (const unsigned char *)w;
     const layout *lay;
-    size_t es, kp, group, nblocks, bytes, r, k;
+    size_t es, kp, group, nblocks, bytes, corr_bytes, r, k;
     unsigned char *dst;
+    int narrow = 1;
 
     if (!p)
         return asr_fail(st, ASR_E_ARG, "asr_pack: null output");
@@ -304,6 +306,8 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
             if (dtype == ASR_S8 && (int8_t)row[k] == -128)
                 return asr_fail(st, ASR_E_ARG, "int8 weight [%zu][%zu] is -128; int8 weights must lie "
                                 "in [-127, 127] so the int32 accumulators stay exact", r, k);
+            if (dtype == ASR_S8 && ((int8_t)row[k] > ASR_NARROW_S8 || (int8_t)row[k] < -ASR_NARROW_S8))
+                narrow = 0;
             if (dtype == ASR_S16) {
                 int16_t v;
                 memcpy(&v, row + 2 * k, 2);
@@ -319,7 +323,9 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
     group = lay->group ? lay->group : kp;
     nblocks = (rows + lay->lanes - 1) / lay->lanes;
     bytes = nblocks * lay->lanes * kp * es; /* <= 8192+15 rows x 65536 x 4: no overflow */
-    p->alloc = malloc(bytes + 63);
+    narrow = narrow && dtype == ASR_S8 && lay->s8_narrow;
+    corr_bytes = narrow ? nblocks * lay->lanes * sizeof(int32_t) : 0;
+    p->alloc = malloc((bytes + 63) / 64 * 64 + corr_bytes + 63);
     if (!p->alloc)
         return asr_fail(st, ASR_E_NOMEM, "asr_pack: out of memory for %zu bytes of weights", bytes);
     dst = (unsigned char *)(((uintptr_t)p->alloc + 63) & ~(uintptr_t)63);
@@ -338,6 +344,20 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
         for (i = 0; i < bytes; i++)
             dst[i] = (unsigned char)(dst[i] + lay->s8_offset); /* padding too: it encodes w = 0 */
     }
+    if (narrow) {
+        /* -128 * row sum, |.| <= 128 * 63 * ASR_MAX_K < 2^31, 64-byte
+         * aligned after the weights; padding rows sum to 0. */
+        int32_t *corr = (int32_t *)(void *)(dst + (bytes + 63) / 64 * 64);
+        memset(corr, 0, corr_bytes);
+        for (r = 0; r < rows; r++) {
+            const unsigned char *row = src + r * w_stride;
+            int32_t sum = 0;
+            for (k = 0; k < cols; k++)
+                sum += (int8_t)row[k];
+            corr[r] = -128 * sum;
+        }
+        p->corr = corr;
+    }
     p->path = path;
     p->dtype = dtype;
     p->rows = rows;
@@ -353,6 +373,7 @@ void asr_packed_free(asr_packed *p)
         free(p->alloc);
         p->alloc = NULL;
         p->data = NULL;
+        p->corr = NULL;
     }
 }
 

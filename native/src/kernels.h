@@ -23,6 +23,11 @@ typedef struct asr_packed {
     size_t cols;
     size_t ld;          /* path-specific leading dimension, in elements */
     void *data;         /* aligned, owned */
+    /* int8 on SSE4.1/AVX2 when every |w| <= ASR_NARROW_S8 (7-bit weights):
+     * -128 * (sum of row o), one int32 per padded row, aligned, inside
+     * alloc; the kernel then feeds x + 128 as unsigned bytes (kernels_x86.inc).
+     * NULL otherwise. */
+    const int32_t *corr;
     void *alloc;        /* what to free */
 } asr_packed;
 
@@ -43,6 +48,11 @@ typedef struct asr_kernels {
     asr_gemm_s16_fn gemm_s16;
     asr_gemm_f32_fn gemm_f32;
 } asr_kernels;
+
+/* Largest |w| of an int8 matrix that takes the unsigned-input kernels of
+ * SSE4.1/AVX2: a pmaddubsw pair sum (x + 128) w then stays within
+ * 2 * 255 * 63 = 32130 < 2^15, so the int16 step cannot saturate. */
+#define ASR_NARROW_S8 63
 
 /* The kernel table of a path, or NULL when this build or CPU lacks it. */
 const asr_kernels *asr_kernels_for(int path);

@@ -50,19 +50,22 @@ def gemm(path, w, x, out_cols=None, offsets=(0, 0, 0)):
     return out[:, :rows]
 
 
-def random_case(rng, dtype, extreme=False):
+def random_case(rng, dtype, extreme=False, narrow=False):
+    """Random w (rows x cols) and x (batch x x_stride). ``narrow``: int8
+    weights in [-63, 63], which SSE4.1/AVX2 run on their unsigned-input
+    route (kernels_x86.inc) instead of the sign route."""
     rows = int(rng.integers(1, 70))
     cols = int(rng.choice([1, 2, 3, 4, 5, 7, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129,
                            int(rng.integers(1, 400))]))
     batch = int(rng.integers(1, 20))
     x_stride = cols + int(rng.integers(0, 5))
     if dtype == np.int8:
-        lo, hi = (-127, 127)
-        w = rng.integers(lo, hi + 1, (rows, cols)).astype(np.int8)
+        wmax = 63 if narrow else 127
+        w = rng.integers(-wmax, wmax + 1, (rows, cols)).astype(np.int8)
         x = rng.integers(-128, 128, (batch, x_stride)).astype(np.int8)
         if extreme:
-            w = rng.choice([-127, 127], (rows, cols)).astype(np.int8)
-            x[...] = -128
+            w = rng.choice([-wmax, wmax], (rows, cols)).astype(np.int8)
+            x[...] = rng.choice([-128, 127], x.shape) if narrow else -128
     elif dtype == np.int16:
         w = rng.integers(-32767, 32768, (rows, cols)).astype(np.int16)
         x = rng.integers(-32768, 32768, (batch, x_stride)).astype(np.int16)
@@ -84,8 +87,8 @@ def exact(w, x):
 @pytest.mark.parametrize("dtype", [np.int8, np.int16])
 def test_integer_paths_equal_reference(path, dtype):
     rng = np.random.default_rng(1234 + PATHS.index(path) * 7 + (dtype == np.int16))
-    for i in range(40):
-        w, x = random_case(rng, dtype, extreme=(i % 8 == 7))
+    for i in range(60):
+        w, x = random_case(rng, dtype, extreme=(i % 8 >= 6), narrow=(i % 2 == 1))
         offs = tuple(int(v) for v in rng.integers(0, 4, 3))
         ref = gemm("ref", w, x)
         got = gemm(path, w, x, out_cols=w.shape[0] + int(rng.integers(0, 3)), offsets=offs)
@@ -130,6 +133,10 @@ def test_largest_reduction_stays_exact():
     x16 = np.full((2, k), -32768, np.int16)
     for path in PATHS:
         assert np.all(gemm(path, w8, x8) == k * 128 * 127)
+        # The narrow route's partial sums reach 65536 * 255 * 63 (x + 128 = 255).
+        w7 = np.full((3, k), 63, np.int8)
+        assert np.all(gemm(path, w7, -x8 - 1) == k * 127 * 63)
+        assert np.all(gemm(path, -w7, -x8 - 1) == -k * 127 * 63)
         assert np.all(gemm(path, w16, x16) == -k * 32768 * 32767)
 
 
