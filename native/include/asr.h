@@ -96,6 +96,10 @@ int asr_gemm_f32(int path, const float *w, size_t rows, size_t cols, size_t w_st
  * tools/bench_kernels.py. */
 int asr_bench_gemm(int path, int dtype, size_t rows, size_t cols, size_t batch, int s8_wmax,
                    double min_seconds, double *seconds, asr_status *st);
+/* The same on the caller's rows x cols weights (row stride cols), e.g. a
+ * trained layer's: the int8 route of SSE4.1/AVX2 depends on the values. */
+int asr_bench_gemm_weights(int path, int dtype, const void *w, size_t rows, size_t cols, size_t batch,
+                           double min_seconds, double *seconds, asr_status *st);
 
 /* The core's running clock in GHz, timed on a chain of dependent one-cycle
  * integer adds (about 0.5 s); 0 where this build cannot measure it. */

@@ -46,37 +46,55 @@ static void fill(void *buf, int dtype, size_t n, uint32_t seed, int s8_max)
 int asr_bench_gemm(int path, int dtype, size_t rows, size_t cols, size_t batch, int s8_wmax,
                    double min_seconds, double *seconds, asr_status *st)
 {
+    void *w;
+    int rc;
+
+    if (dtype != ASR_F32 && dtype != ASR_S16 && dtype != ASR_S8)
+        return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: unknown dtype %d", dtype);
+    if (rows == 0 || rows > ASR_MAX_DIM || cols == 0 || cols > ASR_MAX_K)
+        return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: %zu x %zu is outside 1..%d x 1..%d", rows, cols,
+                        ASR_MAX_DIM, ASR_MAX_K);
+    if (s8_wmax < 1 || s8_wmax > 127)
+        return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: s8_wmax %d is outside 1..127", s8_wmax);
+    w = malloc(rows * cols * (dtype == ASR_F32 ? 4 : dtype == ASR_S16 ? 2 : 1));
+    if (!w)
+        return asr_fail(st, ASR_E_NOMEM, "asr_bench_gemm: out of memory");
+    fill(w, dtype, rows * cols, 12345u, s8_wmax);
+    rc = asr_bench_gemm_weights(path, dtype, w, rows, cols, batch, min_seconds, seconds, st);
+    free(w);
+    return rc;
+}
+
+int asr_bench_gemm_weights(int path, int dtype, const void *w, size_t rows, size_t cols, size_t batch,
+                           double min_seconds, double *seconds, asr_status *st)
+{
     const asr_kernels *kern;
     asr_packed packed;
     size_t es, os, blocks = 0;
-    void *w = NULL, *x = NULL, *out = NULL;
+    void *x = NULL, *out = NULL;
     double start, t0, t, best;
     int rc, resolved;
 
-    if (!seconds)
-        return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: null output pointer");
+    if (!seconds || !w)
+        return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: null %s pointer", w ? "output" : "weight");
     if ((rc = asr_path_resolve(path, &resolved, st)) != ASR_OK)
         return rc;
     if (dtype != ASR_F32 && dtype != ASR_S16 && dtype != ASR_S8)
-        return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: unknown dtype %d", dtype);
+        return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: unknown dtype %d", dtype);
     if (rows == 0 || rows > ASR_MAX_DIM || cols == 0 || cols > ASR_MAX_K || batch == 0 ||
         batch > 4096)
-        return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: %zu x %zu x batch %zu is outside 1..%d x "
+        return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: %zu x %zu x batch %zu is outside 1..%d x "
                         "1..%d x 1..4096", rows, cols, batch, ASR_MAX_DIM, ASR_MAX_K);
-    if (s8_wmax < 1 || s8_wmax > 127)
-        return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: s8_wmax %d is outside 1..127", s8_wmax);
     if (!(min_seconds >= 0.0 && min_seconds <= 60.0))
-        return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: min_seconds must lie in [0, 60]");
+        return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: min_seconds must lie in [0, 60]");
     es = dtype == ASR_F32 ? 4 : dtype == ASR_S16 ? 2 : 1;
     os = dtype == ASR_S16 ? 8 : 4;
-    w = malloc(rows * cols * es);
     x = malloc(batch * cols * es);
     out = malloc(batch * rows * os);
-    if (!w || !x || !out) {
-        rc = asr_fail(st, ASR_E_NOMEM, "asr_bench_gemm: out of memory");
+    if (!x || !out) {
+        rc = asr_fail(st, ASR_E_NOMEM, "asr_bench_gemm_weights: out of memory");
         goto done;
     }
-    fill(w, dtype, rows * cols, 12345u, s8_wmax);
     fill(x, dtype, batch * cols, 777u, 127);
     if ((rc = asr_pack(&packed, resolved, dtype, w, rows, cols, cols, st)) != ASR_OK)
         goto done;
@@ -107,7 +125,6 @@ int asr_bench_gemm(int path, int dtype, size_t rows, size_t cols, size_t batch, 
     asr_packed_free(&packed);
     rc = ASR_OK;
 done:
-    free(w);
     free(x);
     free(out);
     return rc;

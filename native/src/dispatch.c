@@ -274,7 +274,7 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
 {
     const unsigned char *src = (const unsigned char *)w;
     const layout *lay;
-    size_t es, kp, group, nblocks, bytes, corr_bytes, r, k;
+    size_t es, kp, group, nblocks, ntiles, bytes, corr_bytes, r, k;
     unsigned char *dst;
     int narrow = 1;
 
@@ -324,7 +324,9 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
     nblocks = (rows + lay->lanes - 1) / lay->lanes;
     bytes = nblocks * lay->lanes * kp * es; /* <= 8192+15 rows x 65536 x 4: no overflow */
     narrow = narrow && dtype == ASR_S8 && lay->s8_narrow;
-    corr_bytes = narrow ? nblocks * lay->lanes * sizeof(int32_t) : 0;
+    ntiles = (nblocks + ASR_S8_TILE - 1) / ASR_S8_TILE;
+    corr_bytes = narrow ? nblocks * lay->lanes * sizeof(int32_t) + ntiles * (cols / 4 + 2) * sizeof(uint32_t)
+                          + ntiles * (cols / 8 + 1) : 0;
     p->alloc = malloc((bytes + 63) / 64 * 64 + corr_bytes + 63);
     if (!p->alloc)
         return asr_fail(st, ASR_E_NOMEM, "asr_pack: out of memory for %zu bytes of weights", bytes);
@@ -348,6 +350,9 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
         /* -128 * row sum, |.| <= 128 * 63 * ASR_MAX_K < 2^31, 64-byte
          * aligned after the weights; padding rows sum to 0. */
         int32_t *corr = (int32_t *)(void *)(dst + (bytes + 63) / 64 * 64);
+        uint32_t *sched = (uint32_t *)(corr + nblocks * lay->lanes);
+        size_t full = cols / 4, npairs = full / 2, t, pr;
+        unsigned char *fuse = (unsigned char *)(sched + ntiles * (full + 2)); /* per tile and pair */
         memset(corr, 0, corr_bytes);
         for (r = 0; r < rows; r++) {
             const unsigned char *row = src + r * w_stride;
@@ -356,7 +361,36 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
                 sum += (int8_t)row[k];
             corr[r] = -128 * sum;
         }
+        /* Fusable pairs (asr_packed.sched); padding rows are zeros. */
+        memset(fuse, 1, ntiles * (cols / 8 + 1));
+        for (r = 0; r < rows; r++) {
+            const unsigned char *row = src + r * w_stride;
+            unsigned char *f = fuse + r / (lay->lanes * ASR_S8_TILE) * (cols / 8 + 1);
+            for (pr = 0; pr < npairs; pr++) {
+                const unsigned char *q = row + 8 * pr;
+                if (abs((int8_t)q[0]) + abs((int8_t)q[1]) + abs((int8_t)q[4]) + abs((int8_t)q[5]) > ASR_FUSE_S8 ||
+                    abs((int8_t)q[2]) + abs((int8_t)q[3]) + abs((int8_t)q[6]) + abs((int8_t)q[7]) > ASR_FUSE_S8)
+                    f[pr] = 0;
+            }
+        }
+        for (t = 0; t < ntiles; t++) {
+            uint32_t *ts = sched + t * (full + 2), nf = 0, nu = 0;
+            const unsigned char *f = fuse + t * (cols / 8 + 1);
+            for (pr = 0; pr < npairs; pr++)
+                if (f[pr])
+                    ts[2 + nf++] = (uint32_t)pr;
+            for (pr = 0; pr < npairs; pr++)
+                if (!f[pr]) {
+                    ts[2 + nf + nu++] = (uint32_t)(2 * pr);
+                    ts[2 + nf + nu++] = (uint32_t)(2 * pr + 1);
+                }
+            if (full % 2)
+                ts[2 + nf + nu++] = (uint32_t)(full - 1);
+            ts[0] = nf;
+            ts[1] = nu;
+        }
         p->corr = corr;
+        p->sched = sched;
     }
     p->path = path;
     p->dtype = dtype;
@@ -374,6 +408,7 @@ void asr_packed_free(asr_packed *p)
         p->alloc = NULL;
         p->data = NULL;
         p->corr = NULL;
+        p->sched = NULL;
     }
 }
 

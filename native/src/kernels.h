@@ -28,6 +28,15 @@ typedef struct asr_packed {
      * alloc; the kernel then feeds x + 128 as unsigned bytes (kernels_x86.inc).
      * NULL otherwise. */
     const int32_t *corr;
+    /* With corr, the k-group schedule of each tile of ASR_S8_TILE row
+     * blocks (tile t covers blocks [t * ASR_S8_TILE, ...)): at
+     * sched + t * (cols / 4 + 2), nf, nu, then nf pair numbers p and nu
+     * group numbers g, covering groups 0 .. cols/4 - 1 once each. Pair p
+     * (groups 2p and 2p + 1, k in [8p, 8p + 8)) is listed when in every row
+     * of the tile the |w| of each int16 lane's four k sum to at most
+     * ASR_FUSE_S8, so (x + 128) w over both groups stays below 2^15 and the
+     * two pmaddubsw share one widening; the other groups go one by one. */
+    const uint32_t *sched;
     void *alloc;        /* what to free */
 } asr_packed;
 
@@ -53,6 +62,10 @@ typedef struct asr_kernels {
  * SSE4.1/AVX2: a pmaddubsw pair sum (x + 128) w then stays within
  * 2 * 255 * 63 = 32130 < 2^15, so the int16 step cannot saturate. */
 #define ASR_NARROW_S8 63
+/* 255 * 128 = 32640 < 2^15: see asr_packed.sched. */
+#define ASR_FUSE_S8 128
+/* Row blocks per int8 tile of the SSE4.1/AVX2 kernels (kernels_x86.inc). */
+#define ASR_S8_TILE 4
 
 /* The kernel table of a path, or NULL when this build or CPU lacks it. */
 const asr_kernels *asr_kernels_for(int path);

@@ -17,6 +17,7 @@ typedef __m256 vflt;
 #define V_SET1_16(i) _mm256_set1_epi16(i)
 #define V_ZERO() _mm256_setzero_si256()
 #define V_ADD32(a, b) _mm256_add_epi32(a, b)
+#define V_ADD16(a, b) _mm256_add_epi16(a, b)
 #define V_XOR(a, b) _mm256_xor_si256(a, b)
 #define V_ABS8(a) _mm256_abs_epi8(a)
 #define V_SIGN8(a, b) _mm256_sign_epi8(a, b)

@@ -20,6 +20,7 @@ typedef __m128 vflt;
 #define V_SET1_16(i) _mm_set1_epi16(i)
 #define V_ZERO() _mm_setzero_si128()
 #define V_ADD32(a, b) _mm_add_epi32(a, b)
+#define V_ADD16(a, b) _mm_add_epi16(a, b)
 #define V_XOR(a, b) _mm_xor_si128(a, b)
 #define V_ABS8(a) _mm_abs_epi8(a)
 #define V_SIGN8(a, b) _mm_sign_epi8(a, b)

@@ -53,7 +53,9 @@ def gemm(path, w, x, out_cols=None, offsets=(0, 0, 0)):
 def random_case(rng, dtype, extreme=False, narrow=False):
     """Random w (rows x cols) and x (batch x x_stride). ``narrow``: int8
     weights in [-63, 63], which SSE4.1/AVX2 run on their unsigned-input
-    route (kernels_x86.inc) instead of the sign route."""
+    route (kernels_x86.inc) instead of the sign route: "uniform" over the
+    range (about half the k-group pairs fusable), or "trained" (mostly small
+    like a trained layer's, so most pairs fuse, with a few large ones)."""
     rows = int(rng.integers(1, 70))
     cols = int(rng.choice([1, 2, 3, 4, 5, 7, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129,
                            int(rng.integers(1, 400))]))
@@ -62,6 +64,8 @@ def random_case(rng, dtype, extreme=False, narrow=False):
     if dtype == np.int8:
         wmax = 63 if narrow else 127
         w = rng.integers(-wmax, wmax + 1, (rows, cols)).astype(np.int8)
+        if narrow == "trained":
+            w = np.clip(np.round(rng.laplace(0, 8, (rows, cols))), -63, 63).astype(np.int8)
         x = rng.integers(-128, 128, (batch, x_stride)).astype(np.int8)
         if extreme:
             w = rng.choice([-wmax, wmax], (rows, cols)).astype(np.int8)
@@ -88,7 +92,7 @@ def exact(w, x):
 def test_integer_paths_equal_reference(path, dtype):
     rng = np.random.default_rng(1234 + PATHS.index(path) * 7 + (dtype == np.int16))
     for i in range(60):
-        w, x = random_case(rng, dtype, extreme=(i % 8 >= 6), narrow=(i % 2 == 1))
+        w, x = random_case(rng, dtype, extreme=(i % 8 >= 6), narrow=[False, "uniform", "trained"][i % 3])
         offs = tuple(int(v) for v in rng.integers(0, 4, 3))
         ref = gemm("ref", w, x)
         got = gemm(path, w, x, out_cols=w.shape[0] + int(rng.integers(0, 3)), offsets=offs)
@@ -137,6 +141,12 @@ def test_largest_reduction_stays_exact():
         w7 = np.full((3, k), 63, np.int8)
         assert np.all(gemm(path, w7, -x8 - 1) == k * 127 * 63)
         assert np.all(gemm(path, -w7, -x8 - 1) == -k * 127 * 63)
+        # Fused k-group pairs at their bound: four weights of 32 per int16 lane.
+        w5 = np.full((3, k), 32, np.int8)
+        assert np.all(gemm(path, w5, -x8 - 1) == k * 127 * 32)
+        assert np.all(gemm(path, -w5, x8) == k * 128 * 32)
+        # One step past it (4 x 33 = 132) the pairs must not fuse: 255 * 132 > 2^15.
+        assert np.all(gemm(path, w5 + 1, -x8 - 1) == k * 127 * 33)
         assert np.all(gemm(path, w16, x16) == -k * 32768 * 32767)
 
 
