@@ -108,12 +108,7 @@ int asr_bench_gemm_weights(int path, int dtype, const void *w, size_t rows, size
         size_t iters = 0;
         t0 = now_s();
         do {
-            if (dtype == ASR_S8)
-                kern->gemm_s8(&packed, (const int8_t *)x, cols, batch, (int32_t *)out, rows);
-            else if (dtype == ASR_S16)
-                kern->gemm_s16(&packed, (const int16_t *)x, cols, batch, (int64_t *)out, rows);
-            else
-                kern->gemm_f32(&packed, (const float *)x, cols, batch, (float *)out, rows);
+            asr_gemm_packed(kern, &packed, x, cols, batch, out, rows);
             iters++;
             t = now_s() - t0;
         } while (t < 2e-3 || iters < 2);

@@ -269,6 +269,60 @@ static size_t dtype_size(int dtype)
     return dtype == ASR_F32 ? 4 : dtype == ASR_S16 ? 2 : 1;
 }
 
+/* Whether k-groups 2 pr and 2 pr + 1 of rows [r0, r1) may share one
+ * widening (asr_packed.sched): each int16 lane's four weights, k and k + 1
+ * of both groups, have |w| summing to at most ASR_FUSE_S8 in every row. */
+static int pair_fusable(const unsigned char *src, size_t w_stride, size_t r0, size_t r1, size_t pr)
+{
+    size_t r;
+    for (r = r0; r < r1; r++) {
+        const int8_t *q = (const int8_t *)(const void *)(src + r * w_stride + 8 * pr);
+        if (abs(q[0]) + abs(q[1]) + abs(q[4]) + abs(q[5]) > ASR_FUSE_S8 ||
+            abs(q[2]) + abs(q[3]) + abs(q[6]) + abs(q[7]) > ASR_FUSE_S8)
+            return 0;
+    }
+    return 1;
+}
+
+/* The extra tables of a narrow int8 matrix (asr_packed.corr, .sched):
+ * corr[r] = -128 * (sum of row r), |.| <= 128 * 63 * ASR_MAX_K < 2^31, 0 for
+ * padding rows; per tile of ASR_S8_TILE row blocks, the fusable pairs, then
+ * every other full k-group one by one. */
+static void pack_narrow_s8(const unsigned char *src, size_t rows, size_t cols, size_t w_stride,
+                           size_t lanes, size_t nblocks, int32_t *corr, uint32_t *sched)
+{
+    size_t full = cols / 4, npairs = full / 2, tile_rows = lanes * ASR_S8_TILE, r, k, t, pr;
+
+    memset(corr, 0, nblocks * lanes * sizeof(int32_t));
+    for (r = 0; r < rows; r++) {
+        const int8_t *row = (const int8_t *)(const void *)(src + r * w_stride);
+        int32_t sum = 0;
+        for (k = 0; k < cols; k++)
+            sum += row[k];
+        corr[r] = -128 * sum;
+    }
+    for (t = 0; t * tile_rows < rows; t++) {
+        size_t r1 = (t + 1) * tile_rows < rows ? (t + 1) * tile_rows : rows;
+        uint32_t *ts = sched + t * (full + 2), *back = ts + 2 + full, nf = 0, nu;
+        /* Pairs fill the list from the front, single groups from the back;
+         * then the singles move down behind the pairs. */
+        if (full % 2)
+            *--back = (uint32_t)(full - 1);
+        for (pr = 0; pr < npairs; pr++) {
+            if (pair_fusable(src, w_stride, t * tile_rows, r1, pr)) {
+                ts[2 + nf++] = (uint32_t)pr;
+            } else {
+                *--back = (uint32_t)(2 * pr + 1);
+                *--back = (uint32_t)(2 * pr);
+            }
+        }
+        nu = (uint32_t)(ts + 2 + full - back);
+        memmove(ts + 2 + nf, back, nu * sizeof(uint32_t));
+        ts[0] = nf;
+        ts[1] = nu;
+    }
+}
+
 int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, size_t cols,
              size_t w_stride, asr_status *st)
 {
@@ -326,7 +380,7 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
     narrow = narrow && dtype == ASR_S8 && lay->s8_narrow;
     ntiles = (nblocks + ASR_S8_TILE - 1) / ASR_S8_TILE;
     corr_bytes = narrow ? nblocks * lay->lanes * sizeof(int32_t) + ntiles * (cols / 4 + 2) * sizeof(uint32_t)
-                          + ntiles * (cols / 8 + 1) : 0;
+                        : 0;
     p->alloc = malloc((bytes + 63) / 64 * 64 + corr_bytes + 63);
     if (!p->alloc)
         return asr_fail(st, ASR_E_NOMEM, "asr_pack: out of memory for %zu bytes of weights", bytes);
@@ -347,48 +401,10 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
             dst[i] = (unsigned char)(dst[i] + lay->s8_offset); /* padding too: it encodes w = 0 */
     }
     if (narrow) {
-        /* -128 * row sum, |.| <= 128 * 63 * ASR_MAX_K < 2^31, 64-byte
-         * aligned after the weights; padding rows sum to 0. */
+        /* After the weights, 64-byte aligned: corr, then the schedule. */
         int32_t *corr = (int32_t *)(void *)(dst + (bytes + 63) / 64 * 64);
         uint32_t *sched = (uint32_t *)(corr + nblocks * lay->lanes);
-        size_t full = cols / 4, npairs = full / 2, t, pr;
-        unsigned char *fuse = (unsigned char *)(sched + ntiles * (full + 2)); /* per tile and pair */
-        memset(corr, 0, corr_bytes);
-        for (r = 0; r < rows; r++) {
-            const unsigned char *row = src + r * w_stride;
-            int32_t sum = 0;
-            for (k = 0; k < cols; k++)
-                sum += (int8_t)row[k];
-            corr[r] = -128 * sum;
-        }
-        /* Fusable pairs (asr_packed.sched); padding rows are zeros. */
-        memset(fuse, 1, ntiles * (cols / 8 + 1));
-        for (r = 0; r < rows; r++) {
-            const unsigned char *row = src + r * w_stride;
-            unsigned char *f = fuse + r / (lay->lanes * ASR_S8_TILE) * (cols / 8 + 1);
-            for (pr = 0; pr < npairs; pr++) {
-                const unsigned char *q = row + 8 * pr;
-                if (abs((int8_t)q[0]) + abs((int8_t)q[1]) + abs((int8_t)q[4]) + abs((int8_t)q[5]) > ASR_FUSE_S8 ||
-                    abs((int8_t)q[2]) + abs((int8_t)q[3]) + abs((int8_t)q[6]) + abs((int8_t)q[7]) > ASR_FUSE_S8)
-                    f[pr] = 0;
-            }
-        }
-        for (t = 0; t < ntiles; t++) {
-            uint32_t *ts = sched + t * (full + 2), nf = 0, nu = 0;
-            const unsigned char *f = fuse + t * (cols / 8 + 1);
-            for (pr = 0; pr < npairs; pr++)
-                if (f[pr])
-                    ts[2 + nf++] = (uint32_t)pr;
-            for (pr = 0; pr < npairs; pr++)
-                if (!f[pr]) {
-                    ts[2 + nf + nu++] = (uint32_t)(2 * pr);
-                    ts[2 + nf + nu++] = (uint32_t)(2 * pr + 1);
-                }
-            if (full % 2)
-                ts[2 + nf + nu++] = (uint32_t)(full - 1);
-            ts[0] = nf;
-            ts[1] = nu;
-        }
+        pack_narrow_s8(src, rows, cols, w_stride, lay->lanes, nblocks, corr, sched);
         p->corr = corr;
         p->sched = sched;
     }
@@ -414,11 +430,21 @@ void asr_packed_free(asr_packed *p)
 
 /* ------------------------------------------------ public matrix products */
 
+void asr_gemm_packed(const asr_kernels *kern, const asr_packed *p, const void *x, size_t x_stride,
+                     size_t batch, void *out, size_t out_stride)
+{
+    if (p->dtype == ASR_S8)
+        kern->gemm_s8(p, (const int8_t *)x, x_stride, batch, (int32_t *)out, out_stride);
+    else if (p->dtype == ASR_S16)
+        kern->gemm_s16(p, (const int16_t *)x, x_stride, batch, (int64_t *)out, out_stride);
+    else
+        kern->gemm_f32(p, (const float *)x, x_stride, batch, (float *)out, out_stride);
+}
+
 static int gemm_checked(const char *fn, int path, int dtype, const void *w, size_t rows, size_t cols,
                         size_t w_stride, const void *x, size_t batch, size_t x_stride, void *out,
                         size_t out_stride, asr_status *st)
 {
-    const asr_kernels *kern;
     asr_packed packed;
     size_t es = dtype_size(dtype), os = dtype == ASR_S16 ? 8 : 4;
     int rc, resolved;
@@ -445,13 +471,7 @@ static int gemm_checked(const char *fn, int path, int dtype, const void *w, size
                         fn, batch, w_stride, x_stride, out_stride);
     if ((rc = asr_pack(&packed, resolved, dtype, w, rows, cols, w_stride, st)) != ASR_OK)
         return rc;
-    kern = asr_kernels_for(resolved);
-    if (dtype == ASR_S8)
-        kern->gemm_s8(&packed, (const int8_t *)x, x_stride, batch, (int32_t *)out, out_stride);
-    else if (dtype == ASR_S16)
-        kern->gemm_s16(&packed, (const int16_t *)x, x_stride, batch, (int64_t *)out, out_stride);
-    else
-        kern->gemm_f32(&packed, (const float *)x, x_stride, batch, (float *)out, out_stride);
+    asr_gemm_packed(asr_kernels_for(resolved), &packed, x, x_stride, batch, out, out_stride);
     asr_packed_free(&packed);
     if (st) {
         st->code = ASR_OK;

@@ -70,6 +70,11 @@ typedef struct asr_kernels {
 /* The kernel table of a path, or NULL when this build or CPU lacks it. */
 const asr_kernels *asr_kernels_for(int path);
 
+/* Runs kern's product for p's dtype: x and out are int8/int32,
+ * int16/int64 or float/float arrays as asr_gemm_*_fn describe. */
+void asr_gemm_packed(const asr_kernels *kern, const asr_packed *p, const void *x, size_t x_stride,
+                     size_t batch, void *out, size_t out_stride);
+
 /* Packs a rows x cols matrix (row stride w_stride elements) of the given
  * dtype for path. Returns ASR_OK or ASR_E_NOMEM/ASR_E_ARG with st filled. */
 int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, size_t cols,
