@@ -73,6 +73,8 @@ int asr_path_resolve(int path, int *resolved, asr_status *st);
  * for n < batch, o < rows, k < cols. Pointers need no alignment.
  * s8:  int8 weights must lie in [-127, 127] (x may use all of [-128, 127]);
  *      int32 accumulators cannot overflow for cols <= ASR_MAX_K (see net.c).
+ *      SSE4.1/AVX2 take a faster exact route for matrices of 7-bit weights
+ *      (|w| <= 63) with cols <= ASR_NARROW_MAX_K (native/src/kernels_x86.inc).
  * s16: int16 weights must lie in [-32767, 32767]; accumulators are int64
  *      because sum of even three 16x16 products can exceed int32.
  * f32: plain float; the summation order of one output is fixed by cols alone
@@ -131,6 +133,7 @@ typedef enum asr_act { ASR_ACT_NONE = 0, ASR_ACT_RELU = 1, ASR_ACT_LOGSOFTMAX = 
  * (see net.c) and reject absurd headers before anything is allocated. */
 #define ASR_MAX_DIM 8192
 #define ASR_MAX_K 65536
+#define ASR_NARROW_MAX_K 8192
 #define ASR_MAX_KERNEL 32
 #define ASR_MAX_STRIDE 8
 #define ASR_MAX_LAYERS 64

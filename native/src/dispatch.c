@@ -269,29 +269,38 @@ static size_t dtype_size(int dtype)
     return dtype == ASR_F32 ? 4 : dtype == ASR_S16 ? 2 : 1;
 }
 
-/* Whether k-groups 2 pr and 2 pr + 1 of rows [r0, r1) may share one
- * widening (asr_packed.sched): each int16 lane's four weights, k and k + 1
- * of both groups, have |w| summing to at most ASR_FUSE_S8 in every row. */
-static int pair_fusable(const unsigned char *src, size_t w_stride, size_t r0, size_t r1, size_t pr)
+/* Whether k-groups g1 and g2 of rows [r0, r1) may share one widening
+ * (asr_packed.sched): each int16 lane's four weights, k and k + 1 of both
+ * groups, have |w| summing to at most ASR_FUSE_S8 in every row. */
+static int pair_fusable(const unsigned char *src, size_t w_stride, size_t r0, size_t r1, size_t g1, size_t g2)
 {
     size_t r;
     for (r = r0; r < r1; r++) {
-        const int8_t *q = (const int8_t *)(const void *)(src + r * w_stride + 8 * pr);
-        if (abs(q[0]) + abs(q[1]) + abs(q[4]) + abs(q[5]) > ASR_FUSE_S8 ||
-            abs(q[2]) + abs(q[3]) + abs(q[6]) + abs(q[7]) > ASR_FUSE_S8)
+        const int8_t *a = (const int8_t *)(const void *)(src + r * w_stride + 4 * g1);
+        const int8_t *b = (const int8_t *)(const void *)(src + r * w_stride + 4 * g2);
+        if (abs(a[0]) + abs(a[1]) + abs(b[0]) + abs(b[1]) > ASR_FUSE_S8 ||
+            abs(a[2]) + abs(a[3]) + abs(b[2]) + abs(b[3]) > ASR_FUSE_S8)
             return 0;
     }
     return 1;
 }
 
+/* How far ahead (in k-groups) a group looks for a partner to fuse with:
+ * on the bundled model's hidden layers 32 fuses 99.7-100 % of the groups,
+ * where fixed neighbours (2p with 2p + 1) fused 90-94 %. */
+#define PAIR_WINDOW 32
+
 /* The extra tables of a narrow int8 matrix (asr_packed.corr, .sched):
- * corr[r] = -128 * (sum of row r), |.| <= 128 * 63 * ASR_MAX_K < 2^31, 0 for
- * padding rows; per tile of ASR_S8_TILE row blocks, the fusable pairs, then
- * every other full k-group one by one. */
+ * corr[r] = -128 * (sum of row r), |.| <= 128 * 63 * ASR_NARROW_MAX_K < 2^31,
+ * 0 for padding rows; per tile of ASR_S8_TILE row blocks, the fused pairs
+ * (each group paired greedily with the first fusable free group among the
+ * next PAIR_WINDOW), then the groups left single. taken: scratch of cols / 4
+ * bytes. */
 static void pack_narrow_s8(const unsigned char *src, size_t rows, size_t cols, size_t w_stride,
-                           size_t lanes, size_t nblocks, int32_t *corr, uint32_t *sched)
+                           size_t lanes, size_t nblocks, int32_t *corr, uint32_t *sched,
+                           unsigned char *taken)
 {
-    size_t full = cols / 4, npairs = full / 2, tile_rows = lanes * ASR_S8_TILE, r, k, t, pr;
+    size_t full = cols / 4, tile_rows = lanes * ASR_S8_TILE, r, k, t, g, c;
 
     memset(corr, 0, nblocks * lanes * sizeof(int32_t));
     for (r = 0; r < rows; r++) {
@@ -302,21 +311,32 @@ static void pack_narrow_s8(const unsigned char *src, size_t rows, size_t cols, s
         corr[r] = -128 * sum;
     }
     for (t = 0; t * tile_rows < rows; t++) {
-        size_t r1 = (t + 1) * tile_rows < rows ? (t + 1) * tile_rows : rows;
+        size_t r0 = t * tile_rows, r1 = r0 + tile_rows < rows ? r0 + tile_rows : rows;
         uint32_t *ts = sched + t * (full + 2), *back = ts + 2 + full, nf = 0, nu;
-        /* Pairs fill the list from the front, single groups from the back;
-         * then the singles move down behind the pairs. */
-        if (full % 2)
-            *--back = (uint32_t)(full - 1);
-        for (pr = 0; pr < npairs; pr++) {
-            if (pair_fusable(src, w_stride, t * tile_rows, r1, pr)) {
-                ts[2 + nf++] = (uint32_t)pr;
+        /* Pairs fill the list from the front, single groups from the back
+         * (in descending order); then the singles move down behind the
+         * pairs, ascending. */
+        memset(taken, 0, full);
+        for (g = 0; g < full; g++) {
+            if (taken[g])
+                continue;
+            taken[g] = 1;
+            for (c = g + 1; c < full && c <= g + PAIR_WINDOW; c++)
+                if (!taken[c] && pair_fusable(src, w_stride, r0, r1, g, c))
+                    break;
+            if (c < full && c <= g + PAIR_WINDOW) {
+                taken[c] = 1;
+                ts[2 + nf++] = (uint32_t)(g | c << 16);
             } else {
-                *--back = (uint32_t)(2 * pr + 1);
-                *--back = (uint32_t)(2 * pr);
+                *--back = (uint32_t)g;
             }
         }
         nu = (uint32_t)(ts + 2 + full - back);
+        for (k = 0; k < nu / 2; k++) {
+            uint32_t v = back[k];
+            back[k] = back[nu - 1 - k];
+            back[nu - 1 - k] = v;
+        }
         memmove(ts + 2 + nf, back, nu * sizeof(uint32_t));
         ts[0] = nf;
         ts[1] = nu;
@@ -377,10 +397,11 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
     group = lay->group ? lay->group : kp;
     nblocks = (rows + lay->lanes - 1) / lay->lanes;
     bytes = nblocks * lay->lanes * kp * es; /* <= 8192+15 rows x 65536 x 4: no overflow */
-    narrow = narrow && dtype == ASR_S8 && lay->s8_narrow;
+    narrow = narrow && dtype == ASR_S8 && lay->s8_narrow && cols <= ASR_NARROW_MAX_K;
     ntiles = (nblocks + ASR_S8_TILE - 1) / ASR_S8_TILE;
+    /* corr, the schedule and the pairing's scratch (pack_narrow_s8) */
     corr_bytes = narrow ? nblocks * lay->lanes * sizeof(int32_t) + ntiles * (cols / 4 + 2) * sizeof(uint32_t)
-                        : 0;
+                          + cols / 4 : 0;
     p->alloc = malloc((bytes + 63) / 64 * 64 + corr_bytes + 63);
     if (!p->alloc)
         return asr_fail(st, ASR_E_NOMEM, "asr_pack: out of memory for %zu bytes of weights", bytes);
@@ -404,7 +425,8 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
         /* After the weights, 64-byte aligned: corr, then the schedule. */
         int32_t *corr = (int32_t *)(void *)(dst + (bytes + 63) / 64 * 64);
         uint32_t *sched = (uint32_t *)(corr + nblocks * lay->lanes);
-        pack_narrow_s8(src, rows, cols, w_stride, lay->lanes, nblocks, corr, sched);
+        pack_narrow_s8(src, rows, cols, w_stride, lay->lanes, nblocks, corr, sched,
+                       (unsigned char *)(sched + ntiles * (cols / 4 + 2)));
         p->corr = corr;
         p->sched = sched;
     }

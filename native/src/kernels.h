@@ -23,19 +23,20 @@ typedef struct asr_packed {
     size_t cols;
     size_t ld;          /* path-specific leading dimension, in elements */
     void *data;         /* aligned, owned */
-    /* int8 on SSE4.1/AVX2 when every |w| <= ASR_NARROW_S8 (7-bit weights):
+    /* int8 on SSE4.1/AVX2 when every |w| <= ASR_NARROW_S8 (7-bit weights)
+     * and cols <= ASR_NARROW_MAX_K:
      * -128 * (sum of row o), one int32 per padded row, aligned, inside
      * alloc; the kernel then feeds x + 128 as unsigned bytes (kernels_x86.inc).
      * NULL otherwise. */
     const int32_t *corr;
     /* With corr, the k-group schedule of each tile of ASR_S8_TILE row
      * blocks (tile t covers blocks [t * ASR_S8_TILE, ...)): at
-     * sched + t * (cols / 4 + 2), nf, nu, then nf pair numbers p and nu
-     * group numbers g, covering groups 0 .. cols/4 - 1 once each. Pair p
-     * (groups 2p and 2p + 1, k in [8p, 8p + 8)) is listed when in every row
-     * of the tile the |w| of each int16 lane's four k sum to at most
-     * ASR_FUSE_S8, so (x + 128) w over both groups stays below 2^15 and the
-     * two pmaddubsw share one widening; the other groups go one by one. */
+     * sched + t * (cols / 4 + 2), nf, nu, then nf fused pairs g1 | g2 << 16
+     * and nu single groups g, covering groups 0 .. cols/4 - 1 once each. A
+     * pair of groups (4 k each) is fused when in every row of the tile the
+     * |w| of each int16 lane's four k (k and k + 1 of both groups) sum to at
+     * most ASR_FUSE_S8, so (x + 128) w over both stays below 2^15 and the two
+     * pmaddubsw share one widening; the other groups go one by one. */
     const uint32_t *sched;
     void *alloc;        /* what to free */
 } asr_packed;
@@ -66,6 +67,11 @@ typedef struct asr_kernels {
 #define ASR_FUSE_S8 128
 /* Row blocks per int8 tile of the SSE4.1/AVX2 kernels (kernels_x86.inc). */
 #define ASR_S8_TILE 4
+/* The narrow route copies a chunk of input frames as x + 128 to a stack
+ * buffer of ASR_XU_BYTES; it is taken for cols <= ASR_NARROW_MAX_K (asr.h)
+ * only, so a chunk holds at least 4 frames (wider matrices take the wide
+ * route), and a k-group number fits in 16 bits (asr_packed.sched). */
+#define ASR_XU_BYTES 32768
 
 /* The kernel table of a path, or NULL when this build or CPU lacks it. */
 const asr_kernels *asr_kernels_for(int path);

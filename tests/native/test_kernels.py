@@ -137,17 +137,47 @@ def test_largest_reduction_stays_exact():
     x16 = np.full((2, k), -32768, np.int16)
     for path in PATHS:
         assert np.all(gemm(path, w8, x8) == k * 128 * 127)
-        # The narrow route's partial sums reach 65536 * 255 * 63 (x + 128 = 255).
-        w7 = np.full((3, k), 63, np.int8)
-        assert np.all(gemm(path, w7, -x8 - 1) == k * 127 * 63)
-        assert np.all(gemm(path, -w7, -x8 - 1) == -k * 127 * 63)
-        # Fused k-group pairs at their bound: four weights of 32 per int16 lane.
-        w5 = np.full((3, k), 32, np.int8)
-        assert np.all(gemm(path, w5, -x8 - 1) == k * 127 * 32)
-        assert np.all(gemm(path, -w5, x8) == k * 128 * 32)
-        # One step past it (4 x 33 = 132) the pairs must not fuse: 255 * 132 > 2^15.
-        assert np.all(gemm(path, w5 + 1, -x8 - 1) == k * 127 * 33)
         assert np.all(gemm(path, w16, x16) == -k * 32768 * 32767)
+        # 7-bit weights beyond ASR_NARROW_MAX_K take the wide route.
+        assert np.all(gemm(path, np.full((3, k), 63, np.int8), x8) == -k * 128 * 63)
+
+
+def test_narrow_route_bounds():
+    """The narrow int8 route (SSE4.1/AVX2, 7-bit weights) at its largest K,
+    with x + 128 = 255 and 0, and the bound of its fused k-group pairs."""
+    k = lib.ASR_NARROW_MAX_K
+    x_hi = np.full((2, k), 127, np.int8)          # x + 128 = 255
+    x_lo = np.full((2, k), -128, np.int8)         # x + 128 = 0
+    for path in PATHS:
+        w7 = np.full((3, k), 63, np.int8)
+        assert np.all(gemm(path, w7, x_hi) == k * 127 * 63)
+        assert np.all(gemm(path, -w7, x_hi) == -k * 127 * 63)
+        assert np.all(gemm(path, w7, x_lo) == -k * 128 * 63)
+        # Fused pairs at their bound: four weights of 32 per int16 lane...
+        w5 = np.full((3, k), 32, np.int8)
+        assert np.all(gemm(path, w5, x_hi) == k * 127 * 32)
+        assert np.all(gemm(path, -w5, x_lo) == k * 128 * 32)
+        # ...and one step past it (4 x 33 = 132): 255 * 132 > 2^15, no fusing.
+        assert np.all(gemm(path, w5 + 1, x_hi) == k * 127 * 33)
+
+
+@pytest.mark.parametrize("rows", [8, 33])
+def test_fused_pairs_of_distant_groups(rows):
+    """Heavy and light k-groups alternate in twos (H H L L ...): neighbours
+    H H cannot fuse, H with an L further on can. Lane sums H + L of exactly
+    ASR_FUSE_S8 = 128 fuse; 129 must not (255 * 129 saturates int16)."""
+    heavy = [63, 38, 63, 38]                     # int16 lane sums 101
+    for light, bound in (([14, 13, 14, 13], 128), ([14, 14, 14, 14], 129)):
+        assert 101 + sum(light[:2]) == bound
+        groups = [heavy, heavy, light, light] * 60 + [light]
+        row = np.array([v for g in groups for v in g] + [5, 7], np.int8)   # and a 2-byte tail
+        w = np.tile(row, (rows, 1))
+        w[1::2] *= -1
+        for x in (np.full((3, len(row)), 127, np.int8), np.full((3, len(row)), -128, np.int8)):
+            ref = gemm("ref", w, x)
+            assert np.all(ref == exact(w, x))
+            for path in PATHS:
+                np.testing.assert_array_equal(gemm(path, w, x), ref, err_msg="%s bound %d" % (path, bound))
 
 
 def test_kernel_path_forced_by_environment(monkeypatch):
