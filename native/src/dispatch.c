@@ -326,9 +326,9 @@ static void pack_narrow_s8(const unsigned char *src, size_t rows, size_t cols, s
                     break;
             if (c < full && c <= g + PAIR_WINDOW) {
                 taken[c] = 1;
-                ts[2 + nf++] = (uint32_t)(g | c << 16);
+                ts[2 + nf++] = (uint32_t)(4 * g | 4 * c << 16);
             } else {
-                *--back = (uint32_t)g;
+                *--back = (uint32_t)(4 * g);
             }
         }
         nu = (uint32_t)(ts + 2 + full - back);

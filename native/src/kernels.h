@@ -31,12 +31,13 @@ typedef struct asr_packed {
     const int32_t *corr;
     /* With corr, the k-group schedule of each tile of ASR_S8_TILE row
      * blocks (tile t covers blocks [t * ASR_S8_TILE, ...)): at
-     * sched + t * (cols / 4 + 2), nf, nu, then nf fused pairs g1 | g2 << 16
-     * and nu single groups g, covering groups 0 .. cols/4 - 1 once each. A
-     * pair of groups (4 k each) is fused when in every row of the tile the
-     * |w| of each int16 lane's four k (k and k + 1 of both groups) sum to at
-     * most ASR_FUSE_S8, so (x + 128) w over both stays below 2^15 and the two
-     * pmaddubsw share one widening; the other groups go one by one. */
+     * sched + t * (cols / 4 + 2), nf, nu, then nf fused pairs o1 | o2 << 16
+     * and nu single groups o, where o = 4 g is the first k of group g,
+     * covering groups 0 .. cols/4 - 1 once each. A pair of groups (4 k
+     * each) is fused when in every row of the tile the |w| of each int16
+     * lane's four k (k and k + 1 of both groups) sum to at most ASR_FUSE_S8,
+     * so (x + 128) w over both stays below 2^15 and the two pmaddubsw share
+     * one widening; the other groups go one by one. */
     const uint32_t *sched;
     void *alloc;        /* what to free */
 } asr_packed;
