@@ -8,14 +8,16 @@ Everything is measured in one run on the same shapes and printed as GMAC/s
 and as a ratio to numpy float32, next to the instruction-throughput peak of
 the path at the CPU's clock, so one can see how close each kernel gets.
 
-    python tools/bench_kernels.py                      # shapes of the bundled model
-    python tools/bench_kernels.py --model m.asrm --batch 1,32 --seconds 0.3
+    python tools/bench_kernels.py                      # the bundled int8 model's layers
+    python tools/bench_kernels.py --model m.asrm --batch 1,32 --seconds 0.3 --rounds 5
 
 The C kernels are timed inside C (asr_bench_gemm) on weights packed once,
 so a few-microsecond product is not hidden under Python's call overhead;
 numpy is timed from Python, which is what a numpy user pays. Every time is
-the fastest of blocks of >= 2 ms repeated for --seconds: on a shared VM the
-slower blocks measure the neighbours.
+the fastest of blocks of >= 2 ms repeated for --seconds, and of --rounds
+interleaved rounds: on a shared VM the slower blocks measure the neighbours.
+GMAC/s are over all products of one forward pass (every layer of the model,
+each with its own weights in the int8model rows).
 """
 import argparse
 import os
@@ -56,8 +58,10 @@ DTYPES = {"float": (0, 127), "int16": (1, 127), "int8": (2, 127), "int8w7": (2, 
 BUNDLED_INT8 = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models",
                             "en-us-int8.asrm")
 
-# (rows, cols): the product shapes of the bundled TDNN (384 units, 40 mel
-# bands, 40 labels): first layer 5 x 40 in, hidden 3 x 336 in, output.
+# (rows, cols): one product of each shape of the bundled TDNN (336 units, 40
+# mel bands, 40 labels; first layer 5 x 40 in, hidden 3 x 336 in, output),
+# used when the bundled model file is missing; otherwise every layer of the
+# model counts, as one forward pass runs them.
 DEFAULT_SHAPES = [(336, 200), (336, 1008), (40, 336)]
 
 
@@ -75,12 +79,6 @@ def cpu_info():
     except OSError:
         pass
     return name, (mhz / 1000.0 if mhz else None)
-
-
-def model_shapes(path):
-    from asr.model import Model
-    m = Model.load(path)
-    return [(layer.out_dim, layer.kernel * layer.in_dim) for layer in m.layers]
 
 
 def time_numpy(rows, cols, batch, seconds):
@@ -103,16 +101,15 @@ def time_numpy(rows, cols, batch, seconds):
     return best
 
 
-def model_weights(path, shapes):
-    """{(rows, cols): int8 weight matrix} of the first layer of each shape
-    in an int8 model file."""
+def model_layers(path):
+    """[(rows, cols, int8 weight matrix or None)] of every layer of a model,
+    in order: the products one forward pass makes per frame."""
     from asr.model import Model
-    found = {}
+    out = []
     for layer in Model.load(path).layers:
         w = np.ascontiguousarray(layer.weight.reshape(layer.out_dim, -1))
-        if w.dtype == np.int8 and w.shape in shapes and w.shape not in found:
-            found[w.shape] = w
-    return found
+        out.append((w.shape[0], w.shape[1], w if w.dtype == np.int8 else None))
+    return out
 
 
 def time_c(path, dtype, rows, cols, batch, seconds, weights=None):
@@ -120,9 +117,8 @@ def time_c(path, dtype, rows, cols, batch, seconds, weights=None):
     out = ffi.new("double *")
     code, wmax = DTYPES[dtype]
     if wmax is None:
-        w = weights[(rows, cols)]
-        _native.check(lib.asr_bench_gemm_weights(_native.path_id(path), code, ffi.from_buffer(w), rows, cols,
-                                                 batch, seconds, out, st), st)
+        _native.check(lib.asr_bench_gemm_weights(_native.path_id(path), code, ffi.from_buffer(weights), rows,
+                                                 cols, batch, seconds, out, st), st)
     else:
         _native.check(lib.asr_bench_gemm(_native.path_id(path), code, rows, cols, batch, wmax,
                                          seconds, out, st), st)
@@ -132,28 +128,62 @@ def time_c(path, dtype, rows, cols, batch, seconds, weights=None):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("--model", help="take the layer shapes from this .asrm file")
+    ap.add_argument("--model", help="time the products of this .asrm file's layers (default: the bundled "
+                    "int8 model; an int8 model's own weights give the int8model rows)")
     ap.add_argument("--batch", default="1,32", help="comma-separated frame counts")
     ap.add_argument("--seconds", type=float, default=0.25, help="minimum time per measurement")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="measure everything this many times, interleaved, and keep the fastest")
     ap.add_argument("--ghz", type=float, help="clock for the peak column (default: measured)")
     args = ap.parse_args(argv)
 
-    shapes = model_shapes(args.model) if args.model else DEFAULT_SHAPES
     source = args.model or BUNDLED_INT8
-    trained = model_weights(source, shapes) if os.path.exists(source) else {}
-    dtypes = [d for d in DTYPES if DTYPES[d][1] is not None or all(s in trained for s in shapes)]
+    if os.path.exists(source):
+        layers = model_layers(source)
+    else:
+        layers = [(r, c, None) for r, c in DEFAULT_SHAPES]
+    shapes = [(r, c) for r, c, _ in layers]
+    trained = all(w is not None for _, _, w in layers)
+    dtypes = [d for d in DTYPES if DTYPES[d][1] is not None or trained]
     batches = [int(b) for b in args.batch.split(",")]
     name, nominal = cpu_info()
     paths = _native.available_paths()
     macs_per_frame = sum(r * c for r, c in shapes)
     clocks = [lib.asr_bench_clock_ghz()]
+    # Seconds of one product: numpy per (batch, shape), C per (batch, path,
+    # dtype, layer); the fastest of --rounds interleaved rounds, so a noisy
+    # phase of a shared machine hits every row alike and is then discarded.
+    # Random weights depend on the shape only, so equal shapes are timed once.
+    best = {}
+
+    def keep(key, t):
+        best[key] = min(t, best.get(key, t))
+
+    for _ in range(args.rounds):
+        for batch in batches:
+            for shape in sorted(set(shapes)):
+                keep(("numpy", batch, shape), time_numpy(shape[0], shape[1], batch, args.seconds))
+            for path in paths:
+                for dtype in dtypes:
+                    if DTYPES[dtype][1] is not None:
+                        for r, c in sorted(set(shapes)):
+                            keep((path, dtype, batch, (r, c)), time_c(path, dtype, r, c, batch, args.seconds))
+                    else:
+                        for i, (r, c, w) in enumerate(layers):
+                            keep((path, dtype, batch, i), time_c(path, dtype, r, c, batch, args.seconds, w))
     results = []                        # (batch, numpy GMAC/s, [(path, dtype, GMAC/s)])
     for batch in batches:
-        t_np = sum(time_numpy(r, c, batch, args.seconds) for r, c in shapes)
-        rows = [(path, dtype, macs_per_frame * batch / 1e9
-                 / sum(time_c(path, dtype, r, c, batch, args.seconds, trained) for r, c in shapes))
-                for path in paths for dtype in dtypes]
-        results.append((batch, macs_per_frame * batch / t_np / 1e9, rows))
+        macs = macs_per_frame * batch / 1e9
+        t_np = sum(best[("numpy", batch, s)] for s in shapes)
+        rows = []
+        for path in paths:
+            for dtype in dtypes:
+                if DTYPES[dtype][1] is not None:
+                    t = sum(best[(path, dtype, batch, s)] for s in shapes)
+                else:
+                    t = sum(best[(path, dtype, batch, i)] for i in range(len(layers)))
+                rows.append((path, dtype, macs / t))
+        results.append((batch, macs / t_np, rows))
     # The clock before and after the kernels, the higher one: a neighbour
     # on a shared machine can only make the add chain look slower.
     clocks.append(lib.asr_bench_clock_ghz())
@@ -164,7 +194,9 @@ def main(argv=None):
           % (name, "%.2f GHz" % nominal if nominal else "unknown",
              "%.2f GHz" % measured if measured else "n/a",
              "%.2f GHz" % ghz if ghz else "clock unknown", ", ".join(paths)))
-    print("shapes (rows x cols): %s" % ", ".join("%dx%d" % s for s in shapes))
+    print("products per frame (rows x cols), %s: %s"
+          % (os.path.basename(source) if os.path.exists(source) else "default shapes",
+             ", ".join("%dx%d" % s for s in shapes)))
     for batch, base, rows in results:
         print("\nbatch %d frame%s" % (batch, "s" if batch > 1 else ""))
         print("  %-11s %-9s %9s %9s %9s %8s" % ("path", "type", "GMAC/s", "x numpy", "peak", "of peak"))
