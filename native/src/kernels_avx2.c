@@ -13,12 +13,10 @@ typedef __m256i vint;
 typedef __m256 vflt;
 #define V_LOAD(p) _mm256_load_si256((const __m256i *)(const void *)(p))
 #define V_SET1_32(i) _mm256_set1_epi32(i)
-#define V_SET1_8(i) _mm256_set1_epi8(i)
 #define V_SET1_16(i) _mm256_set1_epi16(i)
 #define V_ZERO() _mm256_setzero_si256()
 #define V_ADD32(a, b) _mm256_add_epi32(a, b)
 #define V_ADD16(a, b) _mm256_add_epi16(a, b)
-#define V_XOR(a, b) _mm256_xor_si256(a, b)
 #define V_ABS8(a) _mm256_abs_epi8(a)
 #define V_SIGN8(a, b) _mm256_sign_epi8(a, b)
 #define V_MADDUBS(u, s) _mm256_maddubs_epi16(u, s)

@@ -16,12 +16,10 @@ typedef __m128i vint;
 typedef __m128 vflt;
 #define V_LOAD(p) _mm_load_si128((const __m128i *)(const void *)(p))
 #define V_SET1_32(i) _mm_set1_epi32(i)
-#define V_SET1_8(i) _mm_set1_epi8(i)
 #define V_SET1_16(i) _mm_set1_epi16(i)
 #define V_ZERO() _mm_setzero_si128()
 #define V_ADD32(a, b) _mm_add_epi32(a, b)
 #define V_ADD16(a, b) _mm_add_epi16(a, b)
-#define V_XOR(a, b) _mm_xor_si128(a, b)
 #define V_ABS8(a) _mm_abs_epi8(a)
 #define V_SIGN8(a, b) _mm_sign_epi8(a, b)
 #define V_MADDUBS(u, s) _mm_maddubs_epi16(u, s)
