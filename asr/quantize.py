@@ -40,8 +40,8 @@ _QRANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
 _WMAX = {"int8": 127, "int16": 32767}       # weights avoid -2^(b-1): see kernels.h
 # int8 weights use 7 bits of range, [-63, 63], by default: x86 without VNNI
 # (SSE4.1/AVX2) then multiplies x + 128 as an unsigned byte without the
-# per-product sign step (ASR_NARROW_S8 in native/src/kernels.h), 1.5-2x
-# faster, for a measured cost of about 1.3 dB of SQNR (model card). Other
+# per-product sign step (ASR_NARROW_S8 in native/src/kernels.h), 1.3-1.7x
+# faster, for a measured cost of about 1.2-1.3 dB of SQNR (model card). Other
 # paths run either range at the same speed; weight_bits=8 keeps [-127, 127].
 INT8_WEIGHT_BITS = 7
 
