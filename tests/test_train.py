@@ -161,3 +161,50 @@ def test_feature_cache_is_the_same_with_worker_processes(tmp_path, monkeypatch):
     x, _ = cached[1][0]
     want = logmel(sf.read(str(tmp_path / "u1.wav"), dtype="float32")[0], FeatureConfig())
     np.testing.assert_array_equal(x, want.astype(np.float16))
+
+
+def test_train_and_export_commands_on_a_toy_corpus(tmp_path, monkeypatch):
+    """tools/train.py and tools/export.py end to end, as the README runs them
+    (features, then training that checkpoints, logs and resumes, then export)
+    on a toy corpus, with a new run's --width: a resumed run keeps the width
+    it started with and refuses another; the exported models have it."""
+    import soundfile as sf
+    monkeypatch.setattr(T, "WORK", str(tmp_path))
+    rng = np.random.default_rng(5)
+    sentences = ["go left", "stop", "go go stop", "left stop go"]
+    for split, n in (("train", 12), ("valid", 3)):
+        d = tmp_path / "corpus" / split
+        d.mkdir(parents=True)
+        scp, text = [], []
+        for i in range(n):
+            utt = "%s-%02d" % (split, i)
+            wav = d / (utt + ".wav")
+            sf.write(str(wav), (0.1 * rng.standard_normal(12000 + 1600 * i)).astype(np.float32), 16000)
+            scp.append("%s %s\n" % (utt, wav))
+            text.append("%s %s\n" % (utt, sentences[i % len(sentences)]))
+        (d / "wav.scp").write_text("".join(scp))
+        (d / "text").write_text("".join(text))
+    (tmp_path / "corpus" / "lexicon.txt").write_text("go G OW1\nleft L EH1 F T\nstop S T AA1 P\n")
+    common = ["--threads", "1", "--jobs", "1", "--batch-frames", "600", "--save-every", "2"]
+
+    assert T.main(["all", "--epochs", "1", "--width", "16"] + common) == 0
+    ck = torch.load(str(tmp_path / "train" / "last.pt"), weights_only=False)
+    assert [a[0] for a in ck["arch"]] == [16] * len(T.ARCH)
+    assert ck["state"]["epoch"] == 1 and ck["state"]["step"] >= 3
+    assert (tmp_path / "train" / "epoch-01.pt").exists()
+    log = (tmp_path / "train" / "log.tsv").read_text().split()
+    assert log[0] == "1" and 0.0 <= float(log[3]) <= 2.0         # epoch, ..., validation PER
+
+    # Resuming: a second epoch at the run's own width; another width is refused.
+    with pytest.raises(SystemExit, match="width 16"):
+        T.main(["train", "--epochs", "2", "--width", "24"] + common)
+    assert T.main(["train", "--epochs", "2"] + common) == 0
+    assert torch.load(str(tmp_path / "train" / "last.pt"), weights_only=False)["state"]["epoch"] == 2
+
+    out = tmp_path / "models"
+    assert export.main(["--checkpoint", str(tmp_path / "train" / "epoch-02.pt"), "--out-dir", str(out),
+                        "--calib-utts", "4"]) == 0
+    for prec in ("float", "int16", "int8"):
+        m = Model.load(str(out / ("en-us-%s.asrm" % prec)))
+        assert [layer.out_dim for layer in m.layers] == [16] * len(T.ARCH) + [len(T.LABELS)]
+        assert m.meta["provenance"]["epochs"] == 2

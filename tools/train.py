@@ -193,6 +193,12 @@ def norm_stats(data, max_utts=3000):
 
 # ----------------------------------------------------------------- model
 
+def arch_of_width(width):
+    """ARCH with `width` units in every hidden layer (same kernels, dilations
+    and strides, hence the same context and frame rate)."""
+    return [(width, k, d, s) for _, k, d, s in ARCH]
+
+
 def context(arch=ARCH):
     """(pad_left, pad_right) exactly as asr.model.Model computes them."""
     rf, step, left = 1, 1, 0
@@ -386,11 +392,16 @@ def train(args):
     hours = sum(len(f) for f, _ in data) / 360000.0
     print("train: %d utterances, %.1f h; valid: %d" % (len(data), hours, len(valid)), flush=True)
     ckpt_path = os.path.join(out_dir, "last.pt")
-    net = build_net(torch)
+    ck = torch.load(ckpt_path, weights_only=False) if os.path.exists(ckpt_path) else None
+    # A run keeps the architecture it started with; --width only shapes a new one.
+    arch = [tuple(a) for a in ck["arch"]] if ck else arch_of_width(args.width or ARCH[0][0])
+    if ck and args.width and args.width != arch[0][0]:
+        raise SystemExit("--width %d: %s was started with width %d; move it aside to start anew"
+                         % (args.width, ckpt_path, arch[0][0]))
+    net = build_net(torch, arch=arch)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-2)
     state = {"epoch": 0, "step": 0, "batch_in_epoch": 0}
-    if os.path.exists(ckpt_path):
-        ck = torch.load(ckpt_path, weights_only=False)
+    if ck:
         net.load_state_dict(ck["net"])
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
@@ -398,7 +409,7 @@ def train(args):
         mean, inv_std = ck["mean"], ck["inv_std"]
         print("resumed at epoch %d step %d" % (state["epoch"], state["step"]), flush=True)
     elif args.init:
-        init = warm_start(torch, net, args.init, data)
+        init = warm_start(torch, net, args.init, data, arch=arch)
         mean, inv_std = init.mean.copy(), init.inv_std.copy()
         state["init"] = {"model": os.path.basename(args.init),
                          "provenance": init.meta.get("provenance")}
@@ -408,7 +419,7 @@ def train(args):
 
     def save(path=ckpt_path):
         torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "state": state,
-                    "mean": mean, "inv_std": inv_std, "arch": ARCH, "labels": LABELS,
+                    "mean": mean, "inv_std": inv_std, "arch": arch, "labels": LABELS,
                     "hours": hours}, path + ".tmp")
         os.replace(path + ".tmp", path)
 
@@ -429,7 +440,7 @@ def train(args):
             for g in opt.param_groups:
                 g["lr"] = lr
             items = [data[i] for i in order[bi]]
-            x, labels, olen, llen = make_batch(torch, items, mean, inv_std, True, rng)
+            x, labels, olen, llen = make_batch(torch, items, mean, inv_std, True, rng, arch)
             lp = net(x)
             loss = ctc(lp.permute(2, 0, 1), labels, olen, llen)
             opt.zero_grad()
@@ -448,7 +459,7 @@ def train(args):
                 run_loss, run_n = 0.0, 0
             if state["step"] % args.save_every == 0:
                 save()
-        vloss, per = evaluate(torch, net, valid, mean, inv_std)
+        vloss, per = evaluate(torch, net, valid, mean, inv_std, arch)
         state["epoch"] += 1
         state["batch_in_epoch"] = 0
         save()
@@ -476,6 +487,9 @@ def main(argv=None):
     ap.add_argument("--max-valid", type=int, default=600, help="validation utterances per epoch")
     ap.add_argument("--one-epoch", action="store_true",
                     help="stop after the next epoch ends (to pick up new corpus shards between epochs)")
+    ap.add_argument("--width", type=int,
+                    help="units per hidden layer of a new run (%d when not given; a resumed run keeps its own)"
+                    % ARCH[0][0])
     ap.add_argument("--init", help="float .asrm to start from when there is no checkpoint "
                     "(fine-tuning the bundled model on a larger corpus)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
