@@ -312,32 +312,26 @@ static void pack_narrow_s8(const unsigned char *src, size_t rows, size_t cols, s
     }
     for (t = 0; t * tile_rows < rows; t++) {
         size_t r0 = t * tile_rows, r1 = r0 + tile_rows < rows ? r0 + tile_rows : rows;
-        uint32_t *ts = sched + t * (full + 2), *back = ts + 2 + full, nf = 0, nu;
-        /* Pairs fill the list from the front, single groups from the back
-         * (in descending order); then the singles move down behind the
-         * pairs, ascending. */
+        uint32_t *ts = sched + t * (full + 2), nf = 0, nu = 0;
+        /* taken[g]: 0 free, 1 in a pair, 2 single. Pairs are listed as they
+         * are found, then the single groups in ascending order. */
         memset(taken, 0, full);
         for (g = 0; g < full; g++) {
             if (taken[g])
                 continue;
-            taken[g] = 1;
             for (c = g + 1; c < full && c <= g + PAIR_WINDOW; c++)
                 if (!taken[c] && pair_fusable(src, w_stride, r0, r1, g, c))
                     break;
             if (c < full && c <= g + PAIR_WINDOW) {
-                taken[c] = 1;
+                taken[g] = taken[c] = 1;
                 ts[2 + nf++] = (uint32_t)(4 * g | 4 * c << 16);
             } else {
-                *--back = (uint32_t)(4 * g);
+                taken[g] = 2;
             }
         }
-        nu = (uint32_t)(ts + 2 + full - back);
-        for (k = 0; k < nu / 2; k++) {
-            uint32_t v = back[k];
-            back[k] = back[nu - 1 - k];
-            back[nu - 1 - k] = v;
-        }
-        memmove(ts + 2 + nf, back, nu * sizeof(uint32_t));
+        for (g = 0; g < full; g++)
+            if (taken[g] == 2)
+                ts[2 + nf + nu++] = (uint32_t)(4 * g);
         ts[0] = nf;
         ts[1] = nu;
     }
