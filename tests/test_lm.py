@@ -287,3 +287,67 @@ def test_build_lm_command(tmp_path):
     assert "car" not in (tmp_path / "out.lex").read_text()
     for words in (["go", "forward"], ["turn", "now"], ["zzz"]):
         assert c_score(lm, words) == pytest.approx(lm.score(words), abs=1e-4)
+
+
+def test_build_lm_leaves_out_quotations_of_held_out_text(tmp_path):
+    """--exclude-overlap N drops every sentence sharing a run of N words with
+    a held-out sentence (a test sentence quoted inside longer text), keeps
+    the rest, and several --lexicon files form one vocabulary."""
+    import build_lm
+    held = "he was not an ill disposed young man"
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(["they said he was not an ill disposed fellow",   # 6 words shared
+                               "he was not an ill man",                          # 5 shared: kept
+                               "a young man went home", "he was not home"] * 3) + "\n")
+    excl = tmp_path / "held.txt"
+    excl.write_text(held + "\n")
+    lex1 = tmp_path / "a.lex"
+    lex1.write_text("he HH IY\nwas W AA Z\nnot N AA T\nan AE N\nill IH L\nman M AE N\n"
+                    "a AH\nyoung Y AH NG\n")
+    lex2 = tmp_path / "b.lex"
+    lex2.write_text("went W EH N T\nhome HH OW M\nthey DH EY\nsaid S EH D\ndisposed D IH S P OW Z D\n"
+                    "fellow F EH L OW\nman M AE N\n")
+    out = str(tmp_path / "lm.arpa")
+    args = [str(text), "-o", out, "--lexicon", str(lex1), "--lexicon", str(lex2),
+            "--exclude", str(excl), "--lexicon-out", str(tmp_path / "out.lex")]
+    assert build_lm.main(args + ["--exclude-overlap", "6"]) == 0
+    lm = load_arpa(out)
+    assert "fellow" not in lm.word_id and "said" not in lm.word_id
+    assert {"ill", "man", "went", "home"} <= set(lm.word_id)
+    assert (tmp_path / "out.lex").read_text().count("man M AE N") == 1
+    assert build_lm.main(args) == 0                                  # exact matches only
+    assert "fellow" in load_arpa(out).word_id
+
+
+def test_extra_lm_text_from_dictionary_and_jargon_files(tmp_path, monkeypatch):
+    """tools/corpus/lm_texts.py keeps GCIDE quotations and definitions without
+    headwords, editorial marks or attributions, and Jargon File entry bodies."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "tools", "corpus"))
+    import lm_texts
+    gcide = tmp_path / "gcide.dict.dz"
+    with gzip.open(gcide, "wt") as f:
+        f.write("00-database-short\n   Some banner text here\n\n"
+                " Begin file 1 of 26:  Letter A\n\n"
+                "Affect \\Af*fect\"\\, v. t. [L. affectus.]\n"
+                "   1. To act upon; to produce an effect upon.\n      [1913 Webster]\n\n"
+                "            The climate affected their health and spirits.\n"
+                "                                                  --Macaulay.\n"
+                "      [1913 Webster]\n\n"
+                "   Syn: influence; move; touch.\n")
+    jargon = tmp_path / "jargon.txt.gz"
+    with gzip.open(jargon, "wt") as f:
+        f.write(":gobble: vt.\n\n   1. To consume, usu.: used with {up} in a sentence.\n")
+    monkeypatch.setattr(lm_texts, "GCIDE", str(gcide))
+    monkeypatch.setattr(lm_texts, "JARGON", str(jargon))
+    monkeypatch.setattr(lm_texts, "WORDNET", str(tmp_path / "no-wordnet"))
+    lex = {w: ["X"] for w in ("to act upon produce an effect the climate affected their health and "
+                              "spirits consume used with up in a sentence").split()}
+    out = tmp_path / "extra.txt"
+    counts = lm_texts.build(str(out), lex, str(tmp_path / "extra.lex"))
+    lines = out.read_text().splitlines()
+    assert lines == ["to act upon", "to produce an effect upon",
+                     "the climate affected their health and spirits",
+                     "used with up in a sentence"]
+    assert counts["gcide"] == 3 and counts["jargon"] == 1 and counts["wordnet-glosses"] == 0
+    assert "climate X" in (tmp_path / "extra.lex").read_text()

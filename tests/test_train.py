@@ -3,6 +3,7 @@ computes what the PyTorch network computed (BN folded, tap-major weights,
 the same padding and frame counts), and CTC training on a toy problem
 learns. Needs the optional PyTorch dependency (.ci/run installs it)."""
 import os
+import random
 import sys
 
 import numpy as np
@@ -69,6 +70,32 @@ def test_exported_model_computes_the_torch_network():
     want = torch_logprobs(net, feats, m.mean, m.inv_std)
     np.testing.assert_allclose(reference.forward_float(m, feats), want, atol=2e-4)
     np.testing.assert_allclose(Network(m).forward(feats), want, atol=2e-4)
+
+
+def test_vocal_tract_perturbation_of_the_filter_axis():
+    """warp_filters: identity at 1; below the knee filter i takes the value at
+    i * alpha, the top filter stays in place, and the warp is monotone; in a
+    training batch it is drawn per utterance, and only when asked for."""
+    ramp = np.tile(np.arange(40, dtype=np.float32), (5, 1))
+    np.testing.assert_array_equal(T.warp_filters(ramp, 1.0), ramp)
+    for alpha in (0.9, 1.1):
+        w = T.warp_filters(ramp, alpha)
+        assert w.shape == ramp.shape and w.dtype == np.float32
+        np.testing.assert_allclose(w[0, :30], np.arange(30) * alpha, atol=1e-5)
+        assert w[0, 0] == 0 and w[0, -1] == 39 and np.all(np.diff(w[0]) > 0)
+    # A bump at filter 20 moves down when the axis is stretched (alpha > 1).
+    bump = np.exp(-0.5 * (np.arange(40) - 20.0) ** 2)[None, :].astype(np.float32)
+    assert np.argmax(T.warp_filters(bump, 1.1)[0]) == 18
+    items = [(np.random.default_rng(i).standard_normal((60, 40)).astype(np.float32),
+              np.array([1, 2])) for i in range(3)]
+    zeros, ones = np.zeros(40, np.float32), np.ones(40, np.float32)
+    plain = T.make_batch(torch, items, zeros, ones, False, random.Random(0))[0]
+    warped = T.make_batch(torch, items, zeros, ones, False, random.Random(0),
+                          warp=0.1)[0]
+    assert torch.equal(plain, warped)            # evaluation batches are never warped
+    a = T.make_batch(torch, items, zeros, ones, True, random.Random(0))[0]
+    b = T.make_batch(torch, items, zeros, ones, True, random.Random(0), warp=0.1)[0]
+    assert not torch.equal(a, b)
 
 
 def test_ctc_training_learns_a_toy_task():

@@ -9,7 +9,9 @@ Kneser-Ney (Chen & Goodman), with count pruning to keep it small.
 Input: text files with one normalized sentence per line (lower-case words).
 Words not in --lexicon become <unk> (or, with --oov drop, their sentence
 is left out); sentences listed in an --exclude file are left out (held-out
-test text must never reach the LM). --min-count drops n-grams of orders 2
+test text must never reach the LM), and with --exclude-overlap N so is every
+sentence that shares a run of N words with one of them (quotations of a test
+sentence inside longer text). --min-count drops n-grams of orders 2
 and up seen fewer times (continuation counts below the top order); back-off
 weights are then recomputed so every distribution still sums to one.
 --max-mb is a size target: while the written file is larger, the cutoffs of
@@ -108,6 +110,11 @@ def build(sentences, order=3, min_count=(1, 1, 2)):
     return grams
 
 
+def ngrams(words, n):
+    """The runs of n words of a sentence, as tuples."""
+    return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+
+
 def lower_prob(probs, g):
     """Interpolated probability of g's last word after g's context, backing
     off through shorter contexts (used while building)."""
@@ -124,9 +131,13 @@ def main(argv=None):
     ap.add_argument("-o", "--out", required=True, help="output .arpa or .arpa.gz")
     ap.add_argument("--order", type=int, default=3)
     ap.add_argument("--min-count", default="1,1,2", help="per-order count cutoffs")
-    ap.add_argument("--lexicon", help="CMU-format lexicon: its words form the vocabulary")
+    ap.add_argument("--lexicon", action="append", default=[],
+                    help="lexicon (word PH ON ES per line; repeatable): its words form the vocabulary")
     ap.add_argument("--lexicon-out", help="write the vocabulary's pronunciations here")
     ap.add_argument("--exclude", action="append", default=[], help="sentences to leave out")
+    ap.add_argument("--exclude-overlap", type=int, default=0, metavar="N",
+                    help="also leave out every sentence sharing a run of N words with an "
+                         "--exclude sentence (0: exact matches only)")
     ap.add_argument("--oov", choices=("unk", "drop"), default="unk",
                     help="words not in --lexicon: map to <unk>, or drop the sentence")
     ap.add_argument("--max-mb", type=float, default=0.0,
@@ -135,10 +146,19 @@ def main(argv=None):
     exclude = set()
     for path in args.exclude:
         exclude.update(line.strip() for line in open(path, encoding="utf-8"))
+    held_ngrams = set()
+    if args.exclude_overlap:
+        for s in exclude:
+            held_ngrams.update(ngrams(s.split(), args.exclude_overlap))
     lex_words = None
     if args.lexicon:
         from asr.lexicon import read_prons
-        prons = read_prons(args.lexicon)
+        prons, seen = [], set()
+        for path in args.lexicon:
+            for w, ph in read_prons(path):
+                if (w, tuple(ph)) not in seen:
+                    seen.add((w, tuple(ph)))
+                    prons.append((w, ph))
         lex_words = {w for w, _ in prons}
     sents, dropped, oov_dropped = [], 0, 0
     for path in args.text:
@@ -146,10 +166,11 @@ def main(argv=None):
             s = line.strip()
             if not s:
                 continue
-            if s in exclude:
+            words = s.split()
+            if s in exclude or (held_ngrams and not held_ngrams.isdisjoint(
+                    ngrams(words, args.exclude_overlap))):
                 dropped += 1
                 continue
-            words = s.split()
             if lex_words is not None:
                 if args.oov == "drop" and any(w not in lex_words for w in words):
                     oov_dropped += 1

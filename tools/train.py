@@ -252,12 +252,30 @@ def out_len(n, arch=ARCH):
     return n
 
 
-def make_batch(torch, items, mean, inv_std, train, rng, arch=ARCH):
+def warp_filters(f, alpha, knee=0.85):
+    """Vocal tract length perturbation on log-mel frames (T x D): the
+    filter axis is stretched by alpha (a value at filter i moves to i / alpha)
+    up to knee x the top filter, then linearly so the top filter stays in
+    place; log energies are interpolated between neighbouring filters."""
+    top = f.shape[1] - 1
+    i = np.arange(top + 1, dtype=np.float64)
+    b = knee * top
+    src = np.where(i <= b, i * alpha, b * alpha + (i - b) * (top - b * alpha) / (top - b))
+    lo = np.clip(np.floor(src).astype(int), 0, top)
+    hi = np.minimum(lo + 1, top)
+    w = (src - lo).astype(np.float32)
+    return f[:, lo] * (1 - w) + f[:, hi] * w
+
+
+def make_batch(torch, items, mean, inv_std, train, rng, arch=ARCH, warp=0.0):
     left, right = context(arch)
     T = max(len(f) for f, _ in items) + left + right
     x = np.zeros((len(items), T, 40), np.float32)
     for i, (f, _) in enumerate(items):
-        v = (f.astype(np.float32) - mean) * inv_std
+        f = f.astype(np.float32)
+        if train and warp:
+            f = warp_filters(f, rng.uniform(1 - warp, 1 + warp))
+        v = (f - mean) * inv_std
         if train:   # SpecAugment-style masks; 0 is the mean after normalization
             for _ in range(2):
                 w = rng.randint(0, 7)
@@ -440,7 +458,8 @@ def train(args):
             for g in opt.param_groups:
                 g["lr"] = lr
             items = [data[i] for i in order[bi]]
-            x, labels, olen, llen = make_batch(torch, items, mean, inv_std, True, rng, arch)
+            x, labels, olen, llen = make_batch(torch, items, mean, inv_std, True, rng, arch,
+                                               args.warp)
             lp = net(x)
             loss = ctc(lp.permute(2, 0, 1), labels, olen, llen)
             opt.zero_grad()
@@ -483,6 +502,9 @@ def main(argv=None):
     ap.add_argument("--decay-hours", type=float, default=20.0)
     ap.add_argument("--batch-frames", type=int, default=24000, help="padded input frames per batch")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--warp", type=float, default=0.0,
+                    help="vocal tract length perturbation: stretch each training utterance's "
+                         "filter axis by a factor drawn from [1 - W, 1 + W] (0: off)")
     ap.add_argument("--save-every", type=int, default=200, help="steps between checkpoints")
     ap.add_argument("--max-valid", type=int, default=600, help="validation utterances per epoch")
     ap.add_argument("--one-epoch", action="store_true",
