@@ -20,7 +20,6 @@ pronunciations of their words. Held-out text is removed
 when the LM is built (tools/build_lm.py --exclude-overlap), not here.
 """
 import argparse
-import glob
 import gzip
 import os
 import re
@@ -28,6 +27,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import texts  # noqa: E402
 from texts import CORPUS, WORDNET, keep, load_cmudict, normalize, split_sentences  # noqa: E402
 
 GCIDE = "/usr/share/dictd/gcide.dict.dz"
@@ -57,12 +57,17 @@ def _gcide_paragraphs(text):
             yield lines
 
 
+def _read_gz(path):
+    """Text of a gzip (or dictzip) file; '' when the package is not installed."""
+    if not os.path.exists(path):
+        return ""
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
 def gcide():
     """Quotations and definitions of GCIDE, as raw sentences."""
-    if not os.path.exists(GCIDE):
-        return
-    with gzip.open(GCIDE, "rt", encoding="utf-8", errors="replace") as f:
-        text = f.read()
+    text = _read_gz(GCIDE)
     start = text.find("Begin file 1 of 26")
     for lines in _gcide_paragraphs(text[max(start, 0):]):
         first = lines[0]
@@ -84,26 +89,15 @@ def gcide():
         yield from split_sentences(body)
 
 
-def wordnet_glosses():
+def wordnet_definitions():
     """Definitions of WordNet glosses (the quoted examples are left out)."""
-    for path in sorted(glob.glob(os.path.join(WORDNET, "data.*"))):
-        with open(path, encoding="latin-1") as f:
-            for line in f:
-                if line.startswith("  "):
-                    continue
-                gloss = line.partition("|")[2]
-                gloss = re.sub(r'"[^"]*"', " ", gloss)
-                for part in gloss.split(";"):
-                    yield part
+    for gloss in texts.wordnet_glosses(WORDNET):
+        yield from re.sub(r'"[^"]*"', " ", gloss).split(";")
 
 
 def jargon():
     """Entry bodies of the Jargon File (headwords and pronunciations left out)."""
-    if not os.path.exists(JARGON):
-        return
-    with gzip.open(JARGON, "rt", encoding="utf-8", errors="replace") as f:
-        text = f.read()
-    for para in re.split(r"\n\s*\n", text):
+    for para in re.split(r"\n\s*\n", _read_gz(JARGON)):
         body = " ".join(l.strip() for l in para.split("\n"))
         if not body or body.startswith(":"):
             continue
@@ -112,7 +106,7 @@ def jargon():
         yield from split_sentences(body)
 
 
-SOURCES = (("gcide", gcide), ("wordnet-glosses", wordnet_glosses), ("jargon", jargon))
+SOURCES = (("gcide", gcide), ("wordnet-glosses", wordnet_definitions), ("jargon", jargon))
 
 
 def build(out_path, lex, lexicon_out=None):

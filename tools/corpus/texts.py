@@ -149,16 +149,19 @@ def load_cmudict(path=CMUDICT):
     return lex
 
 
-def wordnet_examples():
-    """Quoted usage examples from WordNet glosses."""
-    for path in sorted(glob.glob(os.path.join(WORDNET, "data.*"))):
+def wordnet_glosses(wordnet=WORDNET):
+    """The gloss of every WordNet synset: definitions and quoted examples."""
+    for path in sorted(glob.glob(os.path.join(wordnet, "data.*"))):
         with open(path, encoding="latin-1") as f:
             for line in f:
-                if line.startswith("  "):
-                    continue
-                gloss = line.partition("|")[2]
-                for ex in re.findall(r'"([^"]+)"', gloss):
-                    yield ex
+                if not line.startswith("  "):      # the licence header is indented
+                    yield line.partition("|")[2]
+
+
+def wordnet_examples():
+    """Quoted usage examples from WordNet glosses."""
+    for gloss in wordnet_glosses():
+        yield from re.findall(r'"([^"]+)"', gloss)
 
 
 def fortunes():
