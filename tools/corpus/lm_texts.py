@@ -16,8 +16,8 @@ recordings are often longer read prose; this adds prose from Debian packages
 
 Sentences are normalized as the corpus labels are (tools/corpus/texts.py) and
 kept only if every word is in the CMU dictionary; lexicon_extra.txt gets the
-pronunciations of their words. Held-out text is removed
-when the LM is built (tools/build_lm.py --exclude-overlap), not here.
+pronunciations of their words. Held-out text is removed when the LM is built
+(tools/build_lm.py --exclude-overlap), not here.
 """
 import argparse
 import gzip
@@ -36,8 +36,6 @@ JARGON = "/usr/share/doc/jargon-text/jargon.txt.gz"
 # Editorial marks of GCIDE: "[1913 Webster]", "[Obs.]", "[PJC]", {cross refs}.
 _BRACKETED = re.compile(r"\[[^\]]*\]")
 _ATTRIBUTION = re.compile(r"--\s*[A-Z][^\n]*$")
-
-
 _HEADWORD = re.compile(r"[^\\]*\\[^\\]*\\,?\s*(?:(?:[a-z]+\.|&)\s*)*(?:\d+\.\s*)?")
 
 
@@ -52,7 +50,7 @@ def _unbracket(text):
 
 def _gcide_paragraphs(text):
     for para in re.split(r"\n\s*\n", text):
-        lines = [l for l in para.split("\n") if l.strip() and not re.fullmatch(r"\s*\[[^\]]*\]\s*", l)]
+        lines = [l for l in para.split("\n") if l.strip() and not _BRACKETED.fullmatch(l.strip())]
         if lines:
             yield lines
 
