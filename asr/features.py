@@ -10,11 +10,22 @@ Times: ``win_s``/``hop_s`` in seconds, frequencies in Hz, samples are float
 in [-1, 1]. Output: float32 array (frames x num_filters) of natural-log
 energies. Normalization (mean / inverse std) is stored in the model and
 applied by the network, not here.
+
+Channel normalization (``cmn_frames`` > 0) subtracts from each frame a
+running mean of the frames so far, over an exponentially decaying window,
+and adds back ``cmn_prior``: a microphone's or a room's fixed colouration,
+an offset on every log energy, cancels, while the output keeps the scale
+the model's own mean and variance normalization expects. The running mean
+starts from ``cmn_prior`` (the training set's mean) weighted as
+``cmn_prior_frames`` frames, so the first frames of a stream are not
+normalized by themselves alone. It is causal and computed frame by frame,
+so streaming keeps its bit-identical chunking.
 """
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import python_speech_features as psf
+from scipy import signal
 from python_speech_features import sigproc
 
 
@@ -31,6 +42,9 @@ class FeatureConfig:
     preemph: float = 0.97
     log_floor: float = 1e-10
     window: str = "hamming"
+    cmn_frames: int = 0              # time constant of the running mean, frames (0: off)
+    cmn_prior_frames: int = 100      # weight of cmn_prior at the start, frames
+    cmn_prior: tuple = ()            # per-filter log energy the running mean starts from
 
     @property
     def win_len(self):
@@ -43,12 +57,56 @@ class FeatureConfig:
         return int(round(self.hop_s * self.sample_rate))
 
     def to_dict(self):
-        return asdict(self)
+        d = asdict(self)
+        d["cmn_prior"] = list(self.cmn_prior)
+        return d
 
     @classmethod
     def from_dict(cls, d):
         known = {f: d[f] for f in cls.__dataclass_fields__ if f in d}
+        if "cmn_prior" in known:
+            known["cmn_prior"] = tuple(float(v) for v in known["cmn_prior"])
         return cls(**known)
+
+    def check(self):
+        """Raise ValueError if the channel normalization settings are unusable."""
+        if self.cmn_frames < 0 or self.cmn_prior_frames < 0:
+            raise ValueError("cmn_frames and cmn_prior_frames must be >= 0")
+        if self.cmn_frames and (len(self.cmn_prior) != self.num_filters
+                                or not np.all(np.isfinite(self.cmn_prior))):
+            raise ValueError("cmn_prior needs %d finite values when cmn_frames > 0"
+                             % self.num_filters)
+
+
+class ChannelNorm:
+    """Streaming channel (cepstral-style) mean normalization of log-mel frames.
+
+    With a = 1 - 1/cmn_frames, after frame t the decayed sum and count are
+    S_t = a S_{t-1} + f_t and C_t = a C_{t-1} + 1, starting from
+    S = cmn_prior_frames * prior and C = cmn_prior_frames; the output frame
+    is f_t - S_t / C_t + prior. Sums are float64 and the frames are visited
+    in order one at a time, so any chunking gives identical bits.
+    """
+
+    def __init__(self, cfg):
+        cfg.check()
+        self.decay = 1.0 - 1.0 / cfg.cmn_frames
+        self.prior = np.asarray(cfg.cmn_prior, dtype=np.float64)
+        # [S | C] of the last frame; the filter's state is a times that.
+        self.last = np.append(self.prior * cfg.cmn_prior_frames, float(cfg.cmn_prior_frames))
+
+    def apply(self, frames):
+        """(n, num_filters) log-mel frames -> normalized float32 frames; updates the state."""
+        if len(frames) == 0:
+            return np.asarray(frames, dtype=np.float32)
+        f = np.asarray(frames, dtype=np.float64)
+        x = np.concatenate([f, np.ones((len(f), 1))], axis=1)
+        # One first-order recursion per column, y[t] = x[t] + a y[t-1], run
+        # frame by frame in C by lfilter; its state carries over between calls.
+        y, _ = signal.lfilter([1.0], [1.0, -self.decay], x, axis=0,
+                              zi=(self.decay * self.last)[None, :])
+        self.last = y[-1]
+        return (f - y[:, :-1] / y[:, -1:] + self.prior).astype(np.float32)
 
 
 def num_frames(n_samples, cfg):
@@ -112,6 +170,7 @@ class FeatureStream:
 
     def __init__(self, cfg=FeatureConfig()):
         self.cfg = cfg
+        self.cmn = ChannelNorm(cfg) if cfg.cmn_frames else None
         self.prev = 0.0          # last raw sample, for pre-emphasis
         self.pending = np.zeros(0, dtype=np.float64)  # pre-emphasized, from frame `done`
         self.done = 0            # frames emitted
@@ -154,6 +213,8 @@ class FeatureStream:
         win, hop = self.cfg.win_len, self.cfg.hop_len
         idx = np.arange(n)[:, None] * hop + np.arange(win)[None, :]
         out = _frames_to_logmel(self.pending[idx], self.cfg)
+        if self.cmn is not None:
+            out = self.cmn.apply(out)
         self.pending = self.pending[n * hop:]
         self.done += n
         return out

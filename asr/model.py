@@ -147,6 +147,10 @@ class Model:
                                        % (i, a.out_dtype, i + 1, b.dtype))
         if self.layers[-1].out_dtype != "float":
             raise ModelFormatError("the last layer must output float log-probabilities")
+        try:
+            self.features.check()
+        except (TypeError, ValueError) as exc:
+            raise ModelFormatError("feature configuration: %s" % exc) from None
         d = self.features.num_filters
         if self.mean.shape != (d,) or self.inv_std.shape != (d,):
             raise ModelFormatError("normalization statistics must have %d values" % d)

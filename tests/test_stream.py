@@ -1,6 +1,7 @@
 """The streaming recognizer: any chunking gives the offline result,
 endpointing cuts utterances at pauses, streams are independent across
 threads, and the microphone path runs on a file through the same code."""
+import dataclasses
 import io
 import threading
 
@@ -54,9 +55,13 @@ def result_key(results):
             for r in results]
 
 
+@pytest.mark.parametrize("cmn_frames", [0, 50])
 @pytest.mark.parametrize("precision", ["float", "int8"])
-def test_any_chunking_equals_offline(lexicon, precision):
+def test_any_chunking_equals_offline(lexicon, precision, cmn_frames):
     model = random_float_model(seed=4, hidden=32)
+    if cmn_frames:      # channel normalization, starting from the model's mean
+        model.features = dataclasses.replace(model.features, cmn_frames=cmn_frames,
+                                             cmn_prior=tuple(float(v) for v in model.mean))
     if precision == "int8":
         from asr.quantize import quantize_model
         from asr.features import logmel

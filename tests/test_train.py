@@ -190,28 +190,33 @@ def test_feature_cache_is_the_same_with_worker_processes(tmp_path, monkeypatch):
     np.testing.assert_array_equal(x, want.astype(np.float16))
 
 
-def test_train_and_export_commands_on_a_toy_corpus(tmp_path, monkeypatch):
-    """tools/train.py and tools/export.py end to end, as the README runs them
-    (features, then training that checkpoints, logs and resumes, then export)
-    on a toy corpus, with a new run's --width: a resumed run keeps the width
-    it started with and refuses another; the exported models have it."""
+def toy_corpus(root, splits=(("train", 12), ("valid", 3))):
+    """Kaldi directories of noise 'utterances' with toy transcripts under root/corpus."""
     import soundfile as sf
-    monkeypatch.setattr(T, "WORK", str(tmp_path))
     rng = np.random.default_rng(5)
     sentences = ["go left", "stop", "go go stop", "left stop go"]
-    for split, n in (("train", 12), ("valid", 3)):
-        d = tmp_path / "corpus" / split
+    for split, n in splits:
+        d = root / "corpus" / split
         d.mkdir(parents=True)
         scp, text = [], []
         for i in range(n):
             utt = "%s-%02d" % (split, i)
             wav = d / (utt + ".wav")
             sf.write(str(wav), (0.1 * rng.standard_normal(12000 + 1600 * i)).astype(np.float32), 16000)
-            scp.append("%s %s\n" % (utt, wav))
+            scp.append("%s %s\n" % (utt, wav.name))          # relative to the directory
             text.append("%s %s\n" % (utt, sentences[i % len(sentences)]))
         (d / "wav.scp").write_text("".join(scp))
         (d / "text").write_text("".join(text))
-    (tmp_path / "corpus" / "lexicon.txt").write_text("go G OW1\nleft L EH1 F T\nstop S T AA1 P\n")
+    (root / "corpus" / "lexicon.txt").write_text("go G OW1\nleft L EH1 F T\nstop S T AA1 P\n")
+
+
+def test_train_and_export_commands_on_a_toy_corpus(tmp_path, monkeypatch):
+    """tools/train.py and tools/export.py end to end, as the README runs them
+    (features, then training that checkpoints, logs and resumes, then export)
+    on a toy corpus, with a new run's --width: a resumed run keeps the width
+    it started with and refuses another; the exported models have it."""
+    monkeypatch.setattr(T, "WORK", str(tmp_path))
+    toy_corpus(tmp_path)
     common = ["--threads", "1", "--jobs", "1", "--batch-frames", "600", "--save-every", "2"]
 
     assert T.main(["all", "--epochs", "1", "--width", "16"] + common) == 0
@@ -235,3 +240,49 @@ def test_train_and_export_commands_on_a_toy_corpus(tmp_path, monkeypatch):
         m = Model.load(str(out / ("en-us-%s.asrm" % prec)))
         assert [layer.out_dim for layer in m.layers] == [16] * len(T.ARCH) + [len(T.LABELS)]
         assert m.meta["provenance"]["epochs"] == 2
+
+
+def test_draw_epoch_repeats_small_sets_and_subsamples_large_ones():
+    small = [(np.zeros((100, 40), np.float16), None)] * 3           # 3 s
+    large = [(np.zeros((200, 40), np.float16), None)] * 90          # 180 s
+    assert T.parse_mix("a=0.5, b=1e-3") == [("a", 0.5), ("b", 0.001)]
+    for bad in ("a", "a=x", "a=0"):
+        with pytest.raises(SystemExit):
+            T.parse_mix(bad)
+    rng = random.Random(0)
+    epoch = T.draw_epoch([(small, 10 / 3600), (large, 60 / 3600)], rng)
+    frames = [len(f) for f, _ in epoch]
+    assert frames.count(100) == 10          # 10 s from a 3 s set: each utterance 3-4 times
+    assert frames.count(200) == 30          # 60 s of a 180 s set
+
+
+def test_recorded_sets_mixed_in_with_channel_normalization(tmp_path, monkeypatch):
+    """A run on two cached splits, one of them recorded with perturbed copies,
+    validated on both, with channel normalization trained in: the export
+    carries the normalization (its prior is the model's mean), and the float
+    model it writes computes what PyTorch computed (export checks it)."""
+    monkeypatch.setattr(T, "WORK", str(tmp_path))
+    toy_corpus(tmp_path, (("train", 8), ("valid", 3), ("rec-train", 6), ("rec-valid", 3)))
+    common = ["--threads", "1", "--jobs", "1", "--batch-frames", "600"]
+    assert T.main(["features"] + common) == 0
+    assert T.main(["features", "--split", "rec-train", "--copies", "1"] + common) == 0
+    assert T.main(["features", "--split", "rec-valid"] + common) == 0
+    rec = T.load_split("rec-train")
+    assert len(rec) == 12 and sorted(T.cached_utts("rec-train"))[:2] == ["rec-train-00", "rec-train-00~a1"]
+    assert not np.array_equal(rec[0][0], rec[1][0])        # the copy is perturbed
+    run = ["train", "--epochs", "1", "--width", "16", "--cmn-frames", "20",
+           "--mix", "train=0.01,rec-train=0.02", "--valid", "valid,rec-valid", "--select", "rec-valid"]
+    assert T.main(run + common) == 0
+    ck = torch.load(str(tmp_path / "train" / "best.pt"), weights_only=False)
+    assert ck["cmn_frames"] == 20 and ck["mix"] == ["train", "rec-train"]
+    assert set(ck["state"]["valid"]) == {"valid", "rec-valid"}
+    assert ck["state"]["best_per"] == ck["state"]["valid"]["rec-valid"]["per"]
+    with pytest.raises(SystemExit, match="cmn-frames"):
+        T.main(["train", "--epochs", "2", "--cmn-frames", "30", "--mix", "train=0.01"] + common)
+    out = tmp_path / "models"
+    assert export.main(["--checkpoint", str(tmp_path / "train" / "best.pt"), "--out-dir", str(out),
+                        "--calib-utts", "4"]) == 0
+    for prec in ("float", "int8"):
+        m = Model.load(str(out / ("en-us-%s.asrm" % prec)))
+        assert m.features.cmn_frames == 20
+        np.testing.assert_array_equal(np.array(m.features.cmn_prior, np.float32), m.mean)

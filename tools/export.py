@@ -28,7 +28,6 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from asr import quantize, reference  # noqa: E402
-from asr.features import FeatureConfig  # noqa: E402
 from asr.model import Layer, Model  # noqa: E402
 
 import train as T  # noqa: E402
@@ -68,6 +67,8 @@ def main(argv=None):
     ap.add_argument("--out-dir", default=os.path.join(ROOT, "models"))
     ap.add_argument("--name", default="en-us")
     ap.add_argument("--calib-utts", type=int, default=200)
+    ap.add_argument("--calib-splits", help="cached splits to calibrate on, comma-separated "
+                    "(default: those the checkpoint trained on; 'train' with --requantize)")
     ap.add_argument("--scheme", default=quantize.DEFAULT_SCHEME, choices=quantize.SCHEMES)
     ap.add_argument("--int8-precision", default="int8",
                     help="int8, mixed (first/last int16) or a per-layer list")
@@ -91,11 +92,13 @@ def export_float(args):
 
     import torch
     ck = torch.load(args.checkpoint, weights_only=False)
+    if not args.calib_splits and ck.get("mix"):
+        args.calib_splits = ",".join(ck["mix"])
     arch = [tuple(a) for a in ck["arch"]]
     net = T.build_net(torch, arch=arch)
     net.load_state_dict(ck["net"])
     net.eval()
-    cfg = FeatureConfig()
+    cfg = T.run_features(ck.get("cmn_frames", 0), ck["mean"])
     state = ck["state"]
     provenance = {
         "trained_by": "tools/train.py", "git_commit": git_commit(), "epochs": state["epoch"],
@@ -113,10 +116,10 @@ def export_float(args):
     valid = T.load_split("valid")[:8]
     for f, _ in valid:                     # the fold and layout against PyTorch itself
         x, _, olen, _ = T.make_batch(torch, [(f, np.zeros(1, np.int16))],
-                                     fmodel.mean, fmodel.inv_std, False, None, arch)
+                                     fmodel.mean, fmodel.inv_std, False, None, arch, cmn=cfg)
         with torch.no_grad():
             want = net(x)[0, :, :int(olen[0])].numpy().T
-        got = reference.forward_float(fmodel, f.astype(np.float32))
+        got = reference.forward_float(fmodel, T.channel_norm(f.astype(np.float32), cfg))
         err = float(np.abs(got - want).max())
         if got.shape != want.shape or err > 1e-3:
             raise SystemExit("export check failed: shape %s vs %s, max error %.3g"
@@ -131,7 +134,12 @@ def export_float(args):
 
 def write_quantized(fmodel, args):
     """The int16 and int8 models, calibrated on training utterances."""
-    calib = [f.astype(np.float32) for f, _ in T.load_split("train", max_shards=2)[:args.calib_utts]]
+    # Spread over every split the run trained on (synthetic and recorded),
+    # each passed through the model's own channel normalization.
+    splits = args.calib_splits.split(",") if args.calib_splits else ["train"]
+    per = -(-args.calib_utts // len(splits))
+    calib = [T.channel_norm(f.astype(np.float32), fmodel.features)
+             for split in splits for f, _ in T.load_split(split, max_shards=2)[:per]]
     for name, prec in (("int16", "int16"), ("int8", args.int8_precision)):
         qmodel, rep = quantize.quantize_model(fmodel, calib, prec, args.scheme,
                                               int8_weight_bits=args.int8_weight_bits)

@@ -3,7 +3,7 @@
 a data set, scored exactly as asr-eval scores this project.
 
     pip install pocketsphinx
-    python tools/pocketsphinx_wer.py work/real [--json]
+    python tools/pocketsphinx_wer.py work/real [--every N] [--json]
 
 The baseline the bundled model is compared with in the model card.
 """
@@ -24,13 +24,15 @@ from asr.text import ErrorCounts, normalize  # noqa: E402
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data", help="TSV (PATH<TAB>REF) or Kaldi directory, as for asr-eval")
+    ap.add_argument("--every", type=int, default=1,
+                    help="every Nth utterance in file order, as asr-eval --every")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     from pocketsphinx import Decoder
     dec = Decoder(loglevel="FATAL")
     counts = ErrorCounts()
     rows = []
-    for utt, wav, ref in load_data(args.data):
+    for utt, wav, ref in load_data(args.data)[::max(1, args.every)]:
         x = read_audio(wav, 16000)
         dec.start_utt()
         dec.process_raw((np.clip(x, -1, 1) * 32767).astype(np.int16).tobytes(), full_utt=True)

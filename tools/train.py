@@ -22,19 +22,22 @@ logs loss and validation phone error rate (PER) per epoch to
 work/train/log.tsv.
 """
 import argparse
+import dataclasses
 import json
 import os
 import random
 import sys
 import time
+import zlib
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.join(ROOT, "tools", "corpus"))
 
 from asr.audio import read_audio  # noqa: E402
-from asr.features import FeatureConfig, logmel  # noqa: E402
+from asr.features import ChannelNorm, FeatureConfig, logmel  # noqa: E402
 
 PHONES = ("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T "
           "TH UH UW V W Y Z ZH").split()
@@ -52,12 +55,13 @@ SHARD_UTTS = 400
 # ------------------------------------------------------------------ data
 
 def read_kaldi_dir(d):
-    """{utt: (wav path, words)} of a Kaldi-style directory."""
+    """{utt: (wav path, words)} of a Kaldi-style directory; relative paths
+    in wav.scp are relative to the directory."""
     wavs, texts = {}, {}
     for line in open(os.path.join(d, "wav.scp"), encoding="utf-8"):
         parts = line.split(None, 1)
         if len(parts) == 2:
-            wavs[parts[0]] = parts[1].strip()
+            wavs[parts[0]] = os.path.join(d, parts[1].strip())
     for line in open(os.path.join(d, "text"), encoding="utf-8"):
         parts = line.split(None, 1)
         if parts:
@@ -75,6 +79,17 @@ def read_lexicon(path):
         word = parts[0].split("(")[0].lower()
         if word not in lex:
             lex[word] = [p.rstrip("012").upper() for p in parts[1:]]
+    return lex
+
+
+def corpus_lexicon():
+    """The lexicon of every corpus under WORK/corpus: the synthetic corpus's
+    lexicon.txt, then lexicon-real.txt (tools/corpus/real_sets.py) if present."""
+    lex = {}
+    for name in ("lexicon-real.txt", "lexicon.txt"):    # later files win a shared word
+        path = os.path.join(WORK, "corpus", name)
+        if os.path.exists(path):
+            lex.update(read_lexicon(path))
     return lex
 
 
@@ -103,26 +118,39 @@ def cached_utts(split):
     return done
 
 
+def copy_id(utt, copy):
+    """Cache id of an utterance's perturbed copy (0: the recording itself)."""
+    return utt if copy == 0 else "%s~a%d" % (utt, copy)
+
+
 def _utterance_features(job):
-    """(utt, features float16, labels) of one utterance, or None to skip it."""
-    u, wav, lab, cfg = job
+    """(cache id, features float16, labels) of one utterance or of a
+    perturbed copy of it, or None to skip it."""
+    u, wav, lab, cfg, copy = job
     try:
         x = read_audio(wav, cfg.sample_rate)
     except Exception as exc:   # a file still being written, or damaged
         print("skip %s: %s" % (u, exc), file=sys.stderr)
         return None
+    if copy:
+        import augment   # tools/corpus/augment.py; scipy, needed only here
+        seed = zlib.crc32(u.encode("utf-8")) * 16 + copy
+        x = augment.augment_recorded(x, cfg.sample_rate, np.random.default_rng(seed))
+    u = copy_id(u, copy)
     f = logmel(x, cfg)
     if len(f) < 3 * len(lab) + 6:   # too fast for CTC at 30 ms frames
         return None
     return u, f.astype(np.float16), np.array(lab, np.int16)
 
 
-def make_features(split, cfg, lex, limit=None, jobs=1):
-    """Cache features of utterances not yet in a shard; returns how many were added.
-    ``jobs`` processes compute features; this one writes the shards in order."""
+def make_features(split, cfg, lex, limit=None, jobs=1, copies=0):
+    """Cache features of utterances of WORK/corpus/<split> not yet in a shard,
+    and of ``copies`` perturbed copies of each (recorded speech: see
+    augment.augment_recorded); returns how many were added. ``jobs``
+    processes compute features; this one writes the shards in order."""
     corpus = read_kaldi_dir(os.path.join(WORK, "corpus", split))
     done = cached_utts(split)
-    todo = sorted(u for u in corpus if u not in done)
+    todo = sorted((u, c) for u in corpus for c in range(copies + 1) if copy_id(u, c) not in done)
     if limit:
         todo = todo[:limit]
     d = shard_dir(split)
@@ -136,10 +164,10 @@ def make_features(split, cfg, lex, limit=None, jobs=1):
     try:
         for s in range(0, len(todo), SHARD_UTTS):
             work = []
-            for u in todo[s:s + SHARD_UTTS]:
+            for u, c in todo[s:s + SHARD_UTTS]:
                 lab = phone_ids(corpus[u][1], lex)
                 if lab:
-                    work.append((u, corpus[u][0], lab, cfg))
+                    work.append((u, corpus[u][0], lab, cfg, c))
             results = pool.map(_utterance_features, work, chunksize=8) if pool else \
                 [_utterance_features(w) for w in work]
             results = [r for r in results if r is not None]
@@ -179,6 +207,40 @@ def load_split(split, max_shards=None):
         lo = np.concatenate([[0], np.cumsum(llen)])
         for i in range(len(flen)):
             out.append((feats[fo[i]:fo[i + 1]], labels[lo[i]:lo[i + 1]]))
+    return out
+
+
+def parse_mix(spec):
+    """'train=6,cv-train=2.5' -> [('train', 6.0), ('cv-train', 2.5)]: hours of
+    audio to draw from each cached split per epoch."""
+    out = []
+    for part in spec.split(","):
+        name, _, hours = part.partition("=")
+        try:
+            out.append((name.strip(), float(hours)))
+        except ValueError:
+            raise SystemExit("--mix: %r is not NAME=HOURS" % part)
+        if out[-1][1] <= 0:
+            raise SystemExit("--mix: %s needs a positive number of hours" % name)
+    return out
+
+
+def draw_epoch(sources, rng):
+    """One epoch's utterances: from each (data, hours) source, utterances in
+    a random order until that many hours are drawn, starting a new random
+    order when the set runs out (a small set is repeated, a large one
+    subsampled, differently every epoch)."""
+    out = []
+    for data, hours in sources:
+        want, got = hours * 360000.0, 0
+        while got < want and data:
+            order = list(range(len(data)))
+            rng.shuffle(order)
+            for i in order:
+                if got >= want:
+                    break
+                out.append(data[i])
+                got += len(data[i][0])
     return out
 
 
@@ -267,15 +329,32 @@ def warp_filters(f, alpha, knee=0.85):
     return f[:, lo] * (1 - w) + f[:, hi] * w
 
 
-def make_batch(torch, items, mean, inv_std, train, rng, arch=ARCH, warp=0.0):
+def run_features(cmn_frames, mean):
+    """The runtime feature configuration of a run: today's filterbanks, and
+    channel normalization over ``cmn_frames`` frames starting from the
+    training mean when cmn_frames > 0."""
+    if not cmn_frames:
+        return FeatureConfig()
+    return dataclasses.replace(FeatureConfig(), cmn_frames=int(cmn_frames),
+                               cmn_prior=tuple(float(v) for v in mean))
+
+
+def channel_norm(f, cfg):
+    """Cached log-mel frames as the runtime's FeatureStream gives them under cfg."""
+    return ChannelNorm(cfg).apply(f) if cfg is not None and cfg.cmn_frames else f
+
+
+def make_batch(torch, items, mean, inv_std, train, rng, arch=ARCH, warp=0.0, cmn=None):
+    """Padded, normalized network input, labels and lengths of ``items``;
+    ``cmn`` is the run's FeatureConfig when it normalizes the channel."""
     left, right = context(arch)
     T = max(len(f) for f, _ in items) + left + right
     x = np.zeros((len(items), T, 40), np.float32)
     for i, (f, _) in enumerate(items):
         f = f.astype(np.float32)
-        if train and warp:
+        if train and warp:    # the speaker's vocal tract, so before the channel
             f = warp_filters(f, rng.uniform(1 - warp, 1 + warp))
-        v = (f - mean) * inv_std
+        v = (channel_norm(f, cmn) - mean) * inv_std
         if train:   # SpecAugment-style masks; 0 is the mean after normalization
             for _ in range(2):
                 w = rng.randint(0, 7)
@@ -329,7 +408,7 @@ def greedy(lp):
     return out
 
 
-def evaluate(torch, net, data, mean, inv_std, arch=ARCH):
+def evaluate(torch, net, data, mean, inv_std, arch=ARCH, cmn=None):
     net.eval()
     errs = toks = 0
     loss_sum, n = 0.0, 0
@@ -337,7 +416,7 @@ def evaluate(torch, net, data, mean, inv_std, arch=ARCH):
     with torch.no_grad():
         for idx in batches(data, 30000, random.Random(0), shuffle=False):
             items = [data[i] for i in idx]
-            x, labels, olen, llen = make_batch(torch, items, mean, inv_std, False, None, arch)
+            x, labels, olen, llen = make_batch(torch, items, mean, inv_std, False, None, arch, cmn=cmn)
             lp = net(x)
             loss_sum += float(ctc(lp.permute(2, 0, 1), labels, olen, llen))
             n += int(llen.sum())
@@ -349,7 +428,7 @@ def evaluate(torch, net, data, mean, inv_std, arch=ARCH):
     return loss_sum / max(n, 1), errs / max(toks, 1)
 
 
-def warm_start(torch, net, path, data, arch=ARCH, n_utts=200):
+def warm_start(torch, net, path, data, arch=ARCH, n_utts=200, cmn_frames=0):
     """Initialize ``net`` from an exported float model (BN folded, so
     y = relu(W x + b)) by unfolding each BN: with mu and var the per-channel
     statistics of W x on sample data, gamma = sqrt(var + eps) and
@@ -365,8 +444,9 @@ def warm_start(torch, net, path, data, arch=ARCH, n_utts=200):
     arch_of_model = [(l.out_dim, l.kernel, l.dilation, l.stride) for l in model.layers[:-1]]
     if [tuple(a) for a in arch] != arch_of_model or model.labels != LABELS:
         raise SystemExit("--init: %s does not have this script's architecture and labels" % path)
+    cmn = model.features if model.features.cmn_frames else run_features(cmn_frames, model.mean)
     sample = random.Random(1).sample(data, min(n_utts, len(data)))
-    x, _, _, _ = make_batch(torch, sample, model.mean, model.inv_std, False, None, arch)
+    x, _, _, _ = make_batch(torch, sample, model.mean, model.inv_std, False, None, arch, cmn=cmn)
     left, right = context(arch)
     lens = np.array([len(f) + left + right for f, _ in sample])
     net.frozen_bn = True
@@ -403,12 +483,27 @@ def train(args):
     torch.manual_seed(0)
     out_dir = os.path.join(WORK, "train")
     os.makedirs(out_dir, exist_ok=True)
-    data = load_split("train")
-    valid = load_split("valid")
-    if args.max_valid:
-        valid = valid[:args.max_valid]
+    mix = parse_mix(args.mix) if args.mix else [("train", None)]
+    sources = []
+    for name, h in mix:
+        d = load_split(name)
+        print("%s: %d utterances, %.1f h cached%s" % (
+            name, len(d), sum(len(f) for f, _ in d) / 360000.0,
+            "" if h is None else ", %.2f h per epoch" % h), flush=True)
+        sources.append((d, h))
+    data = [u for d, _ in sources for u in d]
+    valid_sets = {}
+    for name in args.valid.split(","):
+        v = load_split(name)
+        # evenly spread over the split (its shards are in corpus order)
+        step = max(1, len(v) // args.max_valid) if args.max_valid else 1
+        valid_sets[name] = v[::step][:args.max_valid or None]
+    select = args.select.split(",") if args.select else list(valid_sets)
+    if not set(select) <= set(valid_sets):
+        raise SystemExit("--select %s: not among --valid %s" % (args.select, args.valid))
     hours = sum(len(f) for f, _ in data) / 360000.0
-    print("train: %d utterances, %.1f h; valid: %d" % (len(data), hours, len(valid)), flush=True)
+    print("train: %d utterances, %.1f h; valid: %s" % (
+        len(data), hours, ", ".join("%s %d" % (k, len(v)) for k, v in valid_sets.items())), flush=True)
     ckpt_path = os.path.join(out_dir, "last.pt")
     ck = torch.load(ckpt_path, weights_only=False) if os.path.exists(ckpt_path) else None
     # A run keeps the architecture it started with; --width only shapes a new one.
@@ -425,20 +520,28 @@ def train(args):
         state = ck["state"]
         net.frozen_bn = bool(state.get("init"))
         mean, inv_std = ck["mean"], ck["inv_std"]
+        cmn_frames = ck.get("cmn_frames", 0)
+        if args.cmn_frames is not None and args.cmn_frames != cmn_frames:
+            raise SystemExit("--cmn-frames %d: %s was started with %d; move it aside to start anew"
+                             % (args.cmn_frames, ckpt_path, cmn_frames))
         print("resumed at epoch %d step %d" % (state["epoch"], state["step"]), flush=True)
     elif args.init:
-        init = warm_start(torch, net, args.init, data, arch=arch)
+        init = warm_start(torch, net, args.init, data, arch=arch, cmn_frames=args.cmn_frames or 0)
         mean, inv_std = init.mean.copy(), init.inv_std.copy()
+        cmn_frames = init.features.cmn_frames or args.cmn_frames or 0
         state["init"] = {"model": os.path.basename(args.init),
                          "provenance": init.meta.get("provenance")}
         print("warm start from %s" % args.init, flush=True)
     else:
         mean, inv_std = norm_stats(data)
+        cmn_frames = args.cmn_frames or 0
+    cmn = run_features(cmn_frames, mean)
 
     def save(path=ckpt_path):
         torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "state": state,
                     "mean": mean, "inv_std": inv_std, "arch": arch, "labels": LABELS,
-                    "hours": hours}, path + ".tmp")
+                    "hours": hours, "cmn_frames": cmn_frames,
+                    "mix": [name for name, _ in mix]}, path + ".tmp")
         os.replace(path + ".tmp", path)
 
     ctc = torch.nn.CTCLoss(zero_infinity=True)
@@ -446,6 +549,9 @@ def train(args):
     net.train()
     while state["epoch"] < args.epochs:
         rng = random.Random(1000 + state["epoch"])
+        if args.mix:
+            data = draw_epoch(sources, rng)
+            hours = sum(len(f) for f, _ in data) / 360000.0
         order = batches(data, args.batch_frames, rng)
         t0, run_loss, run_n = time.time(), 0.0, 0
         for bi in range(state["batch_in_epoch"], len(order)):
@@ -459,7 +565,7 @@ def train(args):
                 g["lr"] = lr
             items = [data[i] for i in order[bi]]
             x, labels, olen, llen = make_batch(torch, items, mean, inv_std, True, rng, arch,
-                                               args.warp)
+                                               args.warp, cmn)
             lp = net(x)
             loss = ctc(lp.permute(2, 0, 1), labels, olen, llen)
             opt.zero_grad()
@@ -478,15 +584,26 @@ def train(args):
                 run_loss, run_n = 0.0, 0
             if state["step"] % args.save_every == 0:
                 save()
-        vloss, per = evaluate(torch, net, valid, mean, inv_std, arch)
+        scores = {name: evaluate(torch, net, v, mean, inv_std, arch, cmn) for name, v in valid_sets.items()}
+        vloss = float(np.mean([scores[n][0] for n in select]))
+        per = float(np.mean([scores[n][1] for n in select]))
         state["epoch"] += 1
         state["batch_in_epoch"] = 0
+        state["valid"] = {n: {"loss": l, "per": p} for n, (l, p) in scores.items()}
         save()
         save(os.path.join(out_dir, "epoch-%02d.pt" % state["epoch"]))
-        log.write("%d\t%d\t%.4f\t%.4f\t%.1f\n" % (state["epoch"], state["step"], vloss, per, hours))
+        if per < state.get("best_per", float("inf")):     # selection: mean PER of --select
+            state["best_per"], state["best_epoch"] = per, state["epoch"]
+            save()
+            save(os.path.join(out_dir, "best.pt"))
+        log.write("%d\t%d\t%.4f\t%.4f\t%.1f\t%s\n" % (
+            state["epoch"], state["step"], vloss, per, hours,
+            " ".join("%s=%.4f" % (n, p) for n, (_, p) in scores.items())))
         log.flush()
-        print("epoch %d done: valid loss %.4f PER %.2f%% (%.1f h of training audio)"
-              % (state["epoch"], vloss, 100 * per, hours), flush=True)
+        print("epoch %d done: valid loss %.4f PER %.2f%% (%s; %.1f h of training audio; best epoch %d)"
+              % (state["epoch"], vloss, 100 * per,
+                 ", ".join("%s %.2f%%" % (n, 100 * p) for n, (_, p) in scores.items()),
+                 hours, state["best_epoch"]), flush=True)
         if args.one_epoch:
             break     # the caller reloads the (growing) corpus and resumes
 
@@ -506,12 +623,27 @@ def main(argv=None):
                     help="vocal tract length perturbation: stretch each training utterance's "
                          "filter axis by a factor drawn from [1 - W, 1 + W] (0: off)")
     ap.add_argument("--save-every", type=int, default=200, help="steps between checkpoints")
-    ap.add_argument("--max-valid", type=int, default=600, help="validation utterances per epoch")
+    ap.add_argument("--max-valid", type=int, default=600,
+                    help="validation utterances per epoch and validation set")
+    ap.add_argument("--mix", help="train on a mix of cached splits, drawing NAME=HOURS of "
+                    "audio from each per epoch, e.g. train=5,cv-train=2.5 (default: all of 'train')")
+    ap.add_argument("--valid", default="valid", help="comma-separated validation splits, each "
+                    "scored (greedy PER) at every epoch end")
+    ap.add_argument("--select", help="validation splits whose mean PER picks work/train/best.pt "
+                    "(default: all of --valid)")
+    ap.add_argument("--split", action="append",
+                    help="features: cache this split of WORK/corpus (repeatable; default: valid, train)")
+    ap.add_argument("--copies", type=int, default=0,
+                    help="features: perturbed copies of each utterance to cache besides it "
+                         "(for recorded speech; the synthetic corpus is perturbed when made)")
     ap.add_argument("--one-epoch", action="store_true",
                     help="stop after the next epoch ends (to pick up new corpus shards between epochs)")
     ap.add_argument("--width", type=int,
                     help="units per hidden layer of a new run (%d when not given; a resumed run keeps its own)"
                     % ARCH[0][0])
+    ap.add_argument("--cmn-frames", type=int,
+                    help="channel normalization of a new run: time constant of the running "
+                         "feature mean, in 10 ms frames (asr.features.ChannelNorm; default off)")
     ap.add_argument("--init", help="float .asrm to start from when there is no checkpoint "
                     "(fine-tuning the bundled model on a larger corpus)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
@@ -520,9 +652,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     cfg = FeatureConfig()
     if args.command in ("features", "all"):
-        lex = read_lexicon(os.path.join(WORK, "corpus", "lexicon.txt"))
-        for split in ("valid", "train"):
-            make_features(split, cfg, lex, args.limit, args.jobs)
+        lex = corpus_lexicon()
+        for split in args.split or ("valid", "train"):
+            make_features(split, cfg, lex, args.limit, args.jobs, args.copies)
     if args.command in ("train", "all"):
         train(args)
     return 0

@@ -91,6 +91,8 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog="asr-eval", description=DESCRIPTION, formatter_class=HelpFormatter)
     p.add_argument("data", metavar="DATA", help="TSV file or Kaldi-style data directory")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--every", type=int, default=1,
+                   help="score every Nth utterance in file order (a spread-out subset; 1: all)")
     p.add_argument("--limit", type=int, default=0, help="score only the first N utterances (0: all)")
     p.add_argument("--hyp-out", help="write hypotheses to this TSV (utt, precision, text)")
     p.add_argument("--by-speaker", action="store_true", help="also score each speaker (utt2spk)")
@@ -100,6 +102,8 @@ def parse_args(argv):
     for x in args.precisions:
         if x not in ("float", "int16", "int8"):
             p.error("unknown precision %r" % x)
+    if args.every < 1:
+        p.error("--every must be at least 1")
     if args.model and len(args.precisions) > 1:
         p.error("--model names one file: give a single --precision with it")
     return args
@@ -108,7 +112,7 @@ def parse_args(argv):
 def evaluate(args):
     from ..audio import read_audio
     from ..text import ErrorCounts, normalize
-    items = load_data(args.data)
+    items = load_data(args.data)[::args.every]
     if args.limit:
         items = items[:args.limit]
     report = {"data": args.data, "utterances": len(items), "precisions": {},

@@ -138,3 +138,34 @@ def augment(x, sr, rng, babble):
     if peak > 0.98:
         x = x * (0.98 / peak)
     return x.astype(np.float32)
+
+
+def augment_recorded(x, sr, rng):
+    """Recorded speech -> a perturbed copy, float32 samples at 16 kHz.
+
+    Milder than augment(): the recording already has a room, a microphone and
+    noise of its own, so each effect is rarer and weaker, and there is no
+    babble bank. Speed 0.9-1.1 (80 %), microphone colouration (40 %), room
+    reverberation RT60 0.1-0.4 s (25 %), white/pink/brown noise at 10-30 dB
+    SNR (40 %), telephone band (5 %), level -35..-15 dBFS RMS.
+    """
+    x = np.asarray(x, np.float32)
+    x = x - np.mean(x) if len(x) else x
+    speed = rng.uniform(0.9, 1.1) if rng.random() < 0.8 else 1.0
+    x = resample(x, int(round(sr * speed / 10)) * 10, SR)
+    if rng.random() < 0.4:
+        x = mic_colouration(x, rng)
+    if rng.random() < 0.25:
+        rir = room_impulse(rng, rng.uniform(0.1, 0.4))
+        x = signal.fftconvolve(x, rir)[:len(x) + len(rir) // 3].astype(np.float32)
+    speech_rms = np.sqrt(np.mean(x ** 2)) + 1e-9
+    if rng.random() < 0.4:
+        noise = coloured_noise(len(x), rng.choice(["white", "pink", "brown"]), rng)
+        x = x + noise * speech_rms * 10 ** (-rng.uniform(10, 30) / 20)
+    if rng.random() < 0.05:
+        x = telephone(x, rng)
+    x = x * (10 ** (rng.uniform(-35, -15) / 20) / (np.sqrt(np.mean(x ** 2)) + 1e-9))
+    peak = np.max(np.abs(x)) if len(x) else 0.0
+    if peak > 0.98:
+        x = x * (0.98 / peak)
+    return x.astype(np.float32)

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Training and validation directories from the recorded speech in ../shared/speech.
+
+    python tools/corpus/real_sets.py [--speech ../shared/speech]
+        -> work/corpus/{cv,so762,fsdd,keywords}-train/, work/corpus/{cv,so762}-valid/,
+           work/corpus/lexicon-real.txt
+
+Only the training sets are read (cv-train, so762-train, fsdd, keywords); the
+test-only sets (cv-test, so762-test) are never opened here. Each output is a
+Kaldi directory whose wav.scp holds absolute paths into the shared tree: the
+audio is never copied.
+
+Validation is held out of the training sets, as the shared README asks:
+- cv: sentence-disjoint. Common Voice has no speaker ids, so whole sentences
+  (every clip of one) go to validation, chosen by a hash of the sentence text.
+- so762: speaker-disjoint. Whole speakers go to validation, chosen by a hash
+  of the speaker id.
+fsdd and keywords are all training (one word per clip; they would say little
+about sentences).
+
+Words are spelled in phones from the CMU dictionary that the synthetic
+corpus uses, plus the hand-written pronunciations in extra_lexicon.txt (next
+to this file) for words it lacks, such as the wake words. An utterance with a
+word found in neither is left out and counted. lexicon.txt lists every word
+of the output sets with its pronunciations, for train.py and for the
+runtime lexicon.
+"""
+import argparse
+import os
+import sys
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import texts  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OUT = texts.CORPUS
+EXTRA_LEXICON = os.path.join(HERE, "extra_lexicon.txt")
+TRAIN_SETS = ("cv-train", "so762-train", "fsdd", "keywords")
+VALID_PERCENT = 8        # of cv sentences and of so762 speakers
+
+
+def read_table(path):
+    """'key rest-of-line' lines -> {key: rest}, in file order."""
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.rstrip("\n").split(None, 1)
+            if parts:
+                out[parts[0]] = parts[1] if len(parts) > 1 else ""
+    return out
+
+
+def read_set(speech, name):
+    """[(utt, absolute audio path, speaker, words)] of one shared set."""
+    d = os.path.abspath(os.path.join(speech, name))
+    wavs = read_table(os.path.join(d, "wav.scp"))
+    text = read_table(os.path.join(d, "text"))
+    spk = read_table(os.path.join(d, "utt2spk"))
+    return [(u, os.path.join(d, p), spk.get(u, u), text[u].split())
+            for u, p in wavs.items() if u in text]
+
+
+def held_out(keys):
+    """The VALID_PERCENT of distinct keys (sentences or speakers) kept for
+    validation: those with the smallest CRC-32, so the choice does not depend
+    on file order."""
+    distinct = sorted(set(keys), key=lambda k: (zlib.crc32(k.encode("utf-8")), k))
+    return set(distinct[:max(1, round(len(distinct) * VALID_PERCENT / 100))])
+
+
+def split_set(name, items):
+    """{output dir name: items} for one shared set."""
+    if name == "cv-train":
+        key = lambda it: " ".join(it[3])      # noqa: E731
+    elif name == "so762-train":
+        key = lambda it: it[2]                # noqa: E731
+    else:
+        return {name.replace("-train", "") + "-train": items}
+    valid_keys = held_out(key(it) for it in items)
+    valid = [it for it in items if key(it) in valid_keys]
+    train = [it for it in items if key(it) not in valid_keys]
+    base = name.replace("-train", "")
+    return {base + "-train": train, base + "-valid": valid}
+
+
+def load_lexicon():
+    """word -> list of phone strings: the CMU dictionary, then extra_lexicon.txt."""
+    lex = texts.load_cmudict()
+    with open(EXTRA_LEXICON, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if parts and not line.startswith("#"):
+                lex.setdefault(parts[0], [])
+                pron = " ".join(parts[1:])
+                if pron not in lex[parts[0]]:
+                    lex[parts[0]].append(pron)
+    return lex
+
+
+def write_dir(d, items):
+    os.makedirs(d, exist_ok=True)
+    files = {"wav.scp": [(u, p) for u, p, _, _ in items],
+             "text": [(u, " ".join(w)) for u, _, _, w in items],
+             "utt2spk": [(u, s) for u, _, s, _ in items]}
+    spk2utt = {}
+    for u, _, s, _ in items:
+        spk2utt.setdefault(s, []).append(u)
+    files["spk2utt"] = [(s, " ".join(us)) for s, us in spk2utt.items()]
+    for name, rows in files.items():
+        tmp = os.path.join(d, name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.writelines("%s %s\n" % r for r in rows)
+        os.replace(tmp, os.path.join(d, name))
+
+
+def build(speech, out):
+    """Write every output directory and the lexicon; returns per-directory counts."""
+    lex = load_lexicon()
+    report, used = {}, set()
+    for name in TRAIN_SETS:
+        items = read_set(speech, name)
+        for sub, part in split_set(name, items).items():
+            kept = [it for it in part if all(w in lex for w in it[3])]
+            dropped = len(part) - len(kept)
+            write_dir(os.path.join(out, sub), kept)
+            used.update(w for it in kept for w in it[3])
+            report[sub] = (len(kept), dropped, len({it[2] for it in kept}))
+    tmp = os.path.join(out, "lexicon-real.txt.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for w in sorted(used):
+            for pron in lex[w]:
+                f.write("%s %s\n" % (w, pron))
+    os.replace(tmp, os.path.join(out, "lexicon-real.txt"))
+    return report
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--speech", default=os.path.join(ROOT, "..", "shared", "speech"),
+                    help="directory holding the shared recorded sets")
+    ap.add_argument("--out", default=OUT)
+    args = ap.parse_args(argv)
+    if not os.path.exists(texts.CMUDICT):
+        print("missing %s: run tools/corpus/install_voices.sh" % texts.CMUDICT, file=sys.stderr)
+        return 1
+    for sub, (n, dropped, spk) in build(args.speech, args.out).items():
+        print("%-16s %5d utterances, %4d speakers, %3d left out (word not in lexicon)"
+              % (sub, n, spk, dropped), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
