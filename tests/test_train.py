@@ -286,3 +286,17 @@ def test_recorded_sets_mixed_in_with_channel_normalization(tmp_path, monkeypatch
         m = Model.load(str(out / ("en-us-%s.asrm" % prec)))
         assert m.features.cmn_frames == 20
         np.testing.assert_array_equal(np.array(m.features.cmn_prior, np.float32), m.mean)
+
+
+def test_widening_keeps_the_function():
+    """Net2WiderNet: the widened net gives the same log-probabilities as the
+    one it was made from (BN in inference mode, as after a warm start)."""
+    net = trained_looking_net(seed=2)
+    net.frozen_bn = True
+    net.eval()
+    wide = T.widen(torch, net, ARCH, 40, np.random.default_rng(0))
+    wide.eval()
+    assert [c.out_channels for c in wide.convs] == [40] * len(ARCH)
+    x = torch.from_numpy(np.random.default_rng(1).standard_normal((2, 40, 90)).astype(np.float32))
+    with torch.no_grad():
+        np.testing.assert_allclose(wide(x).numpy(), net(x).numpy(), atol=1e-5)

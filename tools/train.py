@@ -477,6 +477,34 @@ def warm_start(torch, net, path, data, arch=ARCH, n_utts=200, cmn_frames=0):
     return model
 
 
+def widen(torch, net, arch, width, rng):
+    """A copy of ``net`` with ``width`` units in every hidden layer that
+    computes the same function (Net2WiderNet, Chen et al. 2016): each new
+    unit copies a randomly chosen unit of its layer (convolution and BN
+    alike), and the next layer divides the weights it reads from a unit and
+    its copies by their number. Training then tells the copies apart
+    (dropout draws different masks for them). BN must be in inference mode,
+    as a warm-started net keeps it, for the function to stay the same."""
+    wide_arch = [(width, k, d, s) for _, k, d, s in arch]
+    wide = build_net(torch, arch=wide_arch)
+    wide.frozen_bn = net.frozen_bn
+    src_in = np.arange(net.convs[0].in_channels)        # the input features are not widened
+    share = np.ones(len(src_in))
+    with torch.no_grad():
+        for conv, bn, wconv, wbn in zip(net.convs, net.bns, wide.convs, wide.bns):
+            n = conv.out_channels
+            src = np.concatenate([np.arange(n), rng.integers(0, n, width - n)])
+            w = conv.weight[torch.from_numpy(src)][:, torch.from_numpy(src_in), :]
+            wconv.weight.copy_(w / torch.from_numpy(share)[None, :, None].to(w.dtype))
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                getattr(wbn, name).copy_(getattr(bn, name)[torch.from_numpy(src)])
+            src_in, share = src, np.bincount(src, minlength=n)[src].astype(np.float64)
+        w = net.out.weight[:, torch.from_numpy(src_in), :]
+        wide.out.weight.copy_(w / torch.from_numpy(share)[None, :, None].to(w.dtype))
+        wide.out.bias.copy_(net.out.bias)
+    return wide
+
+
 def train(args):
     import torch
     torch.set_num_threads(args.threads)
@@ -526,7 +554,17 @@ def train(args):
                              % (args.cmn_frames, ckpt_path, cmn_frames))
         print("resumed at epoch %d step %d" % (state["epoch"], state["step"]), flush=True)
     elif args.init:
+        from asr.model import Model
+        init_width = Model.load(args.init).layers[0].out_dim
+        wide = arch
+        if arch[0][0] != init_width:       # --width: warm start at the model's width, then widen
+            arch = arch_of_width(init_width)
+            net = build_net(torch, arch=arch)
         init = warm_start(torch, net, args.init, data, arch=arch, cmn_frames=args.cmn_frames or 0)
+        if wide != arch:
+            net, arch = widen(torch, net, arch, wide[0][0], np.random.default_rng(0)), wide
+            opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-2)
+            print("widened from %d to %d units per hidden layer" % (init_width, arch[0][0]), flush=True)
         mean, inv_std = init.mean.copy(), init.inv_std.copy()
         cmn_frames = init.features.cmn_frames or args.cmn_frames or 0
         state["init"] = {"model": os.path.basename(args.init),

@@ -3,7 +3,8 @@
 
     python tools/corpus/real_sets.py [--speech ../shared/speech]
         -> work/corpus/{cv,so762,fsdd,keywords}-train/, work/corpus/{cv,so762}-valid/,
-           work/corpus/lexicon-real.txt
+           work/corpus/lexicon-real.txt, work/corpus/text/lm_real.txt,
+           work/corpus/text/{cv,so762}-valid.txt
 
 Only the training sets are read (cv-train, so762-train, fsdd, keywords); the
 test-only sets (cv-test, so762-test) are never opened here. Each output is a
@@ -21,9 +22,15 @@ about sentences).
 Words are spelled in phones from the CMU dictionary that the synthetic
 corpus uses, plus the hand-written pronunciations in extra_lexicon.txt (next
 to this file) for words it lacks, such as the wake words. An utterance with a
-word found in neither is left out and counted. lexicon.txt lists every word
-of the output sets with its pronunciations, for train.py and for the
+word found in neither is left out and counted. lexicon-real.txt lists every
+word of the output sets with its pronunciations, for train.py and for the
 runtime lexicon.
+
+Language-model text (text/lm_real.txt) is the distinct transcripts of the
+cv, fsdd and keywords training parts. so762's is left out on purpose: its test
+speakers read the same prompts as its training speakers, so its text in the
+LM would score the test prompts, not the recognizer. The validation
+transcripts are written to text/<set>-valid.txt for build_lm.py --exclude.
 """
 import argparse
 import os
@@ -115,10 +122,20 @@ def write_dir(d, items):
         os.replace(tmp, os.path.join(d, name))
 
 
+LM_SETS = ("cv-train", "fsdd-train", "keywords-train")
+
+
+def write_lines(path, lines):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.writelines(line + "\n" for line in lines)
+    os.replace(path + ".tmp", path)
+
+
 def build(speech, out):
     """Write every output directory and the lexicon; returns per-directory counts."""
     lex = load_lexicon()
-    report, used = {}, set()
+    report, used, lm_text = {}, set(), []
     for name in TRAIN_SETS:
         items = read_set(speech, name)
         for sub, part in split_set(name, items).items():
@@ -127,6 +144,12 @@ def build(speech, out):
             write_dir(os.path.join(out, sub), kept)
             used.update(w for it in kept for w in it[3])
             report[sub] = (len(kept), dropped, len({it[2] for it in kept}))
+            if sub in LM_SETS:
+                lm_text.extend(" ".join(it[3]) for it in kept)
+            elif sub.endswith("-valid"):
+                write_lines(os.path.join(out, "text", sub + ".txt"), [" ".join(it[3]) for it in kept])
+    # each sentence once: 400 clips of "computer" are one prompt, not 400 sentences
+    write_lines(os.path.join(out, "text", "lm_real.txt"), list(dict.fromkeys(lm_text)))
     tmp = os.path.join(out, "lexicon-real.txt.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         for w in sorted(used):
