@@ -29,6 +29,7 @@ setup(
     name="asr-fixedpoint",
     version="0.1.0",
     description="Offline speech recognition with an int8/int16 fixed-point acoustic model",
+    license="Apache-2.0",
     packages=find_packages(include=["asr", "asr.*"]),
     python_requires=">=3.9",
     setup_requires=["cffi>=1.15"],

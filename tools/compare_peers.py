@@ -132,9 +132,11 @@ def missing_peers():
 def measure(audio, files, model_dir, repeat):
     """The whole comparison on `audio` (float arrays at 16 kHz): a report
     dict (the --json object). A peer that is not installed is None."""
-    from asr.features import FeatureConfig, logmel
+    from asr.features import logmel
+    from asr.model import Model
     seconds = sum(len(a) for a in audio) / 16000.0
-    feats = [logmel(a, FeatureConfig()) for a in audio]
+    cfg = Model.load(os.path.join(model_dir, "en-us-float.asrm")).features
+    feats = [logmel(a, cfg) for a in audio]
     report = {"audio_seconds": round(seconds, 2), "files": list(files), "threads": 1, "repeat": repeat}
     report["ours"] = ours(model_dir, audio, feats, repeat)
     try:

@@ -74,6 +74,8 @@ def main(argv=None):
                     help="int8, mixed (first/last int16) or a per-layer list")
     ap.add_argument("--int8-weight-bits", type=int, default=quantize.INT8_WEIGHT_BITS, choices=(7, 8),
                     help="range of int8 weights: 7 = [-63, 63] (fast on SSE4.1/AVX2), 8 = [-127, 127]")
+    ap.add_argument("--float-only", action="store_true",
+                    help="write the float model only (a quick look at a checkpoint)")
     ap.add_argument("--requantize", metavar="FLOAT_ASRM",
                     help="skip the checkpoint: quantize this exported float model again")
     args = ap.parse_args(argv)
@@ -83,7 +85,8 @@ def main(argv=None):
             raise SystemExit("--requantize needs a float model, %s is %s" % (args.requantize, fmodel.precision))
     else:
         fmodel = export_float(args)
-    write_quantized(fmodel, args)
+    if not args.float_only:
+        write_quantized(fmodel, args)
     return 0
 
 

@@ -3,8 +3,9 @@
 
     python tools/quant_report.py [--model models/en-us-float.asrm] [--json]
 
-Calibrates on utterances of the training corpus and measures on validation
-utterances (never the same audio), for every scheme (symmetric per-channel,
+Calibrates on utterances of the training corpora (synthetic and recorded)
+and measures on validation utterances held out of training (recorded and
+synthetic; never the same audio), for every scheme (symmetric per-channel,
 asymmetric min/max) and precision (int16; int8 with 7-bit weights, the
 default; int8w8, int8 with 8-bit weights; mixed: first and last layer
 int16): per-layer SQNR in dB, max and mean absolute error of the output
@@ -41,13 +42,23 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=os.path.join(ROOT, "models", "en-us-float.asrm"))
     ap.add_argument("--corpus", default=os.path.join(ROOT, "work", "corpus"))
+    ap.add_argument("--calib", default="train,cv-train,so762-train",
+                    help="corpus directories to calibrate on (utterances spread evenly)")
+    ap.add_argument("--held", default="cv-valid,so762-valid,valid",
+                    help="corpus directories to measure on (held out of training)")
     ap.add_argument("--calib-utts", type=int, default=200)
     ap.add_argument("--eval-utts", type=int, default=150)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     model = Model.load(args.model)
-    calib = features(model, kaldi_wavs(os.path.join(args.corpus, "train")), args.calib_utts, 0)
-    held = features(model, kaldi_wavs(os.path.join(args.corpus, "valid")), args.eval_utts, 1)
+
+    def pooled(names, n, seed):
+        names = names.split(",")
+        return [f for i, name in enumerate(names)
+                for f in features(model, kaldi_wavs(os.path.join(args.corpus, name)),
+                                  -(-n // len(names)), seed + i)]
+    calib = pooled(args.calib, args.calib_utts, 0)
+    held = pooled(args.held, args.eval_utts, 100)
     rows = []
     # int8 with 7-bit weights (the default, fast on SSE4.1/AVX2) and 8-bit.
     for spec, prec, bits in (("int16", "int16", 7), ("int8", "int8", 7), ("int8w8", "int8", 8),
@@ -57,7 +68,8 @@ def main(argv=None):
     if args.json:
         print(json.dumps(rows))
         return 0
-    print("calibration: %d train utterances; measured on %d valid utterances" % (len(calib), len(held)))
+    print("calibration: %d utterances of %s; measured on %d of %s"
+          % (len(calib), args.calib, len(held), args.held))
     print("%-6s %-10s %9s %9s %9s %8s  %s" % ("prec", "scheme", "minSQNR", "max|err|", "mean|err|",
                                              "agree%", "per-layer SQNR dB"))
     for r in rows:

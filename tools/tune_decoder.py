@@ -2,11 +2,13 @@
 """Grid-search the decoder's LM weight, word bonus and beam on a dev set.
 
     python tools/tune_decoder.py work/corpus/valid --utts 300 [--precision int8]
+    python tools/tune_decoder.py work/corpus/cv-valid work/corpus/so762-valid   # pooled
 
 The acoustic model runs once per utterance; every decoder setting then
 decodes the same log-probabilities, so the grid costs decoder time only.
-Tune on the synthetic validation split (its sentences and voices are the
-training voices' but the sentences are held out), never on a test set.
+Tune on validation data held out of training: the recorded sets' held-out
+parts (tools/corpus/real_sets.py), or the synthetic validation split; never
+on a test set. Several directories are pooled, --utts from each.
 Prints WER per setting, best first; the bundled defaults live in
 asr/decoder.py DEFAULTS.
 """
@@ -38,8 +40,8 @@ def floats(s):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("data", help="Kaldi-style directory or TSV, as for asr-eval")
-    ap.add_argument("--utts", type=int, default=300)
+    ap.add_argument("data", nargs="+", help="Kaldi-style directories or TSVs, as for asr-eval")
+    ap.add_argument("--utts", type=int, default=300, help="utterances drawn from each data set")
     ap.add_argument("--precision", default="int8")
     ap.add_argument("--lm-weight", type=floats, default=floats("0.4,0.6,0.8,1.0,1.2"))
     ap.add_argument("--word-bonus", type=floats, default=floats("-1,0,1,2,3"))
@@ -48,8 +50,10 @@ def main(argv=None):
     ap.add_argument("--beam-delta", type=floats, default=[25.0], help="score beam (log)")
     args = ap.parse_args(argv)
 
-    items = sorted(load_data(args.data))
-    items = random.Random(0).sample(items, min(args.utts, len(items)))
+    items = []
+    for data in args.data:
+        these = sorted(load_data(data))
+        items += random.Random(0).sample(these, min(args.utts, len(these)))
     model = Model.load(default_model_path(args.precision))
     net = Network(model)
     lps = []
