@@ -546,7 +546,7 @@ def train(args):
         net.load_state_dict(ck["net"])
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
-        net.frozen_bn = bool(state.get("init"))
+        net.frozen_bn = bool(state.get("init")) and not args.bn_train
         mean, inv_std = ck["mean"], ck["inv_std"]
         cmn_frames = ck.get("cmn_frames", 0)
         if args.cmn_frames is not None and args.cmn_frames != cmn_frames:
@@ -567,6 +567,7 @@ def train(args):
             print("widened from %d to %d units per hidden layer" % (init_width, arch[0][0]), flush=True)
         mean, inv_std = init.mean.copy(), init.inv_std.copy()
         cmn_frames = init.features.cmn_frames or args.cmn_frames or 0
+        net.frozen_bn = not args.bn_train
         state["init"] = {"model": os.path.basename(args.init),
                          "provenance": init.meta.get("provenance")}
         print("warm start from %s" % args.init, flush=True)
@@ -682,6 +683,9 @@ def main(argv=None):
     ap.add_argument("--cmn-frames", type=int,
                     help="channel normalization of a new run: time constant of the running "
                          "feature mean, in 10 ms frames (asr.features.ChannelNorm; default off)")
+    ap.add_argument("--bn-train", action="store_true",
+                    help="with --init: let batch normalization use and track batch statistics "
+                         "again instead of keeping the warm start's (frozen by default)")
     ap.add_argument("--init", help="float .asrm to start from when there is no checkpoint "
                     "(fine-tuning the bundled model on a larger corpus)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
