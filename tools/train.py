@@ -344,7 +344,8 @@ def channel_norm(f, cfg):
     return ChannelNorm(cfg).apply(f) if cfg is not None and cfg.cmn_frames else f
 
 
-def make_batch(torch, items, mean, inv_std, train, rng, arch=ARCH, warp=0.0, cmn=None):
+def make_batch(torch, items, mean, inv_std, train, rng, arch=ARCH, warp=0.0, cmn=None,
+               masks=True):
     """Padded, normalized network input, labels and lengths of ``items``;
     ``cmn`` is the run's FeatureConfig when it normalizes the channel."""
     left, right = context(arch)
@@ -355,7 +356,7 @@ def make_batch(torch, items, mean, inv_std, train, rng, arch=ARCH, warp=0.0, cmn
         if train and warp:    # the speaker's vocal tract, so before the channel
             f = warp_filters(f, rng.uniform(1 - warp, 1 + warp))
         v = (channel_norm(f, cmn) - mean) * inv_std
-        if train:   # SpecAugment-style masks; 0 is the mean after normalization
+        if train and masks:   # SpecAugment-style masks; 0 is the mean after normalization
             for _ in range(2):
                 w = rng.randint(0, 7)
                 f0 = rng.randint(0, 40 - w)
@@ -486,7 +487,7 @@ def widen(torch, net, arch, width, rng):
     (dropout draws different masks for them). BN must be in inference mode,
     as a warm-started net keeps it, for the function to stay the same."""
     wide_arch = [(width, k, d, s) for _, k, d, s in arch]
-    wide = build_net(torch, arch=wide_arch)
+    wide = build_net(torch, arch=wide_arch, dropout=net.drop.p)
     wide.frozen_bn = net.frozen_bn
     src_in = np.arange(net.convs[0].in_channels)        # the input features are not widened
     share = np.ones(len(src_in))
@@ -539,7 +540,7 @@ def train(args):
     if ck and args.width and args.width != arch[0][0]:
         raise SystemExit("--width %d: %s was started with width %d; move it aside to start anew"
                          % (args.width, ckpt_path, arch[0][0]))
-    net = build_net(torch, arch=arch)
+    net = build_net(torch, arch=arch, dropout=args.dropout)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-2)
     state = {"epoch": 0, "step": 0, "batch_in_epoch": 0}
     if ck:
@@ -559,7 +560,7 @@ def train(args):
         wide = arch
         if arch[0][0] != init_width:       # --width: warm start at the model's width, then widen
             arch = arch_of_width(init_width)
-            net = build_net(torch, arch=arch)
+            net = build_net(torch, arch=arch, dropout=args.dropout)
         init = warm_start(torch, net, args.init, data, arch=arch, cmn_frames=args.cmn_frames or 0)
         if wide != arch:
             net, arch = widen(torch, net, arch, wide[0][0], np.random.default_rng(0)), wide
@@ -604,7 +605,7 @@ def train(args):
                 g["lr"] = lr
             items = [data[i] for i in order[bi]]
             x, labels, olen, llen = make_batch(torch, items, mean, inv_std, True, rng, arch,
-                                               args.warp, cmn)
+                                               args.warp, cmn, masks=not args.no_masks)
             lp = net(x)
             loss = ctc(lp.permute(2, 0, 1), labels, olen, llen)
             opt.zero_grad()
@@ -661,6 +662,9 @@ def main(argv=None):
     ap.add_argument("--warp", type=float, default=0.0,
                     help="vocal tract length perturbation: stretch each training utterance's "
                          "filter axis by a factor drawn from [1 - W, 1 + W] (0: off)")
+    ap.add_argument("--dropout", type=float, default=0.1, help="dropout after every hidden layer")
+    ap.add_argument("--no-masks", action="store_true",
+                    help="train without the SpecAugment-style frequency and time masks")
     ap.add_argument("--save-every", type=int, default=200, help="steps between checkpoints")
     ap.add_argument("--max-valid", type=int, default=600,
                     help="validation utterances per epoch and validation set")
