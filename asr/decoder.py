@@ -45,7 +45,7 @@ from .errors import AsrError, DecoderError
 from .lexicon import Lexicon, load_lexicon
 from .lm import ArpaLM, PhraseGrammar, load_arpa
 
-DEFAULTS = {"beam": 48, "beam_delta": 25.0, "prune": 8.0, "lm_weight": 0.8, "word_bonus": 0.5,
+DEFAULTS = {"beam": 48, "beam_delta": 25.0, "prune": 8.0, "lm_weight": 1.0, "word_bonus": 2.0,
             "nbest": 5}
 
 
