@@ -106,7 +106,10 @@ def export_float(args):
     provenance = {
         "trained_by": "tools/train.py", "git_commit": git_commit(), "epochs": state["epoch"],
         "steps": state["step"], "training_audio_hours": round(float(ck.get("hours", 0)), 2),
-        "corpus": "synthetic multi-voice corpus, tools/corpus (see models/MODEL_CARD.md)",
+        "corpus": ("synthetic multi-voice corpus, tools/corpus" if not ck.get("mix") else
+                   "mix of " + ", ".join(ck["mix"]) + " (tools/corpus, tools/corpus/real_sets.py)")
+                  + " (see models/MODEL_CARD.md)",
+        "channel_norm_frames": int(ck.get("cmn_frames", 0)),
         "initialized_from": state.get("init"),
         "architecture": "TDNN %s, ReLU, BN folded, CTC over %d labels"
                         % (json.dumps(arch), len(ck["labels"])),
