@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._native import lib
 from .errors import ModelFormatError
 from .features import FeatureConfig
 
@@ -40,11 +41,13 @@ PRECISIONS = ("float", "int16", "int8")
 _WMAX = {"int8": 127, "int16": 32767}
 _DTYPES = {"float32": np.float32, "int8": np.int8, "int16": np.int16,
            "int32": np.int32, "int64": np.int64}
-MAX_DIM = 8192
-MAX_KERNEL = 32
-MAX_STRIDE = 8
-MAX_LAYERS = 64
-MAX_K = 65536
+# The C library's limits (native/include/asr.h), so a file this module
+# accepts is one the library accepts.
+MAX_DIM = lib.ASR_MAX_DIM
+MAX_KERNEL = lib.ASR_MAX_KERNEL
+MAX_STRIDE = lib.ASR_MAX_STRIDE
+MAX_LAYERS = lib.ASR_MAX_LAYERS
+MAX_K = lib.ASR_MAX_K
 
 
 @dataclass
