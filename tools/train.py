@@ -630,11 +630,12 @@ def train(args):
         state["epoch"] += 1
         state["batch_in_epoch"] = 0
         state["valid"] = {n: {"loss": l, "per": p} for n, (l, p) in scores.items()}
+        best = per < state.get("best_per", float("inf"))   # selection: mean PER of --select
+        if best:
+            state["best_per"], state["best_epoch"] = per, state["epoch"]
         save()
         save(os.path.join(out_dir, "epoch-%02d.pt" % state["epoch"]))
-        if per < state.get("best_per", float("inf")):     # selection: mean PER of --select
-            state["best_per"], state["best_epoch"] = per, state["epoch"]
-            save()
+        if best:
             save(os.path.join(out_dir, "best.pt"))
         log.write("%d\t%d\t%.4f\t%.4f\t%.1f\t%s\n" % (
             state["epoch"], state["step"], vloss, per, hours,

@@ -102,6 +102,15 @@ def telephone(x, rng):
     return resample(y.astype(np.float32), 8000, SR)
 
 
+def to_level(x, level_db):
+    """x scaled to an RMS of level_db dBFS, then down to a peak of at most 0.98; float32."""
+    x = x * (10 ** (level_db / 20) / (np.sqrt(np.mean(x ** 2)) + 1e-9))
+    peak = np.max(np.abs(x)) if len(x) else 0.0
+    if peak > 0.98:
+        x = x * (0.98 / peak)
+    return x.astype(np.float32)
+
+
 def augment(x, sr, rng, babble):
     """Clean TTS samples at sr Hz -> augmented float32 samples at 16 kHz.
 
@@ -132,12 +141,7 @@ def augment(x, sr, rng, babble):
         x = x + noise * speech_rms * 10 ** (-snr / 20)
     if rng.random() < 0.10:
         x = telephone(x, rng)
-    level_db = rng.uniform(-38, -14)
-    x = x * (10 ** (level_db / 20) / (np.sqrt(np.mean(x ** 2)) + 1e-9))
-    peak = np.max(np.abs(x)) if len(x) else 0.0
-    if peak > 0.98:
-        x = x * (0.98 / peak)
-    return x.astype(np.float32)
+    return to_level(x, rng.uniform(-38, -14))
 
 
 def augment_recorded(x, sr, rng):
@@ -164,8 +168,4 @@ def augment_recorded(x, sr, rng):
         x = x + noise * speech_rms * 10 ** (-rng.uniform(10, 30) / 20)
     if rng.random() < 0.05:
         x = telephone(x, rng)
-    x = x * (10 ** (rng.uniform(-35, -15) / 20) / (np.sqrt(np.mean(x ** 2)) + 1e-9))
-    peak = np.max(np.abs(x)) if len(x) else 0.0
-    if peak > 0.98:
-        x = x * (0.98 / peak)
-    return x.astype(np.float32)
+    return to_level(x, rng.uniform(-35, -15))

@@ -42,31 +42,19 @@ sys.path.insert(0, HERE)
 import texts  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, ROOT)
+from asr.cli.eval import load_data, load_speakers  # noqa: E402
 OUT = texts.CORPUS
 EXTRA_LEXICON = os.path.join(HERE, "extra_lexicon.txt")
 TRAIN_SETS = ("cv-train", "so762-train", "fsdd", "keywords")
 VALID_PERCENT = 8        # of cv sentences and of so762 speakers
 
 
-def read_table(path):
-    """'key rest-of-line' lines -> {key: rest}, in file order."""
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            parts = line.rstrip("\n").split(None, 1)
-            if parts:
-                out[parts[0]] = parts[1] if len(parts) > 1 else ""
-    return out
-
-
 def read_set(speech, name):
-    """[(utt, absolute audio path, speaker, words)] of one shared set."""
+    """[(utt, absolute audio path, speaker, words)] of one shared set, in wav.scp order."""
     d = os.path.abspath(os.path.join(speech, name))
-    wavs = read_table(os.path.join(d, "wav.scp"))
-    text = read_table(os.path.join(d, "text"))
-    spk = read_table(os.path.join(d, "utt2spk"))
-    return [(u, os.path.join(d, p), spk.get(u, u), text[u].split())
-            for u, p in wavs.items() if u in text]
+    spk = load_speakers(d)
+    return [(u, wav, spk.get(u, u), ref.split()) for u, wav, ref in load_data(d)]
 
 
 def held_out(keys):
@@ -106,30 +94,28 @@ def load_lexicon():
     return lex
 
 
-def write_dir(d, items):
-    os.makedirs(d, exist_ok=True)
-    files = {"wav.scp": [(u, p) for u, p, _, _ in items],
-             "text": [(u, " ".join(w)) for u, _, _, w in items],
-             "utt2spk": [(u, s) for u, _, s, _ in items]}
-    spk2utt = {}
-    for u, _, s, _ in items:
-        spk2utt.setdefault(s, []).append(u)
-    files["spk2utt"] = [(s, " ".join(us)) for s, us in spk2utt.items()]
-    for name, rows in files.items():
-        tmp = os.path.join(d, name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.writelines("%s %s\n" % r for r in rows)
-        os.replace(tmp, os.path.join(d, name))
-
-
-LM_SETS = ("cv-train", "fsdd-train", "keywords-train")
-
-
 def write_lines(path, lines):
+    """Write lines to path atomically (a temporary file, then a rename)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path + ".tmp", "w", encoding="utf-8") as f:
         f.writelines(line + "\n" for line in lines)
     os.replace(path + ".tmp", path)
+
+
+def write_dir(d, items):
+    """A Kaldi directory (wav.scp, text, utt2spk, spk2utt) of (utt, path, speaker, words) items."""
+    spk2utt = {}
+    for u, _, s, _ in items:
+        spk2utt.setdefault(s, []).append(u)
+    files = {"wav.scp": [(u, p) for u, p, _, _ in items],
+             "text": [(u, " ".join(w)) for u, _, _, w in items],
+             "utt2spk": [(u, s) for u, _, s, _ in items],
+             "spk2utt": [(s, " ".join(us)) for s, us in spk2utt.items()]}
+    for name, rows in files.items():
+        write_lines(os.path.join(d, name), ["%s %s" % r for r in rows])
+
+
+LM_SETS = ("cv-train", "fsdd-train", "keywords-train")
 
 
 def build(speech, out):
@@ -150,12 +136,8 @@ def build(speech, out):
                 write_lines(os.path.join(out, "text", sub + ".txt"), [" ".join(it[3]) for it in kept])
     # each sentence once: 400 clips of "computer" are one prompt, not 400 sentences
     write_lines(os.path.join(out, "text", "lm_real.txt"), list(dict.fromkeys(lm_text)))
-    tmp = os.path.join(out, "lexicon-real.txt.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for w in sorted(used):
-            for pron in lex[w]:
-                f.write("%s %s\n" % (w, pron))
-    os.replace(tmp, os.path.join(out, "lexicon-real.txt"))
+    write_lines(os.path.join(out, "lexicon-real.txt"),
+                ["%s %s" % (w, pron) for w in sorted(used) for pron in lex[w]])
     return report
 
 
