@@ -256,7 +256,7 @@ def test_draw_epoch_repeats_small_sets_and_subsamples_large_ones():
     assert frames.count(200) == 30          # 60 s of a 180 s set
 
 
-def test_recorded_sets_mixed_in_with_channel_normalization(tmp_path, monkeypatch):
+def test_recorded_sets_mixed_in_with_channel_normalization(tmp_path, monkeypatch, capsys):
     """A run on two cached splits, one of them recorded with perturbed copies,
     validated on both, with channel normalization trained in: the export
     carries the normalization (its prior is the model's mean), and the float
@@ -277,6 +277,10 @@ def test_recorded_sets_mixed_in_with_channel_normalization(tmp_path, monkeypatch
     assert ck["cmn_frames"] == 20 and ck["mix"] == ["train", "rec-train"]
     assert set(ck["state"]["valid"]) == {"valid", "rec-valid"}
     assert ck["state"]["best_per"] == ck["state"]["valid"]["rec-valid"]["per"]
+    # score: the recordings only, not their perturbed copies
+    assert T.main(["score", "--checkpoint", str(tmp_path / "train" / "best.pt"), "--split", "rec-train",
+                   "--max-valid", "5", "--threads", "1"]) == 0
+    assert "rec-train: 5 utterances" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="cmn-frames"):
         T.main(["train", "--epochs", "2", "--cmn-frames", "30", "--mix", "train=0.01"] + common)
     out = tmp_path / "models"

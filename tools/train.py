@@ -4,6 +4,8 @@
     python tools/train.py features            # cache log-mel features (resumable)
     python tools/train.py train --epochs 12   # train / resume from work/train/last.pt
     python tools/train.py all --epochs 12     # both, what the README documents
+    python tools/train.py score --checkpoint work/train/best.pt --split cv-train --split cv-valid
+                                              # greedy PER of a checkpoint (fit vs generalization)
 
 Input: the corpus made by tools/corpus/ (Kaldi-style directories
 work/corpus/{train,valid}/ with wav.scp and text, and work/corpus/lexicon.txt).
@@ -649,10 +651,33 @@ def train(args):
             break     # the caller reloads the (growing) corpus and resumes
 
 
+def score(args):
+    """Print the validation loss and greedy PER of --checkpoint on each --split,
+    over up to --max-valid of its recorded utterances spread evenly (perturbed
+    copies left out), as the training run scores its validation sets: on a
+    training split against a validation split, it tells under- from overfitting."""
+    import torch
+    torch.set_num_threads(args.threads)
+    ck = torch.load(args.checkpoint, weights_only=False)
+    arch = [tuple(a) for a in ck["arch"]]
+    net = build_net(torch, arch=arch)
+    net.load_state_dict(ck["net"])
+    cmn = run_features(ck.get("cmn_frames", 0), ck["mean"])
+    for split in args.split or ("valid",):
+        d = shard_dir(split)
+        ids = []
+        for name in sorted(f for f in os.listdir(d) if f.endswith(".json")):
+            ids += json.load(open(os.path.join(d, name)))["utts"]
+        data = [x for u, x in zip(ids, load_split(split)) if "~" not in u]
+        data = data[::max(1, len(data) // args.max_valid)][:args.max_valid]
+        loss, per = evaluate(torch, net, data, ck["mean"], ck["inv_std"], arch, cmn)
+        print("%s: %d utterances, loss %.4f, greedy PER %.2f%%" % (split, len(data), loss, 100 * per))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("command", choices=["features", "train", "all"])
+    ap.add_argument("command", choices=["features", "train", "all", "score"])
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--decay", type=float, default=0.75,
@@ -680,6 +705,7 @@ def main(argv=None):
     ap.add_argument("--copies", type=int, default=0,
                     help="features: perturbed copies of each utterance to cache besides it "
                          "(for recorded speech; the synthetic corpus is perturbed when made)")
+    ap.add_argument("--checkpoint", help="score: the checkpoint to score")
     ap.add_argument("--one-epoch", action="store_true",
                     help="stop after the next epoch ends (to pick up new corpus shards between epochs)")
     ap.add_argument("--width", type=int,
@@ -704,6 +730,8 @@ def main(argv=None):
             make_features(split, cfg, lex, args.limit, args.jobs, args.copies)
     if args.command in ("train", "all"):
         train(args)
+    if args.command == "score":
+        score(args)
     return 0
 
 
