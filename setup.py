@@ -38,18 +38,21 @@ setup(
     install_requires=["numpy", "cffi>=1.15", "soundfile", "python_speech_features", "scipy"],
     extras_require={
         "train": ["torch==2.13.0"],
-        "test": ["pytest"],
+        "test": ["pytest", "selenium"],                         # selenium: tests/test_serve.py's browser test
         "compare": ["pocketsphinx", "onnxruntime", "onnx"],     # tools/compare_peers.py
         "fuzz": ["atheris"],                                    # tools/fuzz/run.py
         "mic": ["sounddevice"],
         "plot": ["matplotlib"],
+        "serve": ["websockets>=13"],                            # asr-serve (asyncio API)
     },
+    package_data={"asr": ["web/*.html", "web/*.js"]},          # asr-serve's browser page
     cmdclass={"build_py": BuildPyWithModels},
     entry_points={
         "console_scripts": [
             "asr-decode=asr.cli.decode:main",
             "asr-eval=asr.cli.eval:main",
             "asr-rtf=asr.cli.rtf:main",
+            "asr-serve=asr.cli.serve:main",
         ]
     },
 )

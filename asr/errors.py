@@ -32,3 +32,12 @@ class LexiconError(AsrError):
 class CrossError(AsrError):
     """Running for another platform failed: a missing cross compiler or qemu,
     a failed build, or a failed emulated run (asr/cross.py)."""
+
+
+class ServeError(AsrError):
+    """A WebSocket client broke the protocol of asr-serve (asr/server.py);
+    ``close_code`` is the WebSocket close code the connection ends with."""
+
+    def __init__(self, message, close_code=1008):
+        super().__init__(message)
+        self.close_code = close_code
