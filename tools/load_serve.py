@@ -279,7 +279,8 @@ async def run_soak(url, audio, expected, seconds, n_streams, seed, server):
     counts.update({"seconds": round(time.monotonic() - t_start, 1), "streams": n_streams,
                    "rss_first_mb": round(rss[0][1], 1), "rss_last_mb": round(rss[-1][1], 1),
                    "rss_max_mb": round(max(m for _, m in rss), 1),
-                   "rss_slope_after_60s_mb_per_min": round(slope, 3)})
+                   "rss_slope_after_60s_mb_per_min": round(slope, 3),
+                   "rss_mb_each_minute": [round(m, 1) for t, m in rss if int(t) % 60 < 5]})
     return counts
 
 
