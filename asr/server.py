@@ -159,8 +159,9 @@ class RecognizerPool:
     recognizer on first request, sharing the lexicon and the LM with it, and
     the last ``limits.max_cached_recognizers`` of those are kept."""
 
-    def __init__(self, base, limits, kernel="auto", custom_model=False):
+    def __init__(self, base, limits, kernel="auto", custom_model=False, phrases=None):
         self.base = base
+        self.base_phrases = tuple(phrases) if phrases else None   # the server's --phrases
         self.limits = limits
         self.kernel = kernel
         self.custom_model = custom_model
@@ -202,8 +203,10 @@ class RecognizerPool:
         model = self._models.get(precision)
         if model is None:
             model = self._models[precision] = Model.load(default_model_path(precision))
+        from .lm import ArpaLM
         dec = self.base.decoder
-        lm = dec.lm if phrases is None and dec.lm is not None else False
+        phrases = phrases or self.base_phrases
+        lm = dec.lm if phrases is None and isinstance(dec.lm, ArpaLM) else False
         try:
             return Recognizer(model=model, lexicon=dec.lexicon, lm=lm,
                               phrases=list(phrases) if phrases else None, kernel=self.kernel,

@@ -309,6 +309,28 @@ def test_cli_help_and_usage_errors(capsys):
     assert e.value.code == 2
 
 
+def test_cli_serves_until_sigterm(rec):
+    """asr-serve as a process: prints its address, recognizes, exits 0 on SIGTERM."""
+    import re
+    import signal
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "asr.cli.serve", "--port", "0", "--max-streams", "2"],
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        url = re.search(r"listening on (ws://\S+)", line).group(1)
+        samples, rate = read_int16(os.path.join(ROOT, "models", "samples", "goforward-1.wav"))
+        replies, last, code = asyncio.run(recognize(url, samples, rate))
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.stderr.close()
+    assert "max 2 streams" in line
+    assert code == CLOSE_NORMAL and finals(replies, last) == offline(rec, samples, rate)
+
+
 # --- the browser page, in headless Chromium with a fake microphone ---
 
 def chromium_paths():

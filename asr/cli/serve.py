@@ -59,7 +59,8 @@ def make_server(args):
                      greedy=args.greedy, endpoint=EndpointConfig())
     limits = Limits(max_streams=args.max_streams, max_frame_bytes=args.max_frame_bytes,
                     idle_timeout_s=args.idle_timeout)
-    pool = RecognizerPool(rec, limits, kernel=args.kernel, custom_model=args.model is not None)
+    pool = RecognizerPool(rec, limits, kernel=args.kernel, custom_model=args.model is not None,
+                          phrases=phrases)
     return Server(pool, limits, threads=args.threads)
 
 
