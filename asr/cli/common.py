@@ -20,6 +20,9 @@ def add_model_options(p, precision_default="int8", multi=False):
     g.add_argument("--lm", help="ARPA language model (.arpa or .arpa.gz); default: bundled")
     g.add_argument("--no-lm", action="store_true", help="decode without a language model")
     g.add_argument("--phrases", help="file of allowed phrases, one per line (command-and-control)")
+    g.add_argument("--reject", type=float,
+                   help="with --phrases: reject results whose confidence is below this, as "
+                        "out-of-grammar speech (0 keeps all; default: asr.rejection.DEFAULT_REJECT)")
     g.add_argument("--greedy", action="store_true", help="greedy CTC best path, printed as phones (for checks)")
     g.add_argument("--beam", type=int, help="beam width (default: the decoder's)")
     g.add_argument("--lm-weight", type=float, help="language model weight (default: the decoder's)")
@@ -39,7 +42,8 @@ def make_recognizer(args, precision=None, model=None):
                       precision=precision or args.precision, lexicon=args.lexicon,
                       lm=False if args.no_lm else args.lm, phrases=phrases, kernel=args.kernel,
                       beam=args.beam, lm_weight=args.lm_weight, word_bonus=args.word_bonus,
-                      greedy=args.greedy, endpoint=EndpointConfig(enabled=False))
+                      greedy=args.greedy, endpoint=EndpointConfig(enabled=False),
+                      reject=getattr(args, "reject", None))
 
 
 def error(msg):

@@ -70,6 +70,10 @@ def main(argv=None):
                    "precision": rec.precision}
             if args.nbest:
                 obj["nbest"] = result.nbest[:args.nbest]
+            if result.conf is not None:      # --phrases: the phrase's confidence
+                obj["conf"] = round(result.conf, 3)
+            if result.rejected:
+                obj["rejected"] = result.rejected
             print(json.dumps(obj), flush=True)
         elif len(args.files) > 1:
             print("%s\t%s" % (path, result.text), flush=True)
