@@ -120,11 +120,13 @@ class Recognizer:
     whose confidence (:mod:`asr.rejection`) is below ``reject`` is rejected
     as out-of-grammar speech (default ``asr.rejection.DEFAULT_REJECT``; 0
     keeps every result). ``kernel``: 'auto' or a path name ('ref', 'avx2', ...).
+    ``words``: words to add to the lexicon, as for :meth:`add_words` (with
+    phrases, the way to use words the lexicon lacks).
     """
 
     def __init__(self, model=None, precision="int8", lexicon=None, lm=None, phrases=None,
                  kernel="auto", beam=None, lm_weight=None, word_bonus=None, greedy=False,
-                 endpoint=EndpointConfig(), reject=None):
+                 endpoint=EndpointConfig(), reject=None, words=None):
         from . import decoder as dec
         from .rejection import DEFAULT_REJECT, PhraseScorer
         if model is None:
@@ -136,8 +138,10 @@ class Recognizer:
         self.frame_shift_s = self.model.frame_shift_s
         opts = {k: v for k, v in (("beam", beam), ("lm_weight", lm_weight),
                                   ("word_bonus", word_bonus)) if v is not None}
+        from .g2p import word_prons
         self.decoder = dec.build_decoder(self.model.labels, lexicon=lexicon, lm=lm,
                                          phrases=phrases, greedy=greedy,
+                                         words=word_prons(words) if words else None,
                                          frame_shift_s=self.frame_shift_s, **opts)
         self.blank = self.model.labels.index("<blk>") if "<blk>" in self.model.labels else 0
         self.scorer = None
@@ -146,6 +150,20 @@ class Recognizer:
         self.reject = DEFAULT_REJECT if reject is None else float(reject)
         if not 0.0 <= self.reject <= 1.0:
             raise AsrError("reject must be a confidence in [0, 1], got %r" % (reject,))
+
+    def add_words(self, words, logp10=None):
+        """Make new words recognizable without reloading anything: each item
+        of ``words`` is a word (pronounced by the bundled G2P model), a
+        ``"word PH PH ..."`` line or a ``(word, phones)`` pair. They join the
+        lexicon trie and, as unigrams of log10 probability ``logp10`` (default:
+        the LM's median word), the n-gram LM. Takes effect from the next
+        utterance of every stream; the decoder is replaced, not changed, so
+        threads decoding meanwhile are unaffected. Returns the pronunciations
+        used."""
+        from .g2p import word_prons
+        prons = word_prons(words)
+        self.decoder = self.decoder.with_words(prons, logp10)
+        return prons
 
     @property
     def precision(self):

@@ -131,7 +131,14 @@ def main(argv=None):
     ap.add_argument("--every", type=int, default=4, help="use every Nth training command clip")
     ap.add_argument("--curve", help="write the rates per threshold to this TSV")
     ap.add_argument("--plot", help="draw the curves to this PNG (needs matplotlib)")
+    ap.add_argument("--redraw", metavar="TSV", help="only draw --plot from a --curve file written before")
     args = ap.parse_args(argv)
+    if args.redraw:
+        with open(args.redraw, encoding="utf-8") as f:
+            header = f.readline().rstrip("\n").split("\t")
+            rows = [[float(v) for v in line.split("\t")] for line in f if line.strip()]
+        draw(header, rows, args.threshold, args.plot or os.path.splitext(args.redraw)[0] + ".png")
+        return
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)

@@ -20,6 +20,8 @@ def add_model_options(p, precision_default="int8", multi=False):
     g.add_argument("--lm", help="ARPA language model (.arpa or .arpa.gz); default: bundled")
     g.add_argument("--no-lm", action="store_true", help="decode without a language model")
     g.add_argument("--phrases", help="file of allowed phrases, one per line (command-and-control)")
+    g.add_argument("--words", help="file of words to add to the lexicon (and LM), one per line: "
+                        "WORD alone (pronounced by the bundled G2P model) or WORD PH PH ...")
     g.add_argument("--reject", type=float,
                    help="with --phrases: reject results whose confidence is below this, as "
                         "out-of-grammar speech (0 keeps all; default: asr.rejection.DEFAULT_REJECT)")
@@ -32,18 +34,27 @@ def add_model_options(p, precision_default="int8", multi=False):
     return g
 
 
+def read_lines(path):
+    """The non-empty lines of a UTF-8 text file, '#' comment lines dropped;
+    AsrError when it cannot be read."""
+    from ..errors import AsrError
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AsrError("%s: cannot read: %s" % (path, exc)) from None
+
+
 def make_recognizer(args, precision=None, model=None):
     from ..stream import EndpointConfig, Recognizer
-    phrases = None
-    if args.phrases:
-        with open(args.phrases, encoding="utf-8") as f:
-            phrases = [line.strip() for line in f if line.strip()]
+    phrases = read_lines(args.phrases) if args.phrases else None
+    words = read_lines(args.words) if getattr(args, "words", None) else None
     return Recognizer(model=model if model is not None else args.model,
                       precision=precision or args.precision, lexicon=args.lexicon,
                       lm=False if args.no_lm else args.lm, phrases=phrases, kernel=args.kernel,
                       beam=args.beam, lm_weight=args.lm_weight, word_bonus=args.word_bonus,
                       greedy=args.greedy, endpoint=EndpointConfig(enabled=False),
-                      reject=getattr(args, "reject", None))
+                      reject=getattr(args, "reject", None), words=words)
 
 
 def error(msg):
