@@ -81,9 +81,23 @@ class Lexicon:
         """A new lexicon with the pronunciations ``prons`` ([(word, [phone
         names])]) added: new words get the next ids, known words an extra
         pronunciation (a duplicate is ignored)."""
-        have = set((w, tuple(p)) for w, p in self.prons())
-        extra = [(w.lower(), list(p)) for w, p in prons if (w.lower(), tuple(p)) not in have]
-        return Lexicon.from_prons(self.prons() + extra, self.labels, self.name)
+        index = {p: i for i, p in enumerate(self.labels) if p != "<blk>"}
+        words, word_id, entries = list(self.words), dict(self.word_id), list(self.entries)
+        known = {word_id[w.lower()] for w, _ in prons if w.lower() in word_id}
+        have = {(w, tuple(ids)) for w, ids in self.entries if w in known}
+        for word, phones in prons:
+            word = word.lower()
+            missing = [p for p in phones if p not in index]
+            if missing or not phones:
+                raise LexiconError("%r: phones %s are not model labels" % (word, missing or "(none)"))
+            if word not in word_id:
+                word_id[word] = len(words)
+                words.append(word)
+            key = (word_id[word], tuple(index[p] for p in phones))
+            if key not in have:
+                have.add(key)
+                entries.append((key[0], list(key[1])))
+        return Lexicon(entries, words, self.labels, self.name)
 
     def restricted(self, vocab):
         """A lexicon of only the words in ``vocab`` (all their pronunciations);
