@@ -29,7 +29,9 @@ def add_model_options(p, precision_default="int8", multi=False):
     return g
 
 
-def make_recognizer(args, precision=None, model=None):
+def make_recognizer(args, precision=None, model=None, endpoint=None):
+    """The Recognizer the model options describe; ``endpoint`` (an
+    EndpointConfig) defaults to none: a whole file is one utterance."""
     from ..stream import EndpointConfig, Recognizer
     phrases = None
     if args.phrases:
@@ -39,7 +41,8 @@ def make_recognizer(args, precision=None, model=None):
                       precision=precision or args.precision, lexicon=args.lexicon,
                       lm=False if args.no_lm else args.lm, phrases=phrases, kernel=args.kernel,
                       beam=args.beam, lm_weight=args.lm_weight, word_bonus=args.word_bonus,
-                      greedy=args.greedy, endpoint=EndpointConfig(enabled=False))
+                      greedy=args.greedy,
+                      endpoint=endpoint if endpoint is not None else EndpointConfig(enabled=False))
 
 
 def error(msg):
