@@ -38,7 +38,7 @@ setup(
     install_requires=["numpy", "cffi>=1.15", "soundfile", "python_speech_features", "scipy"],
     extras_require={
         "train": ["torch==2.13.0"],
-        "test": ["pytest"],
+        "test": ["pytest", "srt", "webvtt-py"],                # srt, webvtt-py: subtitle parsers
         "compare": ["pocketsphinx", "onnxruntime", "onnx"],     # tools/compare_peers.py
         "fuzz": ["atheris"],                                    # tools/fuzz/run.py
         "mic": ["sounddevice"],

@@ -96,12 +96,13 @@ def segment(words, config=CaptionConfig(), end_limit=None):
         cur.append(w)
     if cur:
         groups.append(cur)
+    hold = min(config.min_caption_s, config.max_caption_s)
     captions = []
     for i, g in enumerate(groups):
         start, end = g[0].start, max(g[-1].end, g[0].start)
         limit = groups[i + 1][0].start if i + 1 < len(groups) else end_limit
-        if limit is not None and end - start < config.min_caption_s:
-            end = max(end, min(start + config.min_caption_s, limit))
+        if limit is not None and end - start < hold:
+            end = max(end, min(start + hold, limit))
         captions.append(Caption(start, end, balanced_lines([w.word for w in g],
                                                             config.max_line_chars, config.max_lines)))
     return captions
