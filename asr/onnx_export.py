@@ -1,23 +1,16 @@
-#!/usr/bin/env python3
-"""Write a float acoustic model (.asrm) as an ONNX graph, for comparing
-with onnxruntime on the very same network.
-
-    python tools/onnx_export.py models/en-us-float.asrm /tmp/en-us.onnx [--int8 /tmp/en-us-int8.onnx]
+"""A float acoustic model (.asrm) as an ONNX graph, for comparing with
+onnxruntime on the very same network (``asr.peers``, ``asr-rtf --compare``;
+the command line is ``python tools/onnx_export.py``).
 
 The graph takes normalized, padded features (1 x num_filters x frames;
 asr.reference.normalize_and_pad gives them) and returns log-probabilities
 (1 x labels x output frames): one Conv per layer (weights reshaped from the
-tap-major layout), Relu, and a final LogSoftmax over labels. --int8 also
-writes onnxruntime's dynamic int8 quantization of it (weights int8, the
-activations quantized on the fly).
+tap-major layout), Relu, and a final LogSoftmax over labels.
+``quantize_int8`` writes onnxruntime's dynamic int8 quantization of it
+(weights int8, the activations quantized on the fly). Needs ``onnx`` and
+``onnxruntime`` (the 'compare' extra).
 """
-import argparse
-import os
-import sys
-
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def to_onnx(model):
@@ -54,23 +47,6 @@ def to_onnx(model):
 
 
 def quantize_int8(src, dst):
+    """onnxruntime's dynamic int8 quantization of the ONNX file ``src``, written to ``dst``."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
     quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("model")
-    ap.add_argument("out")
-    ap.add_argument("--int8", help="also write the dynamically quantized int8 graph here")
-    args = ap.parse_args(argv)
-    import onnx
-    from asr.model import Model
-    onnx.save(to_onnx(Model.load(args.model)), args.out)
-    if args.int8:
-        quantize_int8(args.out, args.int8)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

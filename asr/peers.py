@@ -1,37 +1,27 @@
-#!/usr/bin/env python3
 """Real-time factors of this project beside its peers, in one run, on the
-same audio, on one CPU thread:
+same audio, on one CPU thread (``asr-rtf --compare``; also
+``python tools/compare_peers.py``):
 
 - this project end to end (features + acoustic model + beam search with
   the LM), float / int16 / int8, and its acoustic model alone;
 - PocketSphinx (PyPI ``pocketsphinx``, its bundled default English model),
   end to end;
 - onnxruntime running the same acoustic model exported to ONNX
-  (tools/onnx_export.py), float and dynamically quantized int8, acoustic
+  (asr/onnx_export.py), float and dynamically quantized int8, acoustic
   model alone on the same normalized features.
 
-    pip install pocketsphinx onnxruntime onnx
-    python tools/compare_peers.py [--audio FILES] [--model-dir models] [--json]
-
-Ratios are printed, not only times: ``x`` columns are how many times
-faster this project's int8 is. Times are medians of --repeat passes after
-a warm-up. `asr-rtf --compare` runs this.
+The peers are optional (the 'compare' extra: pocketsphinx, onnxruntime,
+onnx); one that is not installed is reported as None. Ratios are computed,
+not only times: how many times faster this project's int8 is. Times are
+medians of ``repeat`` passes after a warm-up; RTF is seconds of processing
+per second of audio.
 """
-import argparse
-import json
 import os
 import sys
 import tempfile
 import time
 
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, "1")     # one thread for everyone, before numpy loads
-
-import numpy as np  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, HERE)
+import numpy as np
 
 PRECISIONS = ("float", "int16", "int8")
 
@@ -46,11 +36,13 @@ def median_time(fn, repeat):
     return float(np.median(times))
 
 
-def ours(model_dir, audio, feats, repeat):
-    """{precision: {"rtf": end to end, "stages": {...}, "am_s": seconds}}."""
-    from asr.model import Model
-    from asr.network import Network
-    from asr.stream import EndpointConfig, Recognizer
+def ours(model_dir, audio, feats, repeat, step=None):
+    """{precision: {"rtf": end to end, "am_rtf": acoustic model, "stages":
+    {features, model, decoder}, "kernel"}}, RTFs in seconds per second of
+    audio. ``step(label)`` is called after each measurement (progress)."""
+    from .model import Model
+    from .network import Network
+    from .stream import EndpointConfig, Recognizer
     out = {}
     seconds = sum(len(a) for a in audio) / 16000.0
     for prec in PRECISIONS:
@@ -72,14 +64,18 @@ def ours(model_dir, audio, feats, repeat):
                     stages[k] += s.timings[k]
 
         total = median_time(run, repeat)
+        _step(step, "%s end to end" % prec)
         net = Network(model)
         am = median_time(lambda: [net.forward(f) for f in feats], repeat)
+        _step(step, "%s acoustic model" % prec)
         out[prec] = {"rtf": total / seconds, "am_rtf": am / seconds,
                      "stages": {k: v / seconds for k, v in stages.items()}, "kernel": net.kernel}
     return out
 
 
 def pocketsphinx_rtf(audio, repeat):
+    """PocketSphinx's end-to-end RTF on ``audio`` (float arrays at 16 kHz)
+    with its default English model, and its transcripts."""
     from pocketsphinx import Decoder
     dec = Decoder(loglevel="FATAL")
     bufs = [(np.clip(a, -1, 1) * 32767).astype(np.int16).tobytes() for a in audio]
@@ -97,12 +93,14 @@ def pocketsphinx_rtf(audio, repeat):
     return t / (sum(len(a) for a in audio) / 16000.0), list(texts)
 
 
-def onnx_rtf(model_dir, feats, seconds, repeat):
+def onnx_rtf(model_dir, feats, seconds, repeat, step=None):
+    """onnxruntime's acoustic-model RTF, {"float", "int8"}, on the float
+    model of ``model_dir`` exported to ONNX (one thread)."""
     import onnx
     import onnxruntime as ort
-    from asr import reference
-    from asr.model import Model
-    from onnx_export import quantize_int8, to_onnx
+    from . import reference
+    from .model import Model
+    from .onnx_export import quantize_int8, to_onnx
     fmodel = Model.load(os.path.join(model_dir, "en-us-float.asrm"))
     inputs = [reference.normalize_and_pad(fmodel, f).astype(np.float32).T[None].copy() for f in feats]
     out = {}
@@ -117,36 +115,54 @@ def onnx_rtf(model_dir, feats, seconds, repeat):
             sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
             t = median_time(lambda: [sess.run(None, {"feats": x}) for x in inputs], repeat)
             out[name] = t / seconds
+            _step(step, "onnxruntime %s" % name)
     return out
 
 
-MISSING_HINT = "pip install -e '.[compare]'  (pocketsphinx, onnxruntime, onnx)"
+PEER_MODULES = ("pocketsphinx", "onnxruntime", "onnx")
+MISSING_HINT = ("pip install pocketsphinx onnxruntime onnx (the 'compare' extra: "
+                "pip install 'asr-fixedpoint[compare]')")
 
 
 def missing_peers():
     """Names of the peer packages that are not installed."""
     import importlib.util
-    return [m for m in ("pocketsphinx", "onnxruntime", "onnx") if importlib.util.find_spec(m) is None]
+    return [m for m in PEER_MODULES if importlib.util.find_spec(m) is None]
 
 
-def measure(audio, files, model_dir, repeat):
+def _step(step, label):
+    if step is not None:
+        step(label)
+
+
+def measure_steps(precisions=PRECISIONS):
+    """How many times ``measure`` calls its ``step`` callback."""
+    return 2 * len(precisions) + 1 + 2
+
+
+def measure(audio, files, model_dir, repeat, step=None):
     """The whole comparison on `audio` (float arrays at 16 kHz): a report
-    dict (the --json object). A peer that is not installed is None."""
-    from asr.features import logmel
-    from asr.model import Model
+    dict (the --json object). A peer that is not installed is None.
+    ``step(label)``, if given, is called after each of the
+    ``measure_steps()`` measurements (a progress bar)."""
+    from .features import logmel
+    from .model import Model
     seconds = sum(len(a) for a in audio) / 16000.0
     cfg = Model.load(os.path.join(model_dir, "en-us-float.asrm")).features
     feats = [logmel(a, cfg) for a in audio]
     report = {"audio_seconds": round(seconds, 2), "files": list(files), "threads": 1, "repeat": repeat}
-    report["ours"] = ours(model_dir, audio, feats, repeat)
+    report["ours"] = ours(model_dir, audio, feats, repeat, step)
     try:
         report["pocketsphinx"], _ = pocketsphinx_rtf(audio, repeat)
     except ImportError:
         report["pocketsphinx"] = None
+    _step(step, "PocketSphinx")
     try:
-        report["onnxruntime_am"] = onnx_rtf(model_dir, feats, seconds, repeat)
+        report["onnxruntime_am"] = onnx_rtf(model_dir, feats, seconds, repeat, step)
     except ImportError:
         report["onnxruntime_am"] = None
+        _step(step, "onnxruntime float")
+        _step(step, "onnxruntime int8")
     q8 = report["ours"].get("int8")
     ratios = {}
     if q8 and report["pocketsphinx"]:
@@ -158,8 +174,10 @@ def measure(audio, files, model_dir, repeat):
     return report
 
 
-def print_report(report, out=sys.stdout):
-    """The comparison as a table: RTF and how many times slower than int8."""
+def print_report(report, out=None):
+    """The comparison as a table on ``out`` (default stdout): RTF and how
+    many times slower than this project's int8."""
+    out = sys.stdout if out is None else out
     ratios, q8 = report["ratios"], report["ours"].get("int8")
     print("%.1f s of audio in %d file(s), one thread, median of %d runs"
           % (report["audio_seconds"], len(report["files"]), report["repeat"]), file=out)
@@ -177,33 +195,3 @@ def print_report(report, out=sys.stdout):
         for name, v in report["onnxruntime_am"].items():
             print("%-34s %10.5f %10s" % ("onnxruntime %s, acoustic model" % name, v,
                                          "%.1fx" % (v / q8["am_rtf"]) if q8 else "-"), file=out)
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("--audio", nargs="+", help="audio files (default: the bundled samples)")
-    ap.add_argument("--model-dir", default=os.path.join(os.path.dirname(HERE), "models"))
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-
-    from asr.audio import read_audio
-    files = args.audio
-    if not files:
-        sd = os.path.join(args.model_dir, "samples")
-        files = sorted(os.path.join(sd, f) for f in os.listdir(sd) if f.endswith((".wav", ".flac")))
-    missing = missing_peers()
-    if missing:
-        print("compare_peers: %s not installed, those peers are skipped; %s"
-              % (", ".join(missing), MISSING_HINT), file=sys.stderr)
-    report = measure([read_audio(f, 16000) for f in files], files, args.model_dir, args.repeat)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        print_report(report)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
