@@ -194,6 +194,16 @@ def test_several_files_write_next_to_each_input(long_recording, tmp_path, capsys
     for p in (a, b):
         with open(p + ".srt") as f:
             assert list(srt.parse(f.read()))
+    out_dir = tmp_path / "out"
+    rc, out, err = decode(["--format", "json", "--output-dir", str(out_dir), a, b], capsys)
+    assert rc == 0 and out == ""
+    import json
+    for p in (a, b):
+        with open(out_dir / (os.path.basename(p) + ".json")) as f:
+            obj = json.loads(f.read())
+        assert obj["file"] == p and obj["words"]
+        rc, text, _ = decode([p], capsys)
+        assert text == obj["text"] + "\n"
 
 
 def test_usage_errors(capsys):

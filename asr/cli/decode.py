@@ -34,8 +34,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog="asr-decode", description=DESCRIPTION,
                                 formatter_class=HelpFormatter)
     p.add_argument("files", nargs="*", metavar="FILE", help="audio files, or - for stdin")
-    p.add_argument("--format", choices=FORMATS, default=None,
-                   help="output format (default: text)")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format")
     p.add_argument("--json", action="store_true",
                    help="same as --format json: one JSON object per line: file, text, words "
                         "(word, start, end, conf), duration, rtf, precision")
@@ -50,9 +49,10 @@ def parse_args(argv):
     g.add_argument("--max-caption-s", type=float, default=7.0, help="seconds per caption")
     add_model_options(p)
     args = p.parse_args(argv)
-    if args.json and args.format not in (None, "json"):
+    if args.json and args.format not in ("text", "json"):
         p.error("--json is --format json; it does not go with --format %s" % args.format)
-    args.format = "json" if args.json else (args.format or "text")
+    if args.json:
+        args.format = "json"
     if not args.files and not args.mic:
         p.error("give at least one FILE (or --mic)")
     if args.mic and (args.format != "text" or args.output_dir):
@@ -168,7 +168,8 @@ def main(argv=None):
             failed += 1
             continue
         if target is not None:
-            error("asr-decode: wrote %s%s" % (target, " (%d captions)" % n if subtitles else ""))
+            count = " (%d caption%s)" % (n, "" if n == 1 else "s") if subtitles else ""
+            error("asr-decode: wrote %s%s" % (target, count))
     return 1 if failed else 0
 
 
