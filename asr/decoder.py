@@ -124,6 +124,22 @@ class Decoder:
         """A new search; word times are offset by ``time_offset_s`` seconds."""
         return DecoderStream(self, time_offset_s)
 
+    def with_words(self, prons, logp10=None):
+        """A new decoder whose lexicon also has ``prons`` ([(word, [phone
+        names])]) and whose n-gram LM knows the new words as unigrams of log10
+        probability ``logp10`` (see :meth:`ArpaLM.with_unigrams`). This one is
+        unchanged: streams already running keep it."""
+        if self.greedy:
+            raise DecoderError("a greedy decoder has no lexicon to add words to")
+        if isinstance(self.lm, PhraseGrammar):
+            raise DecoderError("phrase mode: only the phrases' words can be recognized; give new "
+                               "words to the Recognizer with words= together with the phrases")
+        lexicon = self.lexicon.extended(prons)
+        lm = self.lm.with_unigrams([w for w, _ in prons], logp10) if self.lm is not None else None
+        return Decoder(self.labels, lexicon, lm, frame_shift_s=self.frame_shift_s, beam=self.beam,
+                       beam_delta=self.beam_delta, prune=self.prune, lm_weight=self.lm_weight,
+                       word_bonus=self.word_bonus, nbest=self.nbest)
+
 
 class DecoderStream:
     """One utterance being decoded. Not thread-safe; use one per thread."""
@@ -217,7 +233,7 @@ class DecoderStream:
 
 
 def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, frame_shift_s=0.03,
-                  **opts):
+                  words=None, **opts):
     """The decoder the recognizer uses.
 
     ``lexicon``: a path or :class:`Lexicon` (None: the bundled
@@ -226,7 +242,8 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
     ``phrases``: a list of phrases; only they can be recognized (the lexicon
     is restricted to their words and a phrase grammar replaces the LM; an
     out-of-vocabulary word is a LexiconError). ``greedy``: best-path phone
-    output (lexicon and LM unused). ``opts``: beam, beam_delta, prune,
+    output (lexicon and LM unused). ``words``: pronunciations [(word, [phone
+    names])] added to the lexicon (and, as unigrams, to an n-gram LM). ``opts``: beam, beam_delta, prune,
     lm_weight, word_bonus, nbest (see DEFAULTS)."""
     if "<blk>" not in list(labels):
         raise DecoderError("the model's labels need a <blk> (CTC blank)")
@@ -236,6 +253,8 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
         lex = lexicon
     else:
         lex = load_lexicon(lexicon if lexicon else _bundled("en-us.lexicon"), labels)
+    if words:
+        lex = lex.extended(words)
     if phrases is not None:
         grammar = PhraseGrammar(phrases)
         return Decoder(labels, lex.restricted(grammar.vocab), grammar, frame_shift_s=frame_shift_s,
@@ -246,6 +265,8 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
         model = lm
     else:
         model = load_arpa(lm if lm else _bundled("en-us.arpa.gz"))
+    if words and model is not None:
+        model = model.with_unigrams([w for w, _ in words])
     return Decoder(labels, lex, model, frame_shift_s=frame_shift_s, **opts)
 
 

@@ -77,6 +77,14 @@ class Lexicon:
         """(word, [phone names]) for every pronunciation."""
         return [(self.words[w], [self.labels[i] for i in ids]) for w, ids in self.entries]
 
+    def extended(self, prons):
+        """A new lexicon with the pronunciations ``prons`` ([(word, [phone
+        names])]) added: new words get the next ids, known words an extra
+        pronunciation (a duplicate is ignored)."""
+        have = set((w, tuple(p)) for w, p in self.prons())
+        extra = [(w.lower(), list(p)) for w, p in prons if (w.lower(), tuple(p)) not in have]
+        return Lexicon.from_prons(self.prons() + extra, self.labels, self.name)
+
     def restricted(self, vocab):
         """A lexicon of only the words in ``vocab`` (all their pronunciations);
         LexiconError listing any word it lacks."""

@@ -116,6 +116,34 @@ class ArpaLM:
         """The model's id of a word, or -1 (then it scores as <unk>)."""
         return self.word_id.get(word, -1)
 
+    def typical_unigram10(self):
+        """The median log10 unigram probability of the model's words."""
+        lp = self.logp10[0]
+        real = lp[np.isfinite(lp) & (lp > -99)]
+        return float(np.median(real)) if len(real) else -7.0
+
+    def with_unigrams(self, words, logp10=None):
+        """A new model that also knows ``words`` as unigrams of log10
+        probability ``logp10`` (default :meth:`typical_unigram10`), backing off
+        to the unigram from any context. Words it already has are unchanged.
+        The probabilities no longer sum to one, as with any added word."""
+        value = self.typical_unigram10() if logp10 is None else float(logp10)
+        if not (math.isfinite(value) and value <= 0):
+            raise LanguageModelError("a unigram log10 probability must be finite and <= 0, got %r"
+                                     % (logp10,))
+        new = [w for w in dict.fromkeys(words) if w not in self.word_id]
+        if not new:
+            return self
+        ids = [x.copy() for x in self.ids]
+        lp = [x.copy() for x in self.logp10]
+        bo = [x.copy() for x in self.bow10]
+        first = len(self.vocab)
+        ids[0] = np.concatenate([ids[0], np.arange(first, first + len(new), dtype=ids[0].dtype)
+                                 .reshape(-1, 1)])
+        lp[0] = np.concatenate([lp[0], np.full(len(new), value, lp[0].dtype)])
+        bo[0] = np.concatenate([bo[0], np.zeros(len(new), bo[0].dtype)])
+        return ArpaLM(self.vocab + new, ids, lp, bo, self.name)
+
 
 class NativeLM:
     """Owns an ``asr_lm`` (freed with this object)."""

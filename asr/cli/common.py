@@ -20,6 +20,11 @@ def add_model_options(p, precision_default="int8", multi=False):
     g.add_argument("--lm", help="ARPA language model (.arpa or .arpa.gz); default: bundled")
     g.add_argument("--no-lm", action="store_true", help="decode without a language model")
     g.add_argument("--phrases", help="file of allowed phrases, one per line (command-and-control)")
+    g.add_argument("--words", help="file of words to add to the lexicon (and LM), one per line: "
+                        "WORD alone (pronounced by the bundled G2P model) or WORD PH PH ...")
+    g.add_argument("--reject", type=float,
+                   help="with --phrases: reject results whose confidence is below this, as "
+                        "out-of-grammar speech (0 keeps all; default: asr.rejection.DEFAULT_REJECT)")
     g.add_argument("--greedy", action="store_true", help="greedy CTC best path, printed as phones (for checks)")
     g.add_argument("--beam", type=int, help="beam width (default: the decoder's)")
     g.add_argument("--lm-weight", type=float, help="language model weight (default: the decoder's)")
@@ -29,20 +34,30 @@ def add_model_options(p, precision_default="int8", multi=False):
     return g
 
 
+def read_lines(path):
+    """The non-empty lines of a UTF-8 text file, '#' comment lines dropped;
+    AsrError when it cannot be read."""
+    from ..errors import AsrError
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AsrError("%s: cannot read: %s" % (path, exc)) from None
+
+
 def make_recognizer(args, precision=None, model=None, endpoint=None):
     """The Recognizer the model options describe; ``endpoint`` (an
     EndpointConfig) defaults to none: a whole file is one utterance."""
     from ..stream import EndpointConfig, Recognizer
-    phrases = None
-    if args.phrases:
-        with open(args.phrases, encoding="utf-8") as f:
-            phrases = [line.strip() for line in f if line.strip()]
+    phrases = read_lines(args.phrases) if args.phrases else None
+    words = read_lines(args.words) if getattr(args, "words", None) else None
     return Recognizer(model=model if model is not None else args.model,
                       precision=precision or args.precision, lexicon=args.lexicon,
                       lm=False if args.no_lm else args.lm, phrases=phrases, kernel=args.kernel,
                       beam=args.beam, lm_weight=args.lm_weight, word_bonus=args.word_bonus,
                       greedy=args.greedy,
-                      endpoint=endpoint if endpoint is not None else EndpointConfig(enabled=False))
+                      endpoint=endpoint if endpoint is not None else EndpointConfig(enabled=False),
+                      reject=getattr(args, "reject", None), words=words)
 
 
 def error(msg):

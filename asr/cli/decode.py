@@ -123,6 +123,10 @@ def transcript_line(rec, path, args):
                "precision": rec.precision}
         if args.nbest:
             obj["nbest"] = result.nbest[:args.nbest]
+        if result.conf is not None:      # --phrases: the phrase's confidence
+            obj["conf"] = round(result.conf, 3)
+        if result.rejected:
+            obj["rejected"] = result.rejected
         return json.dumps(obj)
     if len(args.files) > 1 and not args.output_dir:
         return "%s\t%s" % (path, result.text)
