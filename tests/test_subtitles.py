@@ -216,11 +216,11 @@ def test_usage_errors(capsys):
         assert "error" in capsys.readouterr().err
 
 
-def test_twenty_minutes_of_subtitles_in_bounded_memory(tmp_path):
+def test_twenty_minutes_of_subtitles_in_bounded_memory(tmp_path, monkeypatch):
     """A 20-minute file (a sample and silence, over and over) is captioned
     while Python allocations stay far below the decoded audio's size
     (20 min x 16 kHz x 4 bytes = 77 MB): audio, results and captions are not
-    kept."""
+    kept, and each caption is written as its utterance ends."""
     x = read_audio(os.path.join(os.path.dirname(find_model_file("en-us-int8.asrm")), "samples",
                                 "tidigits-dhd-2934z.wav"), RATE)
     unit = np.concatenate([x, np.zeros(int(GAP_S * RATE), np.float32)])
@@ -230,11 +230,36 @@ def test_twenty_minutes_of_subtitles_in_bounded_memory(tmp_path):
         for _ in range(reps):
             f.write(unit)
     rec = Recognizer(endpoint=EndpointConfig())
-    sink = open(os.devnull, "w")
+    import asr.audio
+    read = [0]
+    real_iter = asr.audio.iter_audio
+
+    def counting_iter(*a, **k):
+        for item in real_iter(*a, **k):
+            read[0] += 1
+            yield item
+
+    class Sink:
+        """Counts the 5-s blocks read when each caption is written."""
+        def __init__(self):
+            self.blocks_at_write = []
+
+        def write(self, text):
+            if "-->" in text:
+                self.blocks_at_write.append(read[0])
+
+        def flush(self):
+            pass
+
+    sink = Sink()
+    monkeypatch.setattr(asr.audio, "iter_audio", counting_iter)
     tracemalloc.start()
-    n = write_subtitles(rec, p, sink, "srt")
+    n = write_subtitles(rec, p, sink, "srt", block_s=5.0)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    sink.close()
     assert n >= reps * 0.9          # about one caption per repetition of the digits
     assert peak < 16e6, peak
+    # Written as the utterances end, not at the end of the file.
+    blocks = read[0]
+    assert blocks >= 20 * 60 / 5
+    assert sink.blocks_at_write[0] <= 2 and sink.blocks_at_write[n // 2] < blocks * 0.6
