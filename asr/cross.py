@@ -81,6 +81,7 @@ figure; the measured instruction count per MAC printed beside the estimate
 shows how much work beside the MACs the code really executes. On a real
 board, ``asr-rtf --platform armv7`` measures instead.
 """
+import hashlib
 import os
 import shutil
 import struct
@@ -93,7 +94,11 @@ import numpy as np
 from .errors import CrossError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NATIVE = os.path.join(ROOT, "native")
+# The C sources: the checkout's native/, or the copy an installed package
+# carries in asr/native (setup.py puts it there).
+CHECKOUT = os.path.isdir(os.path.join(ROOT, "native", "src"))
+NATIVE = os.path.join(ROOT, "native") if CHECKOUT else \
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "native")
 
 JOB_VERSION = 1
 EFFICIENCY = 0.6
@@ -257,12 +262,16 @@ def build_dir():
     rebuilds a driver when a source or header changed."""
     d = os.path.join(ROOT, "build", "cross-drivers")
     try:
-        os.makedirs(d, exist_ok=True)
-        if os.access(d, os.W_OK):
-            return d
+        if CHECKOUT:         # never beside an installed package (site-packages)
+            os.makedirs(d, exist_ok=True)
+            if os.access(d, os.W_OK):
+                return d
     except OSError:
         pass
-    d = os.path.join(tempfile.gettempdir(), "asr-cross-drivers")
+    # One directory per copy of the sources: make's timestamps only compare
+    # a build with the sources it was made from.
+    tag = hashlib.sha256(NATIVE.encode("utf-8")).hexdigest()[:12]
+    d = os.path.join(tempfile.gettempdir(), "asr-cross-drivers-" + tag)
     os.makedirs(d, exist_ok=True)
     return d
 
@@ -281,8 +290,8 @@ def check_tools(platform):
                          "apt-get install %s" % (platform, ", ".join(m[0] for m in missing),
                                                  " ".join(sorted({m[1] for m in missing}))))
     if not os.path.exists(os.path.join(NATIVE, "tests", "net_driver.c")):
-        raise CrossError("the C sources (native/) are not here: --platform %s needs a source "
-                         "checkout of the project" % platform)
+        raise CrossError("the C sources (%s) are missing: --platform %s needs a source checkout "
+                         "or a package installed with them" % (NATIVE, platform))
 
 
 def _make(target, out_dir, extra=()):
