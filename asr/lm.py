@@ -135,7 +135,7 @@ class NativeLM:
         st = new_status()
         check(lib.asr_lm_create_arpa(lm.order, counts, ids, lp, bo, len(lm.vocab),
                                      lm.word_id["<s>"], lm.word_id["</s>"],
-                                     lm.word_id.get("<unk>", -1), out, st), st, LanguageModelError)
+                                     lm.word_id.get("<unk>", -1), out, st), st)
         return cls(out[0])
 
     def score(self, ids, bos=True, eos=True):
@@ -144,8 +144,7 @@ class NativeLM:
         arr = ffi.new("int32_t[]", [int(i) for i in ids] or [0])
         out = ffi.new("double *")
         st = new_status()
-        check(lib.asr_lm_score(self.ptr, arr, len(ids), int(bos), int(eos), out, st), st,
-              LanguageModelError)
+        check(lib.asr_lm_score(self.ptr, arr, len(ids), int(bos), int(eos), out, st), st)
         return out[0]
 
 
@@ -363,6 +362,6 @@ class PhraseGrammar:
                 len(end), ffi.new("float[]", end), len(arcs),
                 ffi.new("int32_t[]", [a[0] for a in arcs]), ffi.new("int32_t[]", [a[1] for a in arcs]),
                 ffi.new("int32_t[]", [a[2] for a in arcs]), ffi.new("float[]", [a[3] for a in arcs]),
-                len(self.vocab), out, st), st, LanguageModelError)
+                len(self.vocab), out, st), st)
             self._native = NativeLM(out[0])
         return self._native

@@ -77,7 +77,7 @@ int asr_bench_gemm_weights(int path, int dtype, const void *w, size_t rows, size
 
     if (!seconds || !w)
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: null %s pointer", w ? "output" : "weight");
-    if ((rc = asr_path_resolve(path, &resolved, st)) != ASR_OK)
+    if ((rc = asr_kernel_resolve(path, &resolved, st)) != ASR_OK)
         return rc;
     if (dtype != ASR_F32 && dtype != ASR_S16 && dtype != ASR_S8)
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: unknown dtype %d", dtype);

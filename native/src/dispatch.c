@@ -1,5 +1,5 @@
 /*
- * dispatch.c - which kernel paths this CPU can run, the packed weight
+ * dispatch.c - which kernels this CPU can run, the packed weight
  * layouts, and the validated public matrix products.
  *
  * Each instruction set lives in its own translation unit (kernels_ref.c,
@@ -44,7 +44,7 @@ extern const asr_kernels asr_kernels_neon;
 extern const asr_kernels asr_kernels_neondot;
 #endif
 
-static const char *const path_names[ASR_PATH_COUNT] = {
+static const char *const path_names[ASR_KERNEL_COUNT] = {
     "ref", "sse41", "avx2", "avx512vnni", "neon", "neondot"
 };
 
@@ -68,7 +68,7 @@ static unsigned detect_x86(void)
         return 0;
     /* pmaddubsw/psignb/pabsb are SSSE3, the rest of that file SSE4.1. */
     if ((c >> 9 & 1) && (c >> 19 & 1))
-        mask |= 1u << ASR_PATH_SSE41;
+        mask |= 1u << ASR_KERNEL_SSE41;
     fma = c >> 12 & 1;
     osxsave = c >> 27 & 1;
     avx = c >> 28 & 1;
@@ -81,38 +81,38 @@ static unsigned detect_x86(void)
         return mask;
     __cpuid_count(7, 0, a, b, c, d);
     if ((b >> 5 & 1) && fma)
-        mask |= 1u << ASR_PATH_AVX2;
+        mask |= 1u << ASR_KERNEL_AVX2;
     if ((b >> 16 & 1) && (b >> 30 & 1) && (c >> 11 & 1) && (xcr0 & 0xe0) == 0xe0)
-        mask |= 1u << ASR_PATH_AVX512VNNI; /* AVX512F, AVX512BW, AVX512_VNNI */
+        mask |= 1u << ASR_KERNEL_AVX512VNNI; /* AVX512F, AVX512BW, AVX512_VNNI */
     return mask;
 }
 #endif
 
 static unsigned detect(void)
 {
-    unsigned mask = 1u << ASR_PATH_REF;
+    unsigned mask = 1u << ASR_KERNEL_REF;
 #if defined(ASR_X86)
     mask |= detect_x86();
 #elif defined(__aarch64__) && defined(__ARM_NEON)
-    mask |= 1u << ASR_PATH_NEON; /* Advanced SIMD is mandatory on aarch64 */
+    mask |= 1u << ASR_KERNEL_NEON; /* Advanced SIMD is mandatory on aarch64 */
 #if defined(ASR_HAVE_NEONDOT) && defined(__linux__)
     if (getauxval(AT_HWCAP) & (1ul << 20)) /* HWCAP_ASIMDDP */
-        mask |= 1u << ASR_PATH_NEON_DOT;
+        mask |= 1u << ASR_KERNEL_NEON_DOT;
 #elif defined(ASR_HAVE_NEONDOT) && defined(__ARM_FEATURE_DOTPROD)
-    mask |= 1u << ASR_PATH_NEON_DOT;
+    mask |= 1u << ASR_KERNEL_NEON_DOT;
 #endif
 #elif defined(__arm__) && defined(__ARM_NEON)
 #if defined(__linux__)
     if (getauxval(AT_HWCAP) & (1ul << 12)) /* HWCAP_NEON */
-        mask |= 1u << ASR_PATH_NEON;
+        mask |= 1u << ASR_KERNEL_NEON;
 #else
-    mask |= 1u << ASR_PATH_NEON;
+    mask |= 1u << ASR_KERNEL_NEON;
 #endif
 #endif
     return mask;
 }
 
-unsigned asr_paths_available(void)
+unsigned asr_kernels_available(void)
 {
     /* Detected once: cpuid traps to the hypervisor in a VM and would cost
      * microseconds per call. The cache is the only static mutable word in
@@ -127,27 +127,27 @@ unsigned asr_paths_available(void)
     return mask & 0x7fffffffu;
 }
 
-const char *asr_path_name(int path)
+const char *asr_kernel_name(int path)
 {
-    return path >= 0 && path < ASR_PATH_COUNT ? path_names[path] : NULL;
+    return path >= 0 && path < ASR_KERNEL_COUNT ? path_names[path] : NULL;
 }
 
 const asr_kernels *asr_kernels_for(int path)
 {
-    if (path < 0 || path >= ASR_PATH_COUNT || !(asr_paths_available() >> path & 1))
+    if (path < 0 || path >= ASR_KERNEL_COUNT || !(asr_kernels_available() >> path & 1))
         return NULL;
     switch (path) {
-    case ASR_PATH_REF: return &asr_kernels_ref;
+    case ASR_KERNEL_REF: return &asr_kernels_ref;
 #ifdef ASR_X86
-    case ASR_PATH_SSE41: return &asr_kernels_sse41;
-    case ASR_PATH_AVX2: return &asr_kernels_avx2;
-    case ASR_PATH_AVX512VNNI: return &asr_kernels_avx512vnni;
+    case ASR_KERNEL_SSE41: return &asr_kernels_sse41;
+    case ASR_KERNEL_AVX2: return &asr_kernels_avx2;
+    case ASR_KERNEL_AVX512VNNI: return &asr_kernels_avx512vnni;
 #endif
 #ifdef __ARM_NEON
-    case ASR_PATH_NEON: return &asr_kernels_neon;
+    case ASR_KERNEL_NEON: return &asr_kernels_neon;
 #endif
 #ifdef ASR_HAVE_NEONDOT
-    case ASR_PATH_NEON_DOT: return &asr_kernels_neondot;
+    case ASR_KERNEL_NEON_DOT: return &asr_kernels_neondot;
 #endif
     default: return NULL;
     }
@@ -155,11 +155,11 @@ const asr_kernels *asr_kernels_for(int path)
 
 static void list_available(char *buf, size_t cap)
 {
-    unsigned mask = asr_paths_available();
+    unsigned mask = asr_kernels_available();
     size_t len = 0;
     int p;
     buf[0] = '\0';
-    for (p = 0; p < ASR_PATH_COUNT; p++) {
+    for (p = 0; p < ASR_KERNEL_COUNT; p++) {
         size_t n = strlen(path_names[p]);
         if ((mask >> p & 1) && len + n + 3 < cap) {
             if (len) {
@@ -182,36 +182,36 @@ static int same_name(const char *a, const char *b)
     return *a == *b;
 }
 
-int asr_path_resolve(int path, int *resolved, asr_status *st)
+int asr_kernel_resolve(int path, int *resolved, asr_status *st)
 {
     char avail[96];
-    unsigned mask = asr_paths_available();
+    unsigned mask = asr_kernels_available();
 
     if (!resolved)
-        return asr_fail(st, ASR_E_ARG, "asr_path_resolve: null output pointer");
-    *resolved = ASR_PATH_REF;
+        return asr_fail(st, ASR_E_ARG, "asr_kernel_resolve: null output pointer");
+    *resolved = ASR_KERNEL_REF;
     list_available(avail, sizeof(avail));
-    if (path == ASR_PATH_AUTO) {
+    if (path == ASR_KERNEL_AUTO) {
         const char *env = getenv("ASR_KERNEL");
         if (env && *env && !same_name(env, "auto")) {
-            for (path = 0; path < ASR_PATH_COUNT; path++)
+            for (path = 0; path < ASR_KERNEL_COUNT; path++)
                 if (same_name(env, path_names[path]))
                     break;
-            if (path == ASR_PATH_COUNT)
-                return asr_fail(st, ASR_E_ARG, "ASR_KERNEL=%.40s is not a kernel path (auto, ref, sse41, "
+            if (path == ASR_KERNEL_COUNT)
+                return asr_fail(st, ASR_E_ARG, "ASR_KERNEL=%.40s is not a kernel (auto, ref, sse41, "
                                 "avx2, avx512vnni, neon, neondot)", env);
             if (!(mask >> path & 1))
                 return asr_fail(st, ASR_E_UNSUPPORTED, "ASR_KERNEL=%s: this CPU or build lacks that path "
                                 "(available: %s)", path_names[path], avail);
         } else {
-            for (path = ASR_PATH_COUNT - 1; !(mask >> path & 1); path--)
+            for (path = ASR_KERNEL_COUNT - 1; !(mask >> path & 1); path--)
                 ; /* paths are numbered from slowest to fastest per architecture */
         }
-    } else if (path < 0 || path >= ASR_PATH_COUNT) {
-        return asr_fail(st, ASR_E_ARG, "unknown kernel path %d (valid: -1 auto, 0..%d)", path,
-                        ASR_PATH_COUNT - 1);
+    } else if (path < 0 || path >= ASR_KERNEL_COUNT) {
+        return asr_fail(st, ASR_E_ARG, "unknown kernel %d (valid: -1 auto, 0..%d)", path,
+                        ASR_KERNEL_COUNT - 1);
     } else if (!(mask >> path & 1)) {
-        return asr_fail(st, ASR_E_UNSUPPORTED, "kernel path %s is not available on this CPU or build "
+        return asr_fail(st, ASR_E_UNSUPPORTED, "kernel %s is not available on this CPU or build "
                         "(available: %s)", path_names[path], avail);
     }
     *resolved = path;
@@ -238,14 +238,14 @@ typedef struct layout {
     unsigned s8_narrow;  /* int8 kernels have a route for |w| <= ASR_NARROW_S8 (kernels.h) */
 } layout;
 
-static const layout layouts[ASR_PATH_COUNT][3] = {
+static const layout layouts[ASR_KERNEL_COUNT][3] = {
     /*                       ASR_F32            ASR_S16            ASR_S8 */
-    [ASR_PATH_REF]        = {{1, 0, 1, 0, 0},  {1, 0, 1, 0, 0},  {1, 0, 1, 0, 0}},
-    [ASR_PATH_SSE41]      = {{4, 1, 1, 0, 0},  {4, 2, 2, 0, 0},  {4, 4, 4, 0, 1}},
-    [ASR_PATH_AVX2]       = {{8, 1, 1, 0, 0},  {8, 2, 2, 0, 0},  {8, 4, 4, 0, 1}},
-    [ASR_PATH_AVX512VNNI] = {{16, 1, 1, 0, 0}, {16, 2, 2, 0, 0}, {16, 4, 4, 128, 0}},
-    [ASR_PATH_NEON]       = {{4, 1, 1, 0, 0},  {4, 2, 2, 0, 0},  {4, 2, 4, 0, 0}},
-    [ASR_PATH_NEON_DOT]   = {{4, 1, 1, 0, 0},  {4, 2, 2, 0, 0},  {4, 4, 4, 0, 0}},
+    [ASR_KERNEL_REF]        = {{1, 0, 1, 0, 0},  {1, 0, 1, 0, 0},  {1, 0, 1, 0, 0}},
+    [ASR_KERNEL_SSE41]      = {{4, 1, 1, 0, 0},  {4, 2, 2, 0, 0},  {4, 4, 4, 0, 1}},
+    [ASR_KERNEL_AVX2]       = {{8, 1, 1, 0, 0},  {8, 2, 2, 0, 0},  {8, 4, 4, 0, 1}},
+    [ASR_KERNEL_AVX512VNNI] = {{16, 1, 1, 0, 0}, {16, 2, 2, 0, 0}, {16, 4, 4, 128, 0}},
+    [ASR_KERNEL_NEON]       = {{4, 1, 1, 0, 0},  {4, 2, 2, 0, 0},  {4, 2, 4, 0, 0}},
+    [ASR_KERNEL_NEON_DOT]   = {{4, 1, 1, 0, 0},  {4, 2, 2, 0, 0},  {4, 4, 4, 0, 0}},
 };
 
 /* ((n - 1) * stride + len) * elem bytes, or 0 when that overflows size_t or
@@ -354,7 +354,7 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
     if (dtype != ASR_F32 && dtype != ASR_S16 && dtype != ASR_S8)
         return asr_fail(st, ASR_E_ARG, "asr_pack: unknown dtype %d", dtype);
     if (!asr_kernels_for(path))
-        return asr_fail(st, ASR_E_UNSUPPORTED, "asr_pack: kernel path %d is not available", path);
+        return asr_fail(st, ASR_E_UNSUPPORTED, "asr_pack: kernel %d is not available", path);
     if (rows == 0 || rows > ASR_MAX_DIM || cols == 0 || cols > ASR_MAX_K)
         return asr_fail(st, ASR_E_ARG, "asr_pack: %zu x %zu weights (rows must be 1..%d, cols 1..%d)",
                         rows, cols, ASR_MAX_DIM, ASR_MAX_K);
@@ -465,7 +465,7 @@ static int gemm_checked(const char *fn, int path, int dtype, const void *w, size
     size_t es = dtype_size(dtype), os = dtype == ASR_S16 ? 8 : 4;
     int rc, resolved;
 
-    if ((rc = asr_path_resolve(path, &resolved, st)) != ASR_OK)
+    if ((rc = asr_kernel_resolve(path, &resolved, st)) != ASR_OK)
         return rc;
     if (!w || !x || !out)
         return asr_fail(st, ASR_E_ARG, "%s: null %s pointer", fn, !w ? "weight" : !x ? "input" : "output");

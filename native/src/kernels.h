@@ -1,7 +1,7 @@
 /*
  * kernels.h - internal interface between the network and the matrix kernels.
  *
- * A weight matrix is packed once, at load, into the layout its kernel path
+ * A weight matrix is packed once, at load, into the layout its kernel
  * wants (asr_pack); the kernels then run allocation-free. Every path's
  * kernels are reached through one asr_kernels table chosen per network, so
  * no hot loop ever tests CPU features.

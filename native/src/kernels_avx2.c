@@ -32,7 +32,7 @@ typedef __m256 vflt;
 #include "kernels_x86.inc"
 
 const asr_kernels asr_kernels_avx2 = {
-    ASR_PATH_AVX2, gemm_s8s8s32_avx2, gemm_s16s16s64_avx2, gemm_f32_avx2
+    ASR_KERNEL_AVX2, gemm_s8s8s32_avx2, gemm_s16s16s64_avx2, gemm_f32_avx2
 };
 
 #endif /* x86 */

@@ -307,7 +307,7 @@ static void gemm_f32_avx512vnni(const asr_packed *w, const float *x, size_t x_st
 }
 
 const asr_kernels asr_kernels_avx512vnni = {
-    ASR_PATH_AVX512VNNI, gemm_s8s8s32_avx512vnni, gemm_s16s16s64_avx512vnni, gemm_f32_avx512vnni
+    ASR_KERNEL_AVX512VNNI, gemm_s8s8s32_avx512vnni, gemm_s16s16s64_avx512vnni, gemm_f32_avx512vnni
 };
 
 #endif /* x86 */

@@ -1,7 +1,7 @@
 /*
  * kernels_neon.c - matrix products with armv7 NEON and aarch64 Advanced
- * SIMD (ASR_PATH_NEON), and on aarch64 also with the sdot instruction of
- * the dot-product extension (ASR_PATH_NEON_DOT).
+ * SIMD (ASR_KERNEL_NEON), and on aarch64 also with the sdot instruction of
+ * the dot-product extension (ASR_KERNEL_NEON_DOT).
  *
  * Layout (dispatch.c): blocks of 4 rows. int8 is stored in groups of 2 k
  * (NEON: one 8-byte half of a q register is 4 rows x 2 k, the operand shape
@@ -421,7 +421,7 @@ static void gemm_f32_neon(const asr_packed *w, const float *x, size_t x_stride, 
 }
 
 const asr_kernels asr_kernels_neon = {
-    ASR_PATH_NEON, gemm_s8s8s32_neon, gemm_s16s16s64_neon, gemm_f32_neon
+    ASR_KERNEL_NEON, gemm_s8s8s32_neon, gemm_s16s16s64_neon, gemm_f32_neon
 };
 
 /* ------------------------------------------------------- s8 with sdot */
@@ -514,7 +514,7 @@ static void gemm_s8s8s32_neondot(const asr_packed *w, const int8_t *x, size_t x_
 /* int16 and float have no dot-product instruction: the same kernels (and
  * the same packed layouts, see dispatch.c) as plain NEON. */
 const asr_kernels asr_kernels_neondot = {
-    ASR_PATH_NEON_DOT, gemm_s8s8s32_neondot, gemm_s16s16s64_neon, gemm_f32_neon
+    ASR_KERNEL_NEON_DOT, gemm_s8s8s32_neondot, gemm_s16s16s64_neon, gemm_f32_neon
 };
 #endif /* ASR_HAVE_NEONDOT */
 

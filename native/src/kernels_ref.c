@@ -77,5 +77,5 @@ static void gemm_f32_ref(const asr_packed *w, const float *x, size_t x_stride, s
 }
 
 const asr_kernels asr_kernels_ref = {
-    ASR_PATH_REF, gemm_s8s8s32_ref, gemm_s16s16s64_ref, gemm_f32_ref
+    ASR_KERNEL_REF, gemm_s8s8s32_ref, gemm_s16s16s64_ref, gemm_f32_ref
 };

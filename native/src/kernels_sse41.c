@@ -35,7 +35,7 @@ typedef __m128 vflt;
 #include "kernels_x86.inc"
 
 const asr_kernels asr_kernels_sse41 = {
-    ASR_PATH_SSE41, gemm_s8s8s32_sse41, gemm_s16s16s64_sse41, gemm_f32_sse41
+    ASR_KERNEL_SSE41, gemm_s8s8s32_sse41, gemm_s16s16s64_sse41, gemm_f32_sse41
 };
 
 #endif /* x86 */

@@ -308,7 +308,7 @@ int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status
         if (sub > 4096)
             return asr_fail(st, ASR_E_SHAPE, "asr_net_create: total subsampling above 4096");
     }
-    if ((rc = asr_path_resolve(path, &resolved, st)) != ASR_OK)
+    if ((rc = asr_kernel_resolve(path, &resolved, st)) != ASR_OK)
         return rc;
 
     net = (asr_net *)calloc(1, sizeof(*net));
@@ -329,7 +329,7 @@ int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status
         rc = net->kern ? ASR_E_NOMEM : ASR_E_UNSUPPORTED;
         asr_net_free(net);
         return asr_fail(st, rc, rc == ASR_E_NOMEM ? "asr_net_create: out of memory"
-                                                  : "asr_net_create: kernel path %d unavailable", resolved);
+                                                  : "asr_net_create: kernel %d unavailable", resolved);
     }
     rc = copy_array((void **)&net->mean, desc->mean, desc->feat_dim * sizeof(float), st);
     if (rc == ASR_OK)

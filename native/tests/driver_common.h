@@ -9,15 +9,15 @@
 
 #include "asr.h"
 
-/* The `paths` command of both drivers: the kernel paths this build and CPU
+/* The `paths` command of both drivers: the kernels this build and CPU
  * can run, by name, on one line. */
 static int print_paths(void)
 {
-    unsigned mask = asr_paths_available();
+    unsigned mask = asr_kernels_available();
     int path, first = 1;
-    for (path = 0; path < ASR_PATH_COUNT; path++)
+    for (path = 0; path < ASR_KERNEL_COUNT; path++)
         if (mask >> path & 1) {
-            printf(first ? "%s" : " %s", asr_path_name(path));
+            printf(first ? "%s" : " %s", asr_kernel_name(path));
             first = 0;
         }
     printf("\n");

@@ -1,5 +1,5 @@
 /*
- * kernel_check.c - every kernel path of this build against the reference,
+ * kernel_check.c - every kernel of this build against the reference,
  * as a stand-alone program, so kernels of another instruction set can be
  * tested under qemu-user on a machine that cannot run them natively
  * (tests/native/test_kernels_cross.py; built by native/Makefile).
@@ -13,7 +13,7 @@
  *       than the rows, caller pointers 1..3 bytes off alignment or with the
  *       last input row ending on an unreadable page), each run through
  *       asr_gemm_s8s8s32, asr_gemm_s16s16s64 and asr_gemm_f32 on every path
- *       in asr_paths_available(). Integer results must equal ASR_PATH_REF
+ *       in asr_kernels_available(). Integer results must equal ASR_KERNEL_REF
  *       bit for bit (and the reference must equal an int64 sum computed
  *       here); float results must lie within 1e-5 of the reference relative
  *       to sum |w||x|, and a frame computed alone must give the same bits as
@@ -31,7 +31,7 @@
  * to back until end of file:
  *     char     magic[4] = "ASRG"
  *     int32    dtype        0 = float32, 1 = int16, 2 = int8 (asr_dtype)
- *     int32    path         asr_path: -1 auto, 0 ref, 4 neon, 5 neondot, ...
+ *     int32    path         asr_kernel: -1 auto, 0 ref, 4 neon, 5 neondot, ...
  *     uint32   rows, cols, batch
  *     weights  rows x cols elements of dtype, row-major, contiguous
  *     x        batch x cols elements of dtype, row-major, contiguous
@@ -298,10 +298,10 @@ static long compare(int path, int dtype, const shape *sh, const unsigned char *w
             if (!ok) {
                 if (!bad) {
                     if (dtype == ASR_F32)
-                        fprintf(stderr, "  %s %s: out[%zu][%zu] = %.9g, ref %.9g\n", asr_path_name(path),
+                        fprintf(stderr, "  %s %s: out[%zu][%zu] = %.9g, ref %.9g\n", asr_kernel_name(path),
                                 dtype_name(dtype), n, o, get_f32(got, at), get_f32(ref, at));
                     else
-                        fprintf(stderr, "  %s %s: out[%zu][%zu] = %lld, ref %lld\n", asr_path_name(path),
+                        fprintf(stderr, "  %s %s: out[%zu][%zu] = %lld, ref %lld\n", asr_kernel_name(path),
                                 dtype_name(dtype), n, o, (long long)get_int(got, at, os),
                                 (long long)get_int(ref, at, os));
                 }
@@ -321,11 +321,11 @@ static long check_alone(int path, const shape *sh, const unsigned char *w, const
     asr_status st;
     if (asr_gemm_f32(path, (const float *)w, sh->rows, sh->cols, sh->w_stride,
                      (const float *)(x + 4 * n * sh->x_stride), 1, sh->cols, one, sh->rows, &st) != ASR_OK) {
-        fprintf(stderr, "  %s float alone: %s\n", asr_path_name(path), st.message);
+        fprintf(stderr, "  %s float alone: %s\n", asr_kernel_name(path), st.message);
         return 1;
     }
     if (memcmp(one, got + 4 * n * sh->out_stride, 4 * sh->rows) != 0) {
-        fprintf(stderr, "  %s float: frame %zu alone differs from inside the batch\n", asr_path_name(path), n);
+        fprintf(stderr, "  %s float: frame %zu alone differs from inside the batch\n", asr_kernel_name(path), n);
         return 1;
     }
     return 0;
@@ -354,19 +354,19 @@ static int one_case(uint64_t *s, int dtype, const shape *sh, unsigned mask, tall
     }
     fill(s, dtype, sh, bw.p, bx.p);
     memset(bref.p, 0x5a, no * os);
-    if (run_gemm(ASR_PATH_REF, dtype, bw.p, sh->rows, sh->cols, sh->w_stride, bx.p, sh->batch, sh->x_stride,
+    if (run_gemm(ASR_KERNEL_REF, dtype, bw.p, sh->rows, sh->cols, sh->w_stride, bx.p, sh->batch, sh->x_stride,
                  bref.p, sh->out_stride, &st) != ASR_OK) {
         fprintf(stderr, "case %ld: ref %s: %s\n", case_no, dtype_name(dtype), st.message);
         ok = 0;
     }
-    for (path = 0; ok && path < ASR_PATH_COUNT; path++) {
+    for (path = 0; ok && path < ASR_KERNEL_COUNT; path++) {
         long bad;
         if (!(mask >> path & 1))
             continue;
         memset(bout.p, 0x5a, no * os); /* the same sentinel as bref: padding must survive */
         if (run_gemm(path, dtype, bw.p, sh->rows, sh->cols, sh->w_stride, bx.p, sh->batch, sh->x_stride,
                      bout.p, sh->out_stride, &st) != ASR_OK) {
-            fprintf(stderr, "case %ld: %s %s: %s\n", case_no, asr_path_name(path), dtype_name(dtype),
+            fprintf(stderr, "case %ld: %s %s: %s\n", case_no, asr_kernel_name(path), dtype_name(dtype),
                     st.message);
             bad = 1;
         } else {
@@ -376,7 +376,7 @@ static int one_case(uint64_t *s, int dtype, const shape *sh, unsigned mask, tall
         }
         if (bad)
             fprintf(stderr, "case %ld: %s %s rows %zu cols %zu batch %zu strides w %zu x %zu out %zu "
-                    "offsets %zu %zu %zu%s extreme %d: %ld bad\n", case_no, asr_path_name(path),
+                    "offsets %zu %zu %zu%s extreme %d: %ld bad\n", case_no, asr_kernel_name(path),
                     dtype_name(dtype), sh->rows, sh->cols, sh->batch, sh->w_stride, sh->x_stride,
                     sh->out_stride, sh->off_w, sh->off_x, sh->off_out, sh->guarded ? " (guarded x)" : "",
                     sh->extreme, bad);
@@ -394,17 +394,17 @@ static int selftest(uint64_t seed, long count)
 {
     static const size_t special_cols[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65,
                                           127, 128, 129, 255, 256, 257, 299, 300};
-    unsigned mask = asr_paths_available();
-    tally t[ASR_PATH_COUNT];
+    unsigned mask = asr_kernels_available();
+    tally t[ASR_KERNEL_COUNT];
     uint64_t s = seed;
     long i, failures = 0;
     int path, dtype;
 
     memset(t, 0, sizeof(t));
     printf("paths:");
-    for (path = 0; path < ASR_PATH_COUNT; path++)
+    for (path = 0; path < ASR_KERNEL_COUNT; path++)
         if (mask >> path & 1)
-            printf(" %s", asr_path_name(path));
+            printf(" %s", asr_kernel_name(path));
     printf("\n");
 
     for (i = 0; i < count; i++) {
@@ -427,13 +427,13 @@ static int selftest(uint64_t seed, long count)
                 failures++;
             }
     }
-    for (path = 0; path < ASR_PATH_COUNT; path++) {
+    for (path = 0; path < ASR_KERNEL_COUNT; path++) {
         long bad = 0;
         if (!(mask >> path & 1))
             continue;
         for (dtype = 0; dtype < 3; dtype++)
             bad += t[path].bad[dtype];
-        printf("%-10s int8 %ld/%ld  int16 %ld/%ld  float %ld/%ld  %s\n", asr_path_name(path),
+        printf("%-10s int8 %ld/%ld  int16 %ld/%ld  float %ld/%ld  %s\n", asr_kernel_name(path),
                t[path].cases[ASR_S8] - t[path].bad[ASR_S8], t[path].cases[ASR_S8],
                t[path].cases[ASR_S16] - t[path].bad[ASR_S16], t[path].cases[ASR_S16],
                t[path].cases[ASR_F32] - t[path].bad[ASR_F32], t[path].cases[ASR_F32],

@@ -6,7 +6,7 @@
  *
  * Usage
  *   net_driver paths
- *       Prints the names of the available kernel paths, space separated.
+ *       Prints the names of the available kernels, space separated.
  *   net_driver run JOB OUT
  *       Builds the network described in JOB (asr_net_create, on the path the
  *       job names; -1 means auto, which honours ASR_KERNEL), runs every
@@ -40,7 +40,7 @@
  *
  * Output format (OUT), little-endian:
  *     char magic[4] = "ASRO"  uint32 version = 1
- *     int32 path (the resolved kernel path)   uint32 n_labels   uint32 n_utts
+ *     int32 path (the resolved kernel)   uint32 n_labels   uint32 n_utts
  *     n_utts times: uint32 n_out, float32 logprob[n_out x n_labels]
  * The log-probabilities are the floats asr_stream_forward wrote, unchanged.
  */

@@ -1,4 +1,4 @@
-"""The ARM kernel paths (armv7 NEON, aarch64 NEON and sdot), tested on this
+"""The ARM kernels (armv7 NEON, aarch64 NEON and sdot), tested on this
 machine: native/Makefile cross-compiles the library with the C driver
 native/tests/kernel_check.c into static binaries, which run under qemu-user.
 
@@ -182,7 +182,7 @@ def test_arm_paths_equal_this_machine(build_dir, arch, tmp_path):
     reqs = random_requests(rng, 60)
     # x86 results: the reference and this CPU's best path (which are equal
     # for integers; test_kernels.py checks that here).
-    host = [(x86_gemm(d, w, x, lib.ASR_PATH_REF), x86_gemm(d, w, x, lib.ASR_PATH_AUTO))
+    host = [(x86_gemm(d, w, x, lib.ASR_KERNEL_REF), x86_gemm(d, w, x, lib.ASR_KERNEL_AUTO))
             for d, _, _, _, w, x in reqs]
     names = {"ref": 0, "neon": 4, "neondot": 5}
     for name in paths_of(build_dir, arch):
