@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "asr_testing.h"
 #include "kernels.h"
 
 static double now_s(void)

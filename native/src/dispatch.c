@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asr_testing.h"
 #include "kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)

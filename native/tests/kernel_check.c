@@ -55,6 +55,7 @@
 #endif
 
 #include "asr.h"
+#include "asr_testing.h"
 #include "driver_common.h"
 
 /* ------------------------------------------------------------- helpers */
