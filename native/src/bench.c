@@ -50,14 +50,14 @@ int asr_bench_gemm(int path, int dtype, size_t rows, size_t cols, size_t batch, 
     void *w;
     int rc;
 
-    if (dtype != ASR_F32 && dtype != ASR_S16 && dtype != ASR_S8)
+    if (!asr_valid_dtype(dtype))
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: unknown dtype %d", dtype);
     if (rows == 0 || rows > ASR_MAX_DIM || cols == 0 || cols > ASR_MAX_K)
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: %zu x %zu is outside 1..%d x 1..%d", rows, cols,
                         ASR_MAX_DIM, ASR_MAX_K);
     if (s8_wmax < 1 || s8_wmax > 127)
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: s8_wmax %d is outside 1..127", s8_wmax);
-    w = malloc(rows * cols * (dtype == ASR_F32 ? 4 : dtype == ASR_S16 ? 2 : 1));
+    w = malloc(rows * cols * asr_dtype_size(dtype));
     if (!w)
         return asr_fail(st, ASR_E_NOMEM, "asr_bench_gemm: out of memory");
     fill(w, dtype, rows * cols, 12345u, s8_wmax);
@@ -80,7 +80,7 @@ int asr_bench_gemm_weights(int path, int dtype, const void *w, size_t rows, size
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: null %s pointer", w ? "output" : "weight");
     if ((rc = asr_kernel_resolve(path, &resolved, st)) != ASR_OK)
         return rc;
-    if (dtype != ASR_F32 && dtype != ASR_S16 && dtype != ASR_S8)
+    if (!asr_valid_dtype(dtype))
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: unknown dtype %d", dtype);
     if (rows == 0 || rows > ASR_MAX_DIM || cols == 0 || cols > ASR_MAX_K || batch == 0 ||
         batch > 4096)
@@ -88,7 +88,7 @@ int asr_bench_gemm_weights(int path, int dtype, const void *w, size_t rows, size
                         "1..%d x 1..4096", rows, cols, batch, ASR_MAX_DIM, ASR_MAX_K);
     if (!(min_seconds >= 0.0 && min_seconds <= 60.0))
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: min_seconds must lie in [0, 60]");
-    es = dtype == ASR_F32 ? 4 : dtype == ASR_S16 ? 2 : 1;
+    es = asr_dtype_size(dtype);
     os = dtype == ASR_S16 ? 8 : 4;
     x = malloc(batch * cols * es);
     out = malloc(batch * rows * os);

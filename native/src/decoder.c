@@ -34,8 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "decoder_int.h"
-#include "kernels.h"
 
 #define MAX_BEAM 100000
 #define MAX_FRAMES 0x7ffffff0u
@@ -115,34 +115,9 @@ static float lae(float a, float b)
     return a + log1pf(expf(b - a));
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static uint64_t seq_key(uint64_t key, int32_t word)
 {
-    return mix64(key * 0x9e3779b97f4a7c15ULL + (uint64_t)(uint32_t)word + 1);
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
+    return asr_mix64(key * 0x9e3779b97f4a7c15ULL + (uint64_t)(uint32_t)word + 1);
 }
 
 /* ------------------------------------------------------------------ decoder */
@@ -320,7 +295,7 @@ static int table_resize(asr_search *s, size_t size)
     size_t mask = s->slot_mask;
     for (size_t i = 0; i < s->n_nxt; i++) {      /* re-insert this frame's entries */
         const hyp *y = &s->nxt[i];
-        size_t at = mix64(y->key ^ ((uint64_t)y->node << 20) ^ (uint64_t)(uint32_t)y->last) & mask;
+        size_t at = asr_mix64(y->key ^ ((uint64_t)y->node << 20) ^ (uint64_t)(uint32_t)y->last) & mask;
         while (gen[at] == s->gen)
             at = (at + 1) & mask;
         gen[at] = s->gen;
@@ -334,7 +309,7 @@ static int add(asr_search *s, uint64_t key, uint32_t node, int32_t last, float p
                uint32_t hist_idx, int32_t pend_word, uint32_t wstart)
 {
     size_t mask = s->slot_mask;
-    size_t at = mix64(key ^ ((uint64_t)node << 20) ^ (uint64_t)(uint32_t)last) & mask;
+    size_t at = asr_mix64(key ^ ((uint64_t)node << 20) ^ (uint64_t)(uint32_t)last) & mask;
     float p = pb > pnb ? pb : pnb;
     while (s->slot_gen[at] == s->gen) {
         hyp *y = &s->nxt[s->slot[at]];
@@ -351,7 +326,7 @@ static int add(asr_search *s, uint64_t key, uint32_t node, int32_t last, float p
         }
         at = (at + 1) & mask;
     }
-    if (grow((void **)&s->nxt, &s->cap_nxt, s->n_nxt + 1, sizeof(hyp)))
+    if (asr_grow((void **)&s->nxt, &s->cap_nxt, s->n_nxt + 1, sizeof(hyp)))
         return -1;
     hyp *y = &s->nxt[s->n_nxt];
     y->key = key;
@@ -441,10 +416,10 @@ static int new_hist(asr_search *s, uint32_t parent, int32_t word, uint32_t start
 {
     if (s->n_hists >= s->cap_hists) {
         size_t cap = s->cap_hists;
-        if (grow((void **)&s->hists, &cap, s->n_hists + 1, sizeof(hist)))
+        if (asr_grow((void **)&s->hists, &cap, s->n_hists + 1, sizeof(hist)))
             return -1;
         size_t cap2 = s->cap_hists;
-        if (grow((void **)&s->remap, &cap2, cap, sizeof(uint32_t)))
+        if (asr_grow((void **)&s->remap, &cap2, cap, sizeof(uint32_t)))
             return -1;
         s->cap_hists = cap;
     }
@@ -550,7 +525,7 @@ static int beam_step(asr_search *s, const float *lp, asr_status *st)
     }
     if (best == -INFINITY)
         return ASR_OK;        /* an impossible frame: every path died; ignore it */
-    if (grow((void **)&s->order, &s->cap_order, s->n_nxt, sizeof(uint32_t)))
+    if (asr_grow((void **)&s->order, &s->cap_order, s->n_nxt, sizeof(uint32_t)))
         goto nomem;
     size_t n = 0;
     for (size_t i = 0; i < s->n_nxt; i++)
@@ -580,7 +555,7 @@ nomem:
 
 static int greedy_push(asr_search *s, uint32_t end)
 {
-    if (grow((void **)&s->items, &s->cap_items, s->n_items + 1, sizeof(asr_word)))
+    if (asr_grow((void **)&s->items, &s->cap_items, s->n_items + 1, sizeof(asr_word)))
         return -1;
     asr_word *w = &s->items[s->n_items++];
     w->id = s->g_last;

@@ -249,27 +249,6 @@ static const layout layouts[ASR_KERNEL_COUNT][3] = {
     [ASR_KERNEL_NEON_DOT]   = {{4, 1, 1, 0, 0},  {4, 2, 2, 0, 0},  {4, 4, 4, 0, 0}},
 };
 
-/* ((n - 1) * stride + len) * elem bytes, or 0 when that overflows size_t or
- * the address space after p. */
-static size_t span_bytes(const void *p, size_t n, size_t stride, size_t len, size_t elem)
-{
-    size_t e;
-    if (n > 1 && stride > (SIZE_MAX - len) / (n - 1))
-        return 0;
-    e = (n - 1) * stride + len;
-    if (e > SIZE_MAX / elem)
-        return 0;
-    e *= elem;
-    if (p && (uintptr_t)p > UINTPTR_MAX - e)
-        return 0;
-    return e;
-}
-
-static size_t dtype_size(int dtype)
-{
-    return dtype == ASR_F32 ? 4 : dtype == ASR_S16 ? 2 : 1;
-}
-
 /* Whether k-groups g1 and g2 of rows [r0, r1) may share one widening
  * (asr_packed.sched): each int16 lane's four weights, k and k + 1 of both
  * groups, have |w| summing to at most ASR_FUSE_S8 in every row. */
@@ -352,7 +331,7 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
     memset(p, 0, sizeof(*p));
     if (!w)
         return asr_fail(st, ASR_E_ARG, "asr_pack: null weights");
-    if (dtype != ASR_F32 && dtype != ASR_S16 && dtype != ASR_S8)
+    if (!asr_valid_dtype(dtype))
         return asr_fail(st, ASR_E_ARG, "asr_pack: unknown dtype %d", dtype);
     if (!asr_kernels_for(path))
         return asr_fail(st, ASR_E_UNSUPPORTED, "asr_pack: kernel %d is not available", path);
@@ -361,8 +340,8 @@ int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, siz
                         rows, cols, ASR_MAX_DIM, ASR_MAX_K);
     if (w_stride < cols)
         return asr_fail(st, ASR_E_SHAPE, "asr_pack: row stride %zu is less than cols %zu", w_stride, cols);
-    es = dtype_size(dtype);
-    if (!span_bytes(w, rows, w_stride, cols, es))
+    es = asr_dtype_size(dtype);
+    if (!asr_span_bytes(w, rows, w_stride, cols, es))
         return asr_fail(st, ASR_E_ARG, "asr_pack: row stride %zu overflows the address space", w_stride);
 
     /* Symmetric integer weights are what make every kernel exact: with
@@ -463,7 +442,7 @@ static int gemm_checked(const char *fn, int path, int dtype, const void *w, size
                         size_t out_stride, asr_status *st)
 {
     asr_packed packed;
-    size_t es = dtype_size(dtype), os = dtype == ASR_S16 ? 8 : 4;
+    size_t es = asr_dtype_size(dtype), os = dtype == ASR_S16 ? 8 : 4;
     int rc, resolved;
 
     if ((rc = asr_kernel_resolve(path, &resolved, st)) != ASR_OK)
@@ -482,8 +461,8 @@ static int gemm_checked(const char *fn, int path, int dtype, const void *w, size
                         w_stride < cols ? "weight" : "input", w_stride < cols ? w_stride : x_stride, cols);
     if (out_stride < rows)
         return asr_fail(st, ASR_E_SHAPE, "%s: output stride %zu is less than rows %zu", fn, out_stride, rows);
-    if (!span_bytes(w, rows, w_stride, cols, es) || !span_bytes(x, batch, x_stride, cols, es) ||
-        !span_bytes(out, batch, out_stride, rows, os))
+    if (!asr_span_bytes(w, rows, w_stride, cols, es) || !asr_span_bytes(x, batch, x_stride, cols, es) ||
+        !asr_span_bytes(out, batch, out_stride, rows, os))
         return asr_fail(st, ASR_E_ARG, "%s: batch %zu / strides %zu, %zu, %zu overflow the address space",
                         fn, batch, w_stride, x_stride, out_stride);
     if ((rc = asr_pack(&packed, resolved, dtype, w, rows, cols, w_stride, st)) != ASR_OK)

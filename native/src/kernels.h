@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "asr.h"
+#include "common.h"
 
 /* A packed weight matrix (rows = outputs, cols = K). The layout of data is
  * private to the path that packed it; rows/cols are the logical sizes. */
@@ -87,8 +88,5 @@ void asr_gemm_packed(const asr_kernels *kern, const asr_packed *p, const void *x
 int asr_pack(asr_packed *p, int path, int dtype, const void *w, size_t rows, size_t cols,
              size_t w_stride, asr_status *st);
 void asr_packed_free(asr_packed *p);
-
-/* Fills st (when non-NULL) and returns code; shared by every .c file. */
-int asr_fail(asr_status *st, int code, const char *fmt, ...);
 
 #endif /* ASR_KERNELS_H */

@@ -17,31 +17,19 @@
 #include "kernels.h"
 
 #define LANES 16
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#include "simd.h"
 
 /* Broadcast 4 bytes of caller memory (any alignment) to every dword. */
 ALWAYS_INLINE __m512i bcast4(const unsigned char *p)
 {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
+    return _mm512_set1_epi32(load4(p));
 }
 
-/* The last n < 4 bytes of a row as a little-endian dword, zero-filled: the
- * kernels never read past x[n][cols - 1]. */
-ALWAYS_INLINE int32_t tail4(const unsigned char *p, size_t n)
-{
-    uint32_t v = 0;
-    size_t j;
-    for (j = 0; j < n; j++)
-        v |= (uint32_t)p[j] << (8 * j);
-    return (int32_t)v;
-}
-
+/* The store mask of row block r: its rows that exist. */
 ALWAYS_INLINE __mmask16 row_mask(size_t rows_left, int r)
 {
-    size_t n = rows_left - (size_t)r * LANES;
-    return n >= LANES ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+    size_t n = rows_in_block(rows_left, r);
+    return n == LANES ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
 }
 
 /* ------------------------------------------------------------------- s8 */

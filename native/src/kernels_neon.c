@@ -38,7 +38,7 @@
 #endif
 
 #define LANES 4
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#include "simd.h"
 
 /* Tile limits: frames per tile, and row blocks per tile for few/many
  * frames, chosen so accumulators + weights + inputs fit the register file
@@ -58,32 +58,6 @@
 #define NB_F32 4
 #define RB_F32(nb) ((nb) <= 2 ? 2 : 1)
 #endif
-
-/* Four bytes of caller memory (any alignment) as one word. */
-ALWAYS_INLINE int32_t load4(const unsigned char *p)
-{
-    int32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-/* The last n < 4 bytes of a row, zero-filled: never read past the row.
- * The zeros meet zero-padded weights, so they add nothing. */
-ALWAYS_INLINE int32_t tail4(const unsigned char *p, size_t n)
-{
-    uint32_t v = 0;
-    size_t j;
-    for (j = 0; j < n; j++)
-        v |= (uint32_t)p[j] << (8 * j);
-    return (int32_t)v;
-}
-
-/* Rows of a block that exist (the last block may be partial). */
-ALWAYS_INLINE size_t rows_in_block(size_t rows_left, int r)
-{
-    size_t n = rows_left - (size_t)r * LANES;
-    return n >= LANES ? LANES : n;
-}
 
 /* Stores of one block's results to caller memory of any alignment; a
  * partial block writes only its existing rows. */
@@ -152,65 +126,17 @@ ALWAYS_INLINE void step_s8(int32x4_t acc[4][NB_S8], const int8_t *wg, size_t bst
     }
 }
 
-ALWAYS_INLINE void tile_s8(const int8_t *w, size_t bstride, int nrb, const int8_t *x, size_t x_stride,
-                           int nb, size_t cols, int32_t *out, size_t out_stride, size_t rows_left)
-{
-    int32x4_t acc[4][NB_S8];
-    const unsigned char *xp[NB_S8];
-    int32_t xv[NB_S8];
-    size_t g, full = cols / 4;
-    int r, b;
-
-    for (b = 0; b < nb; b++) {
-        xp[b] = (const unsigned char *)(x + b * x_stride);
-        for (r = 0; r < nrb; r++)
-            acc[r][b] = vdupq_n_s32(0);
-    }
-    for (g = 0; g < full; g++) {
-        for (b = 0; b < nb; b++)
-            xv[b] = load4(xp[b] + 4 * g);
-        step_s8(acc, w + g * 16, bstride, nrb, xv, nb);
-    }
-    if (cols % 4) {
-        for (b = 0; b < nb; b++)
-            xv[b] = tail4(xp[b] + 4 * full, cols % 4);
-        step_s8(acc, w + full * 16, bstride, nrb, xv, nb);
-    }
-    for (b = 0; b < nb; b++)
-        for (r = 0; r < nrb; r++)
-            store_s32(out + b * out_stride + r * LANES, acc[r][b], rows_in_block(rows_left, r));
-}
-
 /* Runs tiles of up to NBMAX frames x RBMAX(nb) row blocks over the whole
  * product; TILE(R, B) expands to a call with constant R and B so every
  * tile loop is fully unrolled over its registers. */
 #define TILE_CASE(TILE, B, RB) case B: if (nrb == RB(B)) TILE(RB(B), B); else TILE(1, B); break
 
-#define S8_TILE(R, B) tile_s8(wp, bstride, R, xn, x_stride, B, w->cols, op, out_stride, rows_left)
-
-static void gemm_s8s8s32_neon(const asr_packed *w, const int8_t *x, size_t x_stride, size_t batch,
-                              int32_t *out, size_t out_stride)
-{
-    const int8_t *wd = (const int8_t *)w->data;
-    size_t bstride = w->ld * LANES, nblocks = (w->rows + LANES - 1) / LANES, n0, rb;
-    int nb;
-
-    for (n0 = 0; n0 < batch; n0 += (size_t)nb) {
-        const int8_t *xn = x + n0 * x_stride;
-        nb = batch - n0 < NB_S8 ? (int)(batch - n0) : NB_S8;
-        for (rb = 0; rb < nblocks;) {
-            const int8_t *wp = wd + rb * bstride;
-            int32_t *op = out + n0 * out_stride + rb * LANES;
-            size_t rows_left = w->rows - rb * LANES;
-            int nrb = nblocks - rb >= (size_t)RB_S8(nb) ? RB_S8(nb) : 1;
-            switch (nb) {
-            TILE_CASE(S8_TILE, 1, RB_S8); TILE_CASE(S8_TILE, 2, RB_S8); TILE_CASE(S8_TILE, 3, RB_S8);
-            default: TILE_CASE(S8_TILE, 4, RB_S8);
-            }
-            rb += (size_t)nrb;
-        }
-    }
-}
+/* The tile and product loops around step_s8 (kernels_neon_s8.inc). */
+#define SUFFIX(name) name##_neon
+#define S8_STEP step_s8
+#include "kernels_neon_s8.inc"
+#undef SUFFIX
+#undef S8_STEP
 
 /* ------------------------------------------------------------------ s16 */
 
@@ -454,60 +380,12 @@ ALWAYS_INLINE void step_s8dot(int32x4_t acc[4][NB_S8], const int8_t *wg, size_t 
     }
 }
 
-ALWAYS_INLINE void tile_s8dot(const int8_t *w, size_t bstride, int nrb, const int8_t *x, size_t x_stride,
-                              int nb, size_t cols, int32_t *out, size_t out_stride, size_t rows_left)
-{
-    int32x4_t acc[4][NB_S8];
-    const unsigned char *xp[NB_S8];
-    int32_t xv[NB_S8];
-    size_t g, full = cols / 4;
-    int r, b;
-
-    for (b = 0; b < nb; b++) {
-        xp[b] = (const unsigned char *)(x + b * x_stride);
-        for (r = 0; r < nrb; r++)
-            acc[r][b] = vdupq_n_s32(0);
-    }
-    for (g = 0; g < full; g++) {
-        for (b = 0; b < nb; b++)
-            xv[b] = load4(xp[b] + 4 * g);
-        step_s8dot(acc, w + g * 16, bstride, nrb, xv, nb);
-    }
-    if (cols % 4) {
-        for (b = 0; b < nb; b++)
-            xv[b] = tail4(xp[b] + 4 * full, cols % 4);
-        step_s8dot(acc, w + full * 16, bstride, nrb, xv, nb);
-    }
-    for (b = 0; b < nb; b++)
-        for (r = 0; r < nrb; r++)
-            store_s32(out + b * out_stride + r * LANES, acc[r][b], rows_in_block(rows_left, r));
-}
-
-#define S8DOT_TILE(R, B) tile_s8dot(wp, bstride, R, xn, x_stride, B, w->cols, op, out_stride, rows_left)
-
-static void gemm_s8s8s32_neondot(const asr_packed *w, const int8_t *x, size_t x_stride, size_t batch,
-                                 int32_t *out, size_t out_stride)
-{
-    const int8_t *wd = (const int8_t *)w->data;
-    size_t bstride = w->ld * LANES, nblocks = (w->rows + LANES - 1) / LANES, n0, rb;
-    int nb;
-
-    for (n0 = 0; n0 < batch; n0 += (size_t)nb) {
-        const int8_t *xn = x + n0 * x_stride;
-        nb = batch - n0 < NB_S8 ? (int)(batch - n0) : NB_S8;
-        for (rb = 0; rb < nblocks;) {
-            const int8_t *wp = wd + rb * bstride;
-            int32_t *op = out + n0 * out_stride + rb * LANES;
-            size_t rows_left = w->rows - rb * LANES;
-            int nrb = nblocks - rb >= (size_t)RB_S8(nb) ? RB_S8(nb) : 1;
-            switch (nb) {
-            TILE_CASE(S8DOT_TILE, 1, RB_S8); TILE_CASE(S8DOT_TILE, 2, RB_S8);
-            TILE_CASE(S8DOT_TILE, 3, RB_S8); default: TILE_CASE(S8DOT_TILE, 4, RB_S8);
-            }
-            rb += (size_t)nrb;
-        }
-    }
-}
+/* The same loops around step_s8dot, compiled with +dotprod. */
+#define SUFFIX(name) name##_neondot
+#define S8_STEP step_s8dot
+#include "kernels_neon_s8.inc"
+#undef SUFFIX
+#undef S8_STEP
 
 #pragma GCC pop_options
 

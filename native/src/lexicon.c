@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "decoder_int.h"
-#include "kernels.h"
 
 typedef struct build_node {
     uint32_t first_child;   /* 0 = none (the root is never a child) */

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "decoder_int.h"
-#include "kernels.h"
 
 #define LN10 2.302585092994046
 
@@ -56,19 +56,9 @@ struct asr_lm {
     float *arc_logp;
 };
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static size_t slot_of(uint32_t prefix, int32_t word, size_t mask)
 {
-    return (size_t)mix64(((uint64_t)prefix << 32) ^ (uint32_t)word) & mask;
+    return (size_t)asr_mix64(((uint64_t)prefix << 32) ^ (uint32_t)word) & mask;
 }
 
 static long table_find(const lm_table *t, uint32_t prefix, int32_t word)

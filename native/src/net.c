@@ -87,16 +87,6 @@ struct asr_stream {
     int started, finished;
 };
 
-static size_t dtype_size(int dtype)
-{
-    return dtype == ASR_S8 ? 1 : dtype == ASR_S16 ? 2 : 4;
-}
-
-static int valid_dtype(int d)
-{
-    return d == ASR_F32 || d == ASR_S16 || d == ASR_S8;
-}
-
 /* Output frames of a layer whose input has n frames in total. */
 static size_t layer_outputs(size_t n, size_t span, size_t stride)
 {
@@ -144,7 +134,7 @@ static int check_layer(const asr_layer_desc *d, uint32_t i, uint32_t n_layers, u
     int last = i + 1 == n_layers;
     uint64_t k;
 
-    if (!valid_dtype(d->dtype) || !valid_dtype(d->out_dtype))
+    if (!asr_valid_dtype(d->dtype) || !asr_valid_dtype(d->out_dtype))
         return asr_fail(st, ASR_E_ARG, "layer %u: unknown dtype %d/%d", i, d->dtype, d->out_dtype);
     if (d->act != ASR_ACT_NONE && d->act != ASR_ACT_RELU && d->act != ASR_ACT_LOGSOFTMAX)
         return asr_fail(st, ASR_E_ARG, "layer %u: unknown activation %d", i, d->act);
@@ -366,7 +356,7 @@ int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status
             if (rc == ASR_OK)
                 rc = prepare_fast(L, st);
         }
-        col_bytes = ASR_BLOCK * L->k * dtype_size(L->dtype);
+        col_bytes = ASR_BLOCK * L->k * asr_dtype_size(L->dtype);
         acc_bytes = ASR_BLOCK * (size_t)L->out_dim * 8;
         if (col_bytes > net->scratch_bytes)
             net->scratch_bytes = col_bytes;
@@ -440,7 +430,7 @@ int asr_stream_create(const asr_net *net, asr_stream **out, asr_status *st)
         /* A round adds at most ASR_PIECE frames to layer 0; each layer then
          * emits at most (frames added)/stride + 1 frames, so span + twice a
          * piece always suffices. */
-        b->elem = dtype_size(L->dtype);
+        b->elem = asr_dtype_size(L->dtype);
         b->dim = L->in_dim;
         b->cap = L->span + 2 * ASR_PIECE + 2;
         b->data = (unsigned char *)malloc(b->cap * b->dim * b->elem);
@@ -644,7 +634,7 @@ static int run_layer(asr_stream *s, uint32_t i, float *out, size_t *n_out, asr_s
     const net_layer *L = &net->layers[i];
     layer_buf *b = &s->bufs[i];
     int last = i + 1 == net->n_layers;
-    size_t esz = dtype_size(L->dtype);
+    size_t esz = asr_dtype_size(L->dtype);
     size_t avail = b->base + b->count;
     size_t total = layer_outputs(avail, L->span, L->stride);
     int rc;
