@@ -44,7 +44,7 @@ static void fill(void *buf, int dtype, size_t n, uint32_t seed, int s8_max)
     }
 }
 
-int asr_bench_gemm(int path, int dtype, size_t rows, size_t cols, size_t batch, int s8_wmax,
+int asr_bench_gemm(int kernel, int dtype, size_t rows, size_t cols, size_t batch, int s8_wmax,
                    double min_seconds, double *seconds, asr_status *st)
 {
     void *w;
@@ -61,12 +61,12 @@ int asr_bench_gemm(int path, int dtype, size_t rows, size_t cols, size_t batch, 
     if (!w)
         return asr_fail(st, ASR_E_NOMEM, "asr_bench_gemm: out of memory");
     fill(w, dtype, rows * cols, 12345u, s8_wmax);
-    rc = asr_bench_gemm_weights(path, dtype, w, rows, cols, batch, min_seconds, seconds, st);
+    rc = asr_bench_gemm_weights(kernel, dtype, w, rows, cols, batch, min_seconds, seconds, st);
     free(w);
     return rc;
 }
 
-int asr_bench_gemm_weights(int path, int dtype, const void *w, size_t rows, size_t cols, size_t batch,
+int asr_bench_gemm_weights(int kernel, int dtype, const void *w, size_t rows, size_t cols, size_t batch,
                            double min_seconds, double *seconds, asr_status *st)
 {
     const asr_kernels *kern;
@@ -78,7 +78,7 @@ int asr_bench_gemm_weights(int path, int dtype, const void *w, size_t rows, size
 
     if (!seconds || !w)
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: null %s pointer", w ? "output" : "weight");
-    if ((rc = asr_kernel_resolve(path, &resolved, st)) != ASR_OK)
+    if ((rc = asr_kernel_resolve(kernel, &resolved, st)) != ASR_OK)
         return rc;
     if (!asr_valid_dtype(dtype))
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: unknown dtype %d", dtype);

@@ -2,7 +2,7 @@
  * kernels_avx512vnni.c - matrix products with AVX-512BW + VNNI (vpdpbusd,
  * vpdpwssd), e.g. Cascade Lake, Ice Lake, Sapphire Rapids, Zen 4.
  *
- * Layout (dispatch.c): blocks of 16 rows, one zmm per k-group holding
+ * Layout (the table at the end): blocks of 16 rows, one zmm per k-group holding
  * 16 rows x 4 k (int8), 16 rows x 2 k (int16) or 16 rows x 1 k (float); the
  * inputs are broadcast, so each int32/float lane accumulates one output row
  * and no horizontal sum is ever needed. A tile is up to 4 row blocks x 8
@@ -294,8 +294,20 @@ static void gemm_f32_avx512vnni(const asr_packed *w, const float *x, size_t x_st
     }
 }
 
+/* Blocks of 16 rows; groups of 4 k (int8: vpdpbusd, weights stored as
+ * w + 128 because it multiplies unsigned by signed bytes), 2 k (int16:
+ * vpdpwssd), 1 k (float). */
 const asr_kernels asr_kernels_avx512vnni = {
-    ASR_KERNEL_AVX512VNNI, gemm_s8s8s32_avx512vnni, gemm_s16s16s64_avx512vnni, gemm_f32_avx512vnni
+    .kernel = ASR_KERNEL_AVX512VNNI, .name = "avx512vnni", .built = 1,
+    .layout = {{LANES, 1, 1, 0, 0}, {LANES, 2, 2, 0, 0}, {LANES, 4, 4, 128, 0}},
+    .gemm_s8 = gemm_s8s8s32_avx512vnni, .gemm_s16 = gemm_s16s16s64_avx512vnni,
+    .gemm_f32 = gemm_f32_avx512vnni
 };
+
+#else /* not x86: the table says the kernel is not built */
+
+#include "kernels.h"
+
+const asr_kernels asr_kernels_avx512vnni = {.kernel = ASR_KERNEL_AVX512VNNI, .name = "avx512vnni", .built = 0};
 
 #endif /* x86 */

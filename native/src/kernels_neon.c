@@ -3,7 +3,7 @@
  * SIMD (ASR_KERNEL_NEON), and on aarch64 also with the sdot instruction of
  * the dot-product extension (ASR_KERNEL_NEON_DOT).
  *
- * Layout (dispatch.c): blocks of 4 rows. int8 is stored in groups of 2 k
+ * Layout (the tables asr_kernels_neon/_neondot): blocks of 4 rows. int8 is stored in groups of 2 k
  * (NEON: one 8-byte half of a q register is 4 rows x 2 k, the operand shape
  * of vmull_s8) or of 4 k (NEON_DOT: one q register is 4 rows x 4 k, the
  * operand shape of sdot); int16 in groups of 2 k (a q register is 4 rows
@@ -21,8 +21,8 @@
  * address traps. Rows are never read past x[n][cols - 1]. Lane order
  * assumes little-endian (every armv7/aarch64 Linux ABI we target).
  *
- * Compiled to nothing when the compiler does not target NEON, so x86
- * builds may list this file among their sources.
+ * Compiled to two tables marked not built when the compiler does not
+ * target NEON, so x86 builds may list this file among their sources.
  */
 #if defined(__ARM_NEON)
 
@@ -31,7 +31,9 @@
 
 #include "kernels.h"
 
-/* Same condition as in dispatch.c. */
+/* The sdot kernel needs an aarch64 compiler that can enable +dotprod for
+ * part of a file; this is the only place that decides (the table's built
+ * flag tells cpu.c). */
 #if defined(__aarch64__) && \
     (defined(__ARM_FEATURE_DOTPROD) || (defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8))
 #define ASR_HAVE_NEONDOT 1
@@ -346,15 +348,19 @@ static void gemm_f32_neon(const asr_packed *w, const float *x, size_t x_stride, 
     }
 }
 
+/* Blocks of 4 rows; int8 in groups of 2 k (two per 16 bytes, K padded to
+ * 4: vmull_s8 + vmlal_s8), int16 in groups of 2 k, float in groups of 1 k. */
 const asr_kernels asr_kernels_neon = {
-    ASR_KERNEL_NEON, gemm_s8s8s32_neon, gemm_s16s16s64_neon, gemm_f32_neon
+    .kernel = ASR_KERNEL_NEON, .name = "neon", .built = 1,
+    .layout = {{LANES, 1, 1, 0, 0}, {LANES, 2, 2, 0, 0}, {LANES, 2, 4, 0, 0}},
+    .gemm_s8 = gemm_s8s8s32_neon, .gemm_s16 = gemm_s16s16s64_neon, .gemm_f32 = gemm_f32_neon
 };
 
 /* ------------------------------------------------------- s8 with sdot */
 
 #ifdef ASR_HAVE_NEONDOT
-/* Only the functions below may use sdot: dispatch.c enables this path
- * when the kernel reports HWCAP_ASIMDDP, and nothing else in the file
+/* Only the functions below may use sdot: cpu.c selects this kernel only
+ * when the operating system reports HWCAP_ASIMDDP, and nothing else in the file
  * (nor in the library) is compiled for the extension. The target names
  * armv8.2-a because GCC's arm_neon.h declares vdotq_s32 under that arch,
  * and GCC 12 refuses to inline it into code whose arch is older even with
@@ -389,11 +395,22 @@ ALWAYS_INLINE void step_s8dot(int32x4_t acc[4][NB_S8], const int8_t *wg, size_t 
 
 #pragma GCC pop_options
 
-/* int16 and float have no dot-product instruction: the same kernels (and
- * the same packed layouts, see dispatch.c) as plain NEON. */
+/* int8 in groups of 4 k (one 16-byte sdot operand); int16 and float have
+ * no dot-product instruction: the same kernels and layouts as plain NEON. */
 const asr_kernels asr_kernels_neondot = {
-    ASR_KERNEL_NEON_DOT, gemm_s8s8s32_neondot, gemm_s16s16s64_neon, gemm_f32_neon
+    .kernel = ASR_KERNEL_NEON_DOT, .name = "neondot", .built = 1,
+    .layout = {{LANES, 1, 1, 0, 0}, {LANES, 2, 2, 0, 0}, {LANES, 4, 4, 0, 0}},
+    .gemm_s8 = gemm_s8s8s32_neondot, .gemm_s16 = gemm_s16s16s64_neon, .gemm_f32 = gemm_f32_neon
 };
+#else  /* a compiler that cannot enable +dotprod for part of a file */
+const asr_kernels asr_kernels_neondot = {.kernel = ASR_KERNEL_NEON_DOT, .name = "neondot", .built = 0};
 #endif /* ASR_HAVE_NEONDOT */
+
+#else /* not NEON: the tables say the kernels are not built */
+
+#include "kernels.h"
+
+const asr_kernels asr_kernels_neon = {.kernel = ASR_KERNEL_NEON, .name = "neon", .built = 0};
+const asr_kernels asr_kernels_neondot = {.kernel = ASR_KERNEL_NEON_DOT, .name = "neondot", .built = 0};
 
 #endif /* __ARM_NEON */

@@ -55,7 +55,7 @@ typedef struct net_layer {
 
 struct asr_net {
     const asr_kernels *kern;
-    int path;
+    int kernel;             /* the asr_kernel of kern */
     uint32_t feat_dim, pad_left, pad_right, n_layers, n_out, subsampling;
     float *mean, *inv_std;
     double in_scale;
@@ -259,7 +259,7 @@ static int prepare_fast(net_layer *L, asr_status *st)
     return ASR_OK;
 }
 
-int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status *st)
+int asr_net_create(const asr_net_desc *desc, int kernel, asr_net **out, asr_status *st)
 {
     asr_net *net;
     uint32_t i, dim;
@@ -298,14 +298,14 @@ int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status
         if (sub > 4096)
             return asr_fail(st, ASR_E_SHAPE, "asr_net_create: total subsampling above 4096");
     }
-    if ((rc = asr_kernel_resolve(path, &resolved, st)) != ASR_OK)
+    if ((rc = asr_kernel_resolve(kernel, &resolved, st)) != ASR_OK)
         return rc;
 
     net = (asr_net *)calloc(1, sizeof(*net));
     if (!net)
         return asr_fail(st, ASR_E_NOMEM, "asr_net_create: out of memory");
     net->kern = asr_kernels_for(resolved);
-    net->path = resolved;
+    net->kernel = resolved;
     net->feat_dim = desc->feat_dim;
     net->pad_left = desc->pad_left;
     net->pad_right = desc->pad_right;
@@ -371,14 +371,14 @@ int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status
     return ASR_OK;
 }
 
-int asr_net_info(const asr_net *net, uint32_t *n_out, uint32_t *subsampling, int *path,
+int asr_net_info(const asr_net *net, uint32_t *n_out, uint32_t *subsampling, int *kernel,
                  asr_status *st)
 {
-    if (!net || !n_out || !subsampling || !path)
+    if (!net || !n_out || !subsampling || !kernel)
         return asr_fail(st, ASR_E_ARG, "asr_net_info: null pointer");
     *n_out = net->n_out;
     *subsampling = net->subsampling;
-    *path = net->path;
+    *kernel = net->kernel;
     return ASR_OK;
 }
 
