@@ -38,7 +38,6 @@ MAGIC = b"ASRM\x00\r\n\x1a"
 FORMAT_VERSION = 1
 ALIGN = 64
 PRECISIONS = ("float", "int16", "int8")
-_WMAX = {"int8": 127, "int16": 32767}
 _DTYPES = {"float32": np.float32, "int8": np.int8, "int16": np.int16,
            "int32": np.int32, "int64": np.int64}
 # The C library's limits (native/include/asr.h), so a file this module
@@ -48,6 +47,10 @@ MAX_KERNEL = lib.ASR_MAX_KERNEL
 MAX_STRIDE = lib.ASR_MAX_STRIDE
 MAX_LAYERS = lib.ASR_MAX_LAYERS
 MAX_K = lib.ASR_MAX_K
+# Largest |w| of integer weights: the symmetric ranges native/QUANTIZATION.md
+# proves exact. The C library scans for the excluded value again when it
+# packs; this check makes a bad file a ModelFormatError at load.
+_WMAX = {"int8": lib.ASR_S8_WEIGHT_MAX, "int16": lib.ASR_S16_WEIGHT_MAX}
 
 
 @dataclass

@@ -101,3 +101,36 @@ def test_the_public_header_is_the_api_and_testing_entry_points_are_apart():
                  "asr_logsoftmax_q10"):
         assert name + "(" not in public and name + "(" in testing
         assert callable(getattr(lib, name))      # the cffi module declares them for the tests
+
+
+def test_limits_and_floors_stated_in_python_are_the_libraries():
+    from asr import model, quantize
+    assert model._WMAX == {"int8": 127, "int16": 32767} == {
+        "int8": lib.ASR_S8_WEIGHT_MAX, "int16": lib.ASR_S16_WEIGHT_MAX}
+    assert quantize._WMAX is model._WMAX
+    # The Q10 log-softmax saturates at LOGPROB_FLOOR (native/QUANTIZATION.md section 6).
+    logits = ffi.new("int32_t[]", [0, -(1 << 30)])
+    out = ffi.new("int16_t[]", 2)
+    st = _native.new_status()
+    _native.check(lib.asr_logsoftmax_q10(logits, 2, out, st), st)
+    assert out[1] / 1024.0 == quantize.LOGPROB_FLOOR
+
+
+def test_quantization_document_is_cited_and_states_the_int8_bound():
+    doc = open(os.path.join(ROOT, "native", "QUANTIZATION.md"), encoding="utf-8").read()
+    assert "65536 · 16256 = 1,065,353,216" in doc and 65536 * 128 * 127 == 1065353216 < 2 ** 31 - 1
+    assert lib.ASR_MAX_K == 65536 and lib.ASR_NARROW_MAX_K == 8192
+    for src in ("kernels_ref.c", "net.c", "pack.c", "kernels_x86.inc", "kernels_neon.c",
+                "kernels_avx512vnni.c"):
+        text = open(os.path.join(ROOT, "native", "src", src), encoding="utf-8").read()
+        assert "QUANTIZATION.md" in text, src
+
+
+def test_a_forbidden_weight_is_refused_once_at_packing_with_its_layer():
+    from asr.model import Model
+    from asr.network import Network
+    model = Model.load(os.path.join(ROOT, "models", "en-us-int8.asrm"))
+    model.layers[2].weight[3, 5] = -128
+    with pytest.raises(errors.NativeArgumentError, match=r"layer 2: int8 weight \[3\]\[5\] is -128") as exc:
+        Network(model, kernel="ref")
+    assert exc.value.code == lib.ASR_E_ARG

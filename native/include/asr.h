@@ -77,13 +77,18 @@ typedef enum asr_dtype { ASR_F32 = 0, ASR_S16 = 1, ASR_S8 = 2 } asr_dtype;
 typedef enum asr_act { ASR_ACT_NONE = 0, ASR_ACT_RELU = 1, ASR_ACT_LOGSOFTMAX = 2 } asr_act;
 
 /* Largest sizes the network accepts; they bound the int32 accumulator
- * (see net.c) and reject absurd headers before anything is allocated. */
+ * (native/QUANTIZATION.md) and reject absurd headers before anything is
+ * allocated. */
 #define ASR_MAX_DIM 8192
 #define ASR_MAX_K 65536
 #define ASR_NARROW_MAX_K 8192
 #define ASR_MAX_KERNEL 32
 #define ASR_MAX_STRIDE 8
 #define ASR_MAX_LAYERS 64
+/* Integer weights are symmetric: -128 and -32768 are refused, because the
+ * no-saturation bounds of the kernels need |w| <= these (native/QUANTIZATION.md). */
+#define ASR_S8_WEIGHT_MAX 127
+#define ASR_S16_WEIGHT_MAX 32767
 
 /* One time-delay (dilated 1-D convolution) layer with "valid" borders:
  *   y[t][o] = act( sum_j sum_i W[o][j*in_dim + i] * x[t*stride + j*dilation][i] + b[o] )

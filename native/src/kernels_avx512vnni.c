@@ -39,9 +39,9 @@ ALWAYS_INLINE __mmask16 row_mask(size_t rows_left, int r)
  *     sum u*x = sum w*x + 128 * sum x,
  * and the accumulator starts at -128 * sum x. Each vpdpbusd adds four
  * exact products (|u*x| <= 255 * 128) to the int32 lane with wrap-around,
- * so every step is exact modulo 2^32; the final value is sum w*x, and
- * |sum w*x| <= 65536 * 128 * 127 < 2^31 (|w| <= 127, cols <= ASR_MAX_K),
- * so the wrapped result is the true one. */
+ * so every step is exact modulo 2^32; the final value is sum w*x, whose
+ * magnitude is below 2^31 (native/QUANTIZATION.md section 3), so the
+ * wrapped result is the true one. */
 static int32_t neg128_sum_s8(const int8_t *x, size_t n)
 {
     const __m512i ones = _mm512_set1_epi8(1);

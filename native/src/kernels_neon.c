@@ -108,7 +108,7 @@ ALWAYS_INLINE void store_f32(float *out, float32x4_t v, size_t n)
  * (asr_pack refuses -128), so |sum| <= 2 * 128 * 127 = 32512 < 2^15 and
  * int16 is exact. vpadalq_s16 adds lanes 2r and 2r+1 into int32 lane r:
  * the four products of row r. The int32 total is bounded by
- * ASR_MAX_K * 128 * 127 < 2^31 (see kernels_ref.c). */
+ * ASR_MAX_K * 128 * 127 < 2^31 (native/QUANTIZATION.md section 3). */
 ALWAYS_INLINE void step_s8(int32x4_t acc[4][NB_S8], const int8_t *wg, size_t bstride, int nrb,
                            const int32_t *xv, int nb)
 {
@@ -371,7 +371,7 @@ const asr_kernels asr_kernels_neon = {
 /* 16 weight bytes are one group: 4 k of row r at bytes 4r..4r+3. With the
  * four input bytes broadcast to every word, sdot adds the four exact
  * signed products of row r to int32 lane r; the total is bounded by
- * ASR_MAX_K * 128 * 127 < 2^31 as in the reference. */
+ * ASR_MAX_K * 128 * 127 < 2^31 (native/QUANTIZATION.md section 3). */
 ALWAYS_INLINE void step_s8dot(int32x4_t acc[4][NB_S8], const int8_t *wg, size_t bstride, int nrb,
                               const int32_t *xv, int nb)
 {

@@ -11,9 +11,8 @@
 
 #include "kernels.h"
 
-/* out[n][o] = sum_k x[n][k] * w[o][k] in int32.
- * No overflow: |x| <= 128, |w| <= 127 (asr_pack rejects -128) and
- * cols <= ASR_MAX_K = 65536, so |sum| <= 65536 * 128 * 127 = 532676608 < 2^31. */
+/* out[n][o] = sum_k x[n][k] * w[o][k] in int32, which cannot overflow:
+ * native/QUANTIZATION.md section 3 (|w| <= 127, cols <= ASR_MAX_K). */
 static void gemm_s8s8s32_ref(const asr_packed *w, const int8_t *x, size_t x_stride, size_t batch,
                              int32_t *out, size_t out_stride)
 {
@@ -32,7 +31,8 @@ static void gemm_s8s8s32_ref(const asr_packed *w, const int8_t *x, size_t x_stri
 }
 
 /* out[n][o] = sum_k x[n][k] * w[o][k] in int64: a single int16 product can
- * reach 2^30, so three of them already overflow int32. */
+ * reach 2^30, so three of them already overflow int32 (QUANTIZATION.md
+ * section 4). */
 static void gemm_s16s16s64_ref(const asr_packed *w, const int16_t *x, size_t x_stride, size_t batch,
                                int64_t *out, size_t out_stride)
 {

@@ -97,10 +97,11 @@ static int check_args(const void *w, int kernel, int dtype, size_t rows, size_t 
     return ASR_OK;
 }
 
-/* The one scan of the integer weights, for every caller (the network and
- * the stand-alone products): refuses the value that breaks exactness,
- * -128 (int8) or -32768 (int16), whose proof is in native/QUANTIZATION.md,
- * and tells in *narrow whether every int8 |w| <= ASR_NARROW_S8. */
+/* The one scan of the integer weights in the library, for every caller
+ * (the network and the stand-alone products): refuses the value that
+ * breaks exactness, -128 (int8) or -32768 (int16), see
+ * native/QUANTIZATION.md sections 1, 3 and 4, and tells in *narrow whether
+ * every int8 |w| <= ASR_NARROW_S8. */
 static int scan_weights(const unsigned char *src, int dtype, size_t rows, size_t cols, size_t w_stride,
                         int *narrow, asr_status *st)
 {
@@ -109,7 +110,7 @@ static int scan_weights(const unsigned char *src, int dtype, size_t rows, size_t
     for (r = 0; r < rows && dtype == ASR_S8; r++) {
         const int8_t *row = (const int8_t *)(const void *)(src + r * w_stride);
         for (k = 0; k < cols; k++) {
-            if (row[k] == -128)
+            if (row[k] < -ASR_S8_WEIGHT_MAX)
                 return asr_fail(st, ASR_E_ARG, "int8 weight [%zu][%zu] is -128; int8 weights must lie "
                                 "in [-127, 127] so the int32 accumulators stay exact", r, k);
             if (row[k] > ASR_NARROW_S8 || row[k] < -ASR_NARROW_S8)
@@ -121,7 +122,7 @@ static int scan_weights(const unsigned char *src, int dtype, size_t rows, size_t
         for (k = 0; k < cols; k++) {
             int16_t v;
             memcpy(&v, row + 2 * k, 2);
-            if (v == -32768)
+            if (v < -ASR_S16_WEIGHT_MAX)
                 return asr_fail(st, ASR_E_ARG, "int16 weight [%zu][%zu] is -32768; int16 weights must "
                                 "lie in [-32767, 32767] so the pair sums fit in int32", r, k);
         }
