@@ -440,106 +440,123 @@ static int new_hist(asr_search *s, uint32_t parent, int32_t word, uint32_t start
     return 0;
 }
 
-static int beam_step(asr_search *s, const float *lp, asr_status *st)
+/* Labels worth expanding this frame: not the blank, possible, and within
+ * prune of the frame's best label. Returns how many went to cand_list. */
+static size_t candidates(asr_search *s, const float *lp)
+{
+    const asr_decoder *dec = s->dec;
+    float top = -INFINITY;
+    size_t c, n = 0;
+    for (c = 0; c < dec->n_labels; c++)
+        top = lp[c] > top ? lp[c] : top;
+    for (c = 0; c < dec->n_labels; c++)
+        if ((int32_t)c != dec->blank && lp[c] >= top - dec->o.prune && lp[c] > -INFINITY)
+            s->cand_list[n++] = (int32_t)c;
+    return n;
+}
+
+/* The trie child of node on label c, or UINT32_MAX (children are sorted by label). */
+static uint32_t child_on(const asr_lexicon *lex, uint32_t node, int32_t c)
+{
+    uint32_t lo = lex->child_start[node], hi = lex->child_start[node + 1], end = hi;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (lex->child_label[mid] < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == end || lex->child_label[lo] != c ? UINT32_MAX : lex->child_node[lo];
+}
+
+/* Extends y by label c into trie node ch with path score p (word start
+ * ws): the prefix continues inside the trie, and every word ending at ch
+ * becomes a hypothesis back at the root, scored by the LM. Nonzero when out
+ * of memory. */
+static int extend(asr_search *s, const hyp *y, int32_t c, uint32_t ch, float p, uint32_t ws)
 {
     const asr_decoder *dec = s->dec;
     const asr_lexicon *lex = dec->lex;
     const float *la = dec->la;
-    const uint32_t t = s->frames;
-    const float lmw = dec->o.lm_weight, bonus = dec->o.word_bonus;
-
-    if (!s->slot && table_resize(s, 1024))
-        return asr_fail(st, ASR_E_NOMEM, "out of memory");
-    if (++s->gen == 0) {                /* wrapped: forget every old stamp */
-        memset(s->slot_gen, 0, (s->slot_mask + 1) * sizeof(uint32_t));
-        s->gen = 1;
-    }
-    s->n_nxt = 0;
-
-    float top = -INFINITY;
-    for (size_t c = 0; c < dec->n_labels; c++)
-        top = lp[c] > top ? lp[c] : top;
-    size_t n_cand = 0;
-    for (size_t c = 0; c < dec->n_labels; c++)
-        if ((int32_t)c != dec->blank && lp[c] >= top - dec->o.prune && lp[c] > -INFINITY)
-            s->cand_list[n_cand++] = (int32_t)c;
-    const float lb = lp[dec->blank];
-
-    for (size_t i = 0; i < s->n_cur; i++) {
-        const hyp *y = &s->cur[i];
-        const float total = lae(y->pb, y->pnb);
-        if (total == -INFINITY)
-            continue;
-        if (lb > -INFINITY &&
-            add(s, y->key, y->node, y->last, total + lb, -INFINITY, y->hist, -1, y->wstart))
-            goto nomem;
-        if (y->last >= 0 && y->pnb > -INFINITY && lp[y->last] > -INFINITY &&
-            add(s, y->key, y->node, y->last, -INFINITY, y->pnb + lp[y->last], y->hist, -1,
-                y->wstart))
-            goto nomem;
-        const uint32_t c0 = lex->child_start[y->node], c1 = lex->child_start[y->node + 1];
-        for (size_t j = 0; j < n_cand; j++) {
-            const int32_t c = s->cand_list[j];
-            uint32_t lo = c0, hi = c1;        /* children are sorted by label */
-            while (lo < hi) {
-                uint32_t mid = lo + (hi - lo) / 2;
-                if (lex->child_label[mid] < c)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            if (lo == c1 || lex->child_label[lo] != c)
+    uint32_t k;
+    if (lex->child_start[ch + 1] > lex->child_start[ch] &&
+        add(s, y->key, ch, c, -INFINITY, p + la[ch] - la[y->node], y->hist, -1, ws))
+        return -1;
+    for (k = lex->word_start[ch]; k < lex->word_start[ch + 1]; k++) {
+        const int32_t w = lex->word_ids[k];
+        float lmv = 0.0f;
+        if (dec->lm) {
+            lm_state tmp;
+            lmv = lm_advance(dec->lm, &s->hists[y->hist].lm, dec->word_lm[w], &tmp);
+            if (lmv == -INFINITY)
                 continue;
-            const uint32_t ch = lex->child_node[lo];
-            if (la[ch] == -INFINITY)
-                continue;
-            const float p = (c == y->last ? y->pb : total) + lp[c];
-            if (p == -INFINITY)
-                continue;
-            const uint32_t ws = y->node == 0 ? t : y->wstart;
-            if (lex->child_start[ch + 1] > lex->child_start[ch] &&
-                add(s, y->key, ch, c, -INFINITY, p + la[ch] - la[y->node], y->hist, -1, ws))
-                goto nomem;
-            for (uint32_t k = lex->word_start[ch]; k < lex->word_start[ch + 1]; k++) {
-                const int32_t w = lex->word_ids[k];
-                float lmv = 0.0f;
-                if (dec->lm) {
-                    lm_state tmp;
-                    lmv = lm_advance(dec->lm, &s->hists[y->hist].lm, dec->word_lm[w], &tmp);
-                    if (lmv == -INFINITY)
-                        continue;
-                }
-                if (add(s, seq_key(y->key, w), 0, c, -INFINITY,
-                        p + lmw * lmv + bonus - la[y->node] + la[0], y->hist, w, ws))
-                    goto nomem;
-            }
         }
+        if (add(s, seq_key(y->key, w), 0, c, -INFINITY,
+                p + dec->o.lm_weight * lmv + dec->o.word_bonus - la[y->node] + la[0], y->hist, w, ws))
+            return -1;
     }
+    return 0;
+}
 
-    /* Keep the best: within beam_delta of the top, at most beam of them. */
+/* Every successor of hypothesis y on this frame: the blank, the repeat of
+ * its last label, and each candidate label that continues it in the trie.
+ * Nonzero when out of memory. */
+static int expand(asr_search *s, const hyp *y, const float *lp, size_t n_cand)
+{
+    const asr_decoder *dec = s->dec;
+    const float total = lae(y->pb, y->pnb), lb = lp[dec->blank];
+    size_t j;
+    if (total == -INFINITY)
+        return 0;
+    if (lb > -INFINITY && add(s, y->key, y->node, y->last, total + lb, -INFINITY, y->hist, -1, y->wstart))
+        return -1;
+    if (y->last >= 0 && y->pnb > -INFINITY && lp[y->last] > -INFINITY &&
+        add(s, y->key, y->node, y->last, -INFINITY, y->pnb + lp[y->last], y->hist, -1, y->wstart))
+        return -1;
+    for (j = 0; j < n_cand; j++) {
+        const int32_t c = s->cand_list[j];
+        const uint32_t ch = child_on(dec->lex, y->node, c);
+        float p;
+        if (ch == UINT32_MAX || dec->la[ch] == -INFINITY)
+            continue;
+        p = (c == y->last ? y->pb : total) + lp[c];
+        if (p == -INFINITY)
+            continue;
+        if (extend(s, y, c, ch, p, y->node == 0 ? s->frames : y->wstart))
+            return -1;
+    }
+    return 0;
+}
+
+/* Keeps the best successors, within beam_delta of the top and at most beam
+ * of them, as the current hypotheses; a pending word gets its history
+ * entry now that it survived. Nonzero when out of memory. */
+static int keep_best(asr_search *s)
+{
+    const asr_decoder *dec = s->dec;
     float best = -INFINITY;
-    for (size_t i = 0; i < s->n_nxt; i++) {
+    size_t i, n = 0;
+    for (i = 0; i < s->n_nxt; i++) {
         hyp *y = &s->nxt[i];
         y->score = lae(y->pb, y->pnb);
         best = y->score > best ? y->score : best;
     }
     if (best == -INFINITY)
-        return ASR_OK;        /* an impossible frame: every path died; ignore it */
+        return 0;             /* an impossible frame: every path died; ignore it */
     if (asr_grow((void **)&s->order, &s->cap_order, s->n_nxt, sizeof(uint32_t)))
-        goto nomem;
-    size_t n = 0;
-    for (size_t i = 0; i < s->n_nxt; i++)
+        return -1;
+    for (i = 0; i < s->n_nxt; i++)
         if (s->nxt[i].score >= best - dec->o.beam_delta)
             s->order[n++] = (uint32_t)i;
     select_best(s->order, n, dec->o.beam, s->nxt);
     if (n > dec->o.beam)
         n = dec->o.beam;
-    for (size_t i = 0; i < n; i++) {
+    for (i = 0; i < n; i++) {
         hyp y = s->nxt[s->order[i]];
         if (y.pend_word >= 0) {
             uint32_t h;
-            if (new_hist(s, y.hist, y.pend_word, y.wstart, t + 1, y.key, &h))
-                goto nomem;
+            if (new_hist(s, y.hist, y.pend_word, y.wstart, s->frames + 1, y.key, &h))
+                return -1;
             y.hist = h;
             y.pend_word = -1;
         }
@@ -548,9 +565,29 @@ static int beam_step(asr_search *s, const float *lp, asr_status *st)
     s->n_cur = n;
     if (s->n_hists >= s->gc_at)
         gc_hists(s);
+    return 0;
+}
+
+/* One frame of the prefix beam search: expand every hypothesis, then keep
+ * the best. */
+static int beam_step(asr_search *s, const float *lp, asr_status *st)
+{
+    size_t i, n_cand;
+
+    if (!s->slot && table_resize(s, 1024))
+        return asr_fail(st, ASR_E_NOMEM, "out of memory");
+    if (++s->gen == 0) {                /* wrapped: forget every old stamp */
+        memset(s->slot_gen, 0, (s->slot_mask + 1) * sizeof(uint32_t));
+        s->gen = 1;
+    }
+    s->n_nxt = 0;
+    n_cand = candidates(s, lp);
+    for (i = 0; i < s->n_cur; i++)
+        if (expand(s, &s->cur[i], lp, n_cand))
+            return asr_fail(st, ASR_E_NOMEM, "out of memory in the beam search");
+    if (keep_best(s))
+        return asr_fail(st, ASR_E_NOMEM, "out of memory in the beam search");
     return ASR_OK;
-nomem:
-    return asr_fail(st, ASR_E_NOMEM, "out of memory in the beam search");
 }
 
 static int greedy_push(asr_search *s, uint32_t end)

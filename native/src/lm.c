@@ -114,15 +114,11 @@ static int check_log10(float v, int allow_nan)
     return v <= 0.0f || (isfinite(v) && v < 1e-3f);   /* tolerate printed rounding */
 }
 
-int asr_lm_create_arpa(size_t order, const size_t *counts, const int32_t *ids,
-                       const float *logp10, const float *bow10, size_t vocab_size,
-                       int32_t bos, int32_t eos, int32_t unk, asr_lm **out, asr_status *st)
+/* Checks the sizes and special ids of asr_lm_create_arpa. */
+static int check_arpa_args(size_t order, const size_t *counts, size_t vocab_size, int32_t bos,
+                           int32_t eos, int32_t unk, asr_status *st)
 {
-    if (!out)
-        return asr_fail(st, ASR_E_ARG, "asr_lm_create_arpa: out is NULL");
-    *out = NULL;
-    if (!counts || !ids || !logp10 || !bow10)
-        return asr_fail(st, ASR_E_ARG, "asr_lm_create_arpa: NULL array");
+    size_t k;
     if (order < 1 || order > ASR_LM_MAX_ORDER)
         return asr_fail(st, ASR_E_ARG, "LM order %zu out of range 1..%d", order, ASR_LM_MAX_ORDER);
     if (vocab_size < 1 || vocab_size > 0x7fffffff || counts[0] != vocab_size)
@@ -132,11 +128,99 @@ int asr_lm_create_arpa(size_t order, const size_t *counts, const int32_t *ids,
         unk < -1 || (unk >= 0 && (size_t)unk >= vocab_size) || bos == eos)
         return asr_fail(st, ASR_E_ARG, "LM ids of <s> %d, </s> %d, <unk> %d invalid",
                         (int)bos, (int)eos, (int)unk);
-    for (size_t k = 1; k < order; k++)
+    for (k = 1; k < order; k++)
         if (counts[k] > 0x3fffffff)
             return asr_fail(st, ASR_E_ARG, "%zu %zu-grams: too many", counts[k], k + 1);
+    return ASR_OK;
+}
 
-    asr_lm *lm = calloc(1, sizeof(*lm));
+/* Reads the vocab_size unigrams (ids[i], logp10[i], bow10[i]): each word id
+ * exactly once, with a possible probability and a finite back-off. */
+static int load_unigrams(asr_lm *lm, const int32_t *ids, const float *logp10, const float *bow10,
+                         asr_status *st)
+{
+    size_t i;
+    lm->uni_logp = malloc(lm->vocab * sizeof(float));
+    lm->uni_bow = malloc(lm->vocab * sizeof(float));
+    if (!lm->uni_logp || !lm->uni_bow)
+        return asr_fail(st, ASR_E_NOMEM, "out of memory");
+    for (i = 0; i < lm->vocab; i++)
+        lm->uni_logp[i] = NAN;        /* marks "not yet seen" while loading */
+    for (i = 0; i < lm->vocab; i++) {
+        int32_t w = ids[i];
+        float p = logp10[i], b = bow10[i];
+        if (w < 0 || (size_t)w >= lm->vocab)
+            return asr_fail(st, ASR_E_ARG, "unigram %zu: word id %d out of range", i, (int)w);
+        if (!isnan(lm->uni_logp[w]))
+            return asr_fail(st, ASR_E_ARG, "unigram %zu: word id %d listed twice", i, (int)w);
+        if (isnan(p) || !check_log10(p, 0) || !isfinite(b))
+            return asr_fail(st, ASR_E_ARG, "unigram %zu: impossible probability or back-off", i);
+        lm->uni_logp[w] = (float)(p * LN10);
+        lm->uni_bow[w] = lm->order > 1 ? (float)(b * LN10) : 0.0f;
+    }
+    return ASR_OK;
+}
+
+/* Reads the n n-grams of order k + 1 (ids: k + 1 word ids each) into the
+ * hash table tab[k]; every prefix must already be there one order down. */
+static int load_ngrams(asr_lm *lm, size_t k, size_t n, const int32_t *ids, const float *logp10,
+                       const float *bow10, asr_status *st)
+{
+    lm_table *t = &lm->tab[k];
+    size_t cap = 16, i, j;
+    while (cap < 2 * n + 2)
+        cap *= 2;
+    t->e = malloc((n ? n : 1) * sizeof(lm_entry));
+    t->slot = calloc(cap, sizeof(uint32_t));
+    if (!t->e || !t->slot)
+        return asr_fail(st, ASR_E_NOMEM, "out of memory for %zu %zu-grams", n, k + 1);
+    t->mask = cap - 1;
+    for (i = 0; i < n; i++) {
+        const int32_t *w = ids + i * (k + 1);
+        float p = logp10[i], b = bow10[i];
+        lm_entry *e;
+        long prefix;
+        size_t at;
+        for (j = 0; j <= k; j++)
+            if (w[j] < 0 || (size_t)w[j] >= lm->vocab)
+                return asr_fail(st, ASR_E_ARG, "%zu-gram %zu: word id %d out of range", k + 1, i, (int)w[j]);
+        if (!check_log10(p, 1) || (k + 1 < lm->order && !isfinite(b)))
+            return asr_fail(st, ASR_E_ARG, "%zu-gram %zu: impossible probability or back-off", k + 1, i);
+        prefix = ngram_index(lm, w, k);
+        if (prefix < 0)
+            return asr_fail(st, ASR_E_ARG, "%zu-gram %zu: its first %zu words are not a %zu-gram",
+                            k + 1, i, k, k);
+        if (table_find(t, (uint32_t)prefix, w[k]) >= 0)
+            return asr_fail(st, ASR_E_ARG, "%zu-gram %zu is listed twice", k + 1, i);
+        e = &t->e[t->n];
+        e->prefix = (uint32_t)prefix;
+        e->word = w[k];
+        e->logp = isnan(p) ? NAN : (float)(p * LN10);
+        e->bow = k + 1 < lm->order ? (float)(b * LN10) : 0.0f;
+        at = slot_of(e->prefix, e->word, t->mask);
+        while (t->slot[at])
+            at = (at + 1) & t->mask;
+        t->slot[at] = (uint32_t)(++t->n);
+    }
+    return ASR_OK;
+}
+
+int asr_lm_create_arpa(size_t order, const size_t *counts, const int32_t *ids,
+                       const float *logp10, const float *bow10, size_t vocab_size,
+                       int32_t bos, int32_t eos, int32_t unk, asr_lm **out, asr_status *st)
+{
+    asr_lm *lm;
+    size_t k, at_id, at_val;
+    int rc;
+
+    if (!out)
+        return asr_fail(st, ASR_E_ARG, "asr_lm_create_arpa: out is NULL");
+    *out = NULL;
+    if (!counts || !ids || !logp10 || !bow10)
+        return asr_fail(st, ASR_E_ARG, "asr_lm_create_arpa: NULL array");
+    if ((rc = check_arpa_args(order, counts, vocab_size, bos, eos, unk, st)) != ASR_OK)
+        return rc;
+    lm = calloc(1, sizeof(*lm));
     if (!lm)
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
     lm->kind = LM_ARPA;
@@ -145,88 +229,21 @@ int asr_lm_create_arpa(size_t order, const size_t *counts, const int32_t *ids,
     lm->bos = bos;
     lm->eos = eos;
     lm->unk = unk;
-    lm->uni_logp = malloc(vocab_size * sizeof(float));
-    lm->uni_bow = malloc(vocab_size * sizeof(float));
-    if (!lm->uni_logp || !lm->uni_bow) {
+    rc = load_unigrams(lm, ids, logp10, bow10, st);
+    /* The orders follow each other in ids (k + 1 ids per n-gram) and in
+     * logp10/bow10 (one value per n-gram). */
+    at_id = at_val = vocab_size;
+    for (k = 1; k < order && rc == ASR_OK; k++) {
+        rc = load_ngrams(lm, k, counts[k], ids + at_id, logp10 + at_val, bow10 + at_val, st);
+        at_id += counts[k] * (k + 1);
+        at_val += counts[k];
+    }
+    if (rc != ASR_OK) {
         asr_lm_free(lm);
-        return asr_fail(st, ASR_E_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < vocab_size; i++)
-        lm->uni_logp[i] = NAN;        /* marks "not yet seen" while loading */
-
-    int rc = ASR_OK;
-    size_t at_id = 0, at_val = 0;
-    for (size_t i = 0; i < vocab_size; i++, at_id++, at_val++) {
-        int32_t w = ids[at_id];
-        float p = logp10[at_val], b = bow10[at_val];
-        if (w < 0 || (size_t)w >= vocab_size) {
-            rc = asr_fail(st, ASR_E_ARG, "unigram %zu: word id %d out of range", i, (int)w);
-            goto fail;
-        }
-        if (!isnan(lm->uni_logp[w])) {
-            rc = asr_fail(st, ASR_E_ARG, "unigram %zu: word id %d listed twice", i, (int)w);
-            goto fail;
-        }
-        if (isnan(p) || !check_log10(p, 0) || !isfinite(b)) {
-            rc = asr_fail(st, ASR_E_ARG, "unigram %zu: impossible probability or back-off", i);
-            goto fail;
-        }
-        lm->uni_logp[w] = (float)(p * LN10);
-        lm->uni_bow[w] = order > 1 ? (float)(b * LN10) : 0.0f;
-    }
-    for (size_t k = 1; k < order; k++) {
-        lm_table *t = &lm->tab[k];
-        size_t cap = 16;
-        while (cap < 2 * counts[k] + 2)
-            cap *= 2;
-        t->e = malloc((counts[k] ? counts[k] : 1) * sizeof(lm_entry));
-        t->slot = calloc(cap, sizeof(uint32_t));
-        if (!t->e || !t->slot) {
-            rc = asr_fail(st, ASR_E_NOMEM, "out of memory for %zu %zu-grams", counts[k], k + 1);
-            goto fail;
-        }
-        t->mask = cap - 1;
-        for (size_t i = 0; i < counts[k]; i++, at_val++) {
-            const int32_t *w = ids + at_id;
-            at_id += k + 1;
-            float p = logp10[at_val], b = bow10[at_val];
-            for (size_t j = 0; j <= k; j++)
-                if (w[j] < 0 || (size_t)w[j] >= vocab_size) {
-                    rc = asr_fail(st, ASR_E_ARG, "%zu-gram %zu: word id %d out of range",
-                                  k + 1, i, (int)w[j]);
-                    goto fail;
-                }
-            if (!check_log10(p, 1) || (k + 1 < order && !isfinite(b))) {
-                rc = asr_fail(st, ASR_E_ARG, "%zu-gram %zu: impossible probability or back-off",
-                              k + 1, i);
-                goto fail;
-            }
-            long prefix = ngram_index(lm, w, k);
-            if (prefix < 0) {
-                rc = asr_fail(st, ASR_E_ARG, "%zu-gram %zu: its first %zu words are not a %zu-gram",
-                              k + 1, i, k, k);
-                goto fail;
-            }
-            if (table_find(t, (uint32_t)prefix, w[k]) >= 0) {
-                rc = asr_fail(st, ASR_E_ARG, "%zu-gram %zu is listed twice", k + 1, i);
-                goto fail;
-            }
-            lm_entry *e = &t->e[t->n];
-            e->prefix = (uint32_t)prefix;
-            e->word = w[k];
-            e->logp = isnan(p) ? NAN : (float)(p * LN10);
-            e->bow = k + 1 < order ? (float)(b * LN10) : 0.0f;
-            size_t s = slot_of(e->prefix, e->word, t->mask);
-            while (t->slot[s])
-                s = (s + 1) & t->mask;
-            t->slot[s] = (uint32_t)(++t->n);
-        }
+        return rc;
     }
     *out = lm;
     return ASR_OK;
-fail:
-    asr_lm_free(lm);
-    return rc;
 }
 
 /* Sort key of arcs: (from, word); a counting sort by node then an insertion
