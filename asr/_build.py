@@ -52,7 +52,8 @@ def compile_args():
     """Flags for every source file. ISA-specific files select their own
     instruction set with a target pragma, so no -mavx2 leaks elsewhere."""
     args = ["-O3", "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-fvisibility=hidden",
-            "-Wall", "-Wextra", "-Wno-unused-parameter"]
+            "-Wall", "-Wextra", "-Wno-unused-parameter",
+            "-Wdeclaration-after-statement"]     # one declaration style (native/Makefile)
     machine = platform.machine().lower()
     if machine.startswith("armv7") or machine == "armhf":
         args += ["-mfpu=neon"]

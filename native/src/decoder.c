@@ -135,6 +135,10 @@ int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
                        const asr_lm *lm, const int32_t *word_lm, size_t n_words,
                        const asr_decoder_opts *opts, asr_decoder **out, asr_status *st)
 {
+    asr_decoder *dec;
+    size_t w, n;
+    uint32_t k;
+
     if (!out)
         return asr_fail(st, ASR_E_ARG, "asr_decoder_create: out is NULL");
     *out = NULL;
@@ -157,7 +161,7 @@ int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
     if (lex && lm && !word_lm)
         return asr_fail(st, ASR_E_ARG, "asr_decoder_create: word_lm is NULL");
 
-    asr_decoder *dec = calloc(1, sizeof(*dec));
+    dec = calloc(1, sizeof(*dec));
     if (!dec)
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
     dec->n_labels = n_labels;
@@ -175,16 +179,16 @@ int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
         asr_decoder_free(dec);
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
     }
-    for (size_t w = 0; w < n_words; w++)
+    for (w = 0; w < n_words; w++)
         dec->word_lm[w] = lm ? word_lm[w] : -1;
     /* Children have larger indices than parents: one backward pass. */
-    for (size_t n = lex->n_nodes; n-- > 0;) {
+    for (n = lex->n_nodes; n-- > 0;) {
         float best = -INFINITY;
-        for (uint32_t k = lex->word_start[n]; k < lex->word_start[n + 1]; k++) {
+        for (k = lex->word_start[n]; k < lex->word_start[n + 1]; k++) {
             float u = lm ? lm_unigram(lm, dec->word_lm[lex->word_ids[k]]) : 0.0f;
             best = u > best ? u : best;
         }
-        for (uint32_t k = lex->child_start[n]; k < lex->child_start[n + 1]; k++) {
+        for (k = lex->child_start[n]; k < lex->child_start[n + 1]; k++) {
             float u = dec->la[lex->child_node[k]];
             best = u > best ? u : best;
         }
@@ -194,7 +198,7 @@ int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
         asr_decoder_free(dec);
         return asr_fail(st, ASR_E_ARG, "no word of the lexicon has a nonzero LM probability");
     }
-    for (size_t n = 0; n < lex->n_nodes; n++)
+    for (n = 0; n < lex->n_nodes; n++)
         if (dec->la[n] != -INFINITY)
             dec->la[n] *= opts->lm_weight;
     *out = dec;
@@ -224,18 +228,22 @@ void asr_search_free(asr_search *s)
 
 int asr_search_create(const asr_decoder *dec, asr_search **out, asr_status *st)
 {
+    asr_search *s;
+
     if (!out)
         return asr_fail(st, ASR_E_ARG, "asr_search_create: out is NULL");
     *out = NULL;
     if (!dec)
         return asr_fail(st, ASR_E_ARG, "asr_search_create: decoder is NULL");
-    asr_search *s = calloc(1, sizeof(*s));
+    s = calloc(1, sizeof(*s));
     if (!s)
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
     s->dec = dec;
     s->g_last = -1;
     if (dec->lex) {
         size_t beam = dec->o.beam;
+        hist *h;
+        hyp *y;
         s->cur = malloc(beam * sizeof(hyp));
         s->rank_hist = malloc(beam * sizeof(uint32_t));
         s->rank_score = malloc(beam * sizeof(double));
@@ -249,14 +257,14 @@ int asr_search_create(const asr_decoder *dec, asr_search **out, asr_status *st)
             asr_search_free(s);
             return asr_fail(st, ASR_E_NOMEM, "out of memory");
         }
-        hist *h = &s->hists[0];
+        h = &s->hists[0];
         memset(h, 0, sizeof(*h));
         h->word = -1;
         if (dec->lm)
             lm_start(dec->lm, &h->lm);
         s->n_hists = 1;
         s->gc_at = 4096;
-        hyp *y = &s->cur[0];
+        y = &s->cur[0];
         memset(y, 0, sizeof(*y));
         y->last = -1;
         y->pend_word = -1;
@@ -281,6 +289,7 @@ static int table_resize(asr_search *s, size_t size)
 {
     uint32_t *slot = malloc(size * sizeof(uint32_t));
     uint32_t *gen = calloc(size, sizeof(uint32_t));
+    size_t mask = size - 1, i;
     if (!slot || !gen) {
         free(slot);
         free(gen);
@@ -292,8 +301,7 @@ static int table_resize(asr_search *s, size_t size)
     s->slot_gen = gen;
     s->slot_mask = size - 1;
     s->gen = 1;
-    size_t mask = s->slot_mask;
-    for (size_t i = 0; i < s->n_nxt; i++) {      /* re-insert this frame's entries */
+    for (i = 0; i < s->n_nxt; i++) {      /* re-insert this frame's entries */
         const hyp *y = &s->nxt[i];
         size_t at = asr_mix64(y->key ^ ((uint64_t)y->node << 20) ^ (uint64_t)(uint32_t)y->last) & mask;
         while (gen[at] == s->gen)
@@ -311,8 +319,9 @@ static int add(asr_search *s, uint64_t key, uint32_t node, int32_t last, float p
     size_t mask = s->slot_mask;
     size_t at = asr_mix64(key ^ ((uint64_t)node << 20) ^ (uint64_t)(uint32_t)last) & mask;
     float p = pb > pnb ? pb : pnb;
+    hyp *y;
     while (s->slot_gen[at] == s->gen) {
-        hyp *y = &s->nxt[s->slot[at]];
+        y = &s->nxt[s->slot[at]];
         if (y->key == key && y->node == node && y->last == last) {
             if (p > y->best) {         /* times follow the likelier path */
                 y->best = p;
@@ -328,7 +337,7 @@ static int add(asr_search *s, uint64_t key, uint32_t node, int32_t last, float p
     }
     if (asr_grow((void **)&s->nxt, &s->cap_nxt, s->n_nxt + 1, sizeof(hyp)))
         return -1;
-    hyp *y = &s->nxt[s->n_nxt];
+    y = &s->nxt[s->n_nxt];
     y->key = key;
     y->node = node;
     y->last = last;
@@ -359,13 +368,14 @@ static void sift(uint32_t *idx, size_t n, size_t i, const hyp *v)
 {
     for (;;) {
         size_t c = 2 * i + 1;
+        uint32_t t;
         if (c >= n)
             return;
         if (c + 1 < n && by_score(&idx[c], &idx[c + 1], v) < 0)
             c++;
         if (by_score(&idx[i], &idx[c], v) >= 0)
             return;
-        uint32_t t = idx[i];
+        t = idx[i];
         idx[i] = idx[c];
         idx[c] = t;
         i = c;
@@ -377,9 +387,10 @@ static void select_best(uint32_t *idx, size_t n, size_t k, const hyp *v)
 {
     /* Heap sort of all n: ascending in by_score order = best first. n is a
      * few hundred at most for sensible beams. */
-    for (size_t i = n / 2; i-- > 0;)
+    size_t i, end;
+    for (i = n / 2; i-- > 0;)
         sift(idx, n, i, v);
-    for (size_t end = n; end > 1; end--) {
+    for (end = n; end > 1; end--) {
         uint32_t t = idx[0];
         idx[0] = idx[end - 1];
         idx[end - 1] = t;
@@ -391,20 +402,21 @@ static void select_best(uint32_t *idx, size_t n, size_t k, const hyp *v)
 static int gc_hists(asr_search *s)
 {
     uint32_t *mark = s->remap;
+    size_t i, n = 0, h;
+    uint32_t a;
     memset(mark, 0, s->n_hists * sizeof(uint32_t));
     mark[0] = 1;
-    for (size_t i = 0; i < s->n_cur; i++)
-        for (uint32_t h = s->cur[i].hist; !mark[h]; h = s->hists[h].parent)
-            mark[h] = 1;
-    size_t n = 0;
-    for (size_t h = 0; h < s->n_hists; h++) {
+    for (i = 0; i < s->n_cur; i++)
+        for (a = s->cur[i].hist; !mark[a]; a = s->hists[a].parent)
+            mark[a] = 1;
+    for (h = 0; h < s->n_hists; h++) {
         if (!mark[h])
             continue;
         s->hists[n] = s->hists[h];
         s->hists[n].parent = h ? mark[s->hists[h].parent] - 1 : 0;
         mark[h] = (uint32_t)(++n);      /* new index + 1; parents come first */
     }
-    for (size_t i = 0; i < s->n_cur; i++)
+    for (i = 0; i < s->n_cur; i++)
         s->cur[i].hist = mark[s->cur[i].hist] - 1;
     s->n_hists = n;
     s->gc_at = 2 * n + 4096;
@@ -414,18 +426,19 @@ static int gc_hists(asr_search *s)
 static int new_hist(asr_search *s, uint32_t parent, int32_t word, uint32_t start, uint32_t end,
                     uint64_t key, uint32_t *out)
 {
+    const asr_decoder *dec = s->dec;
+    hist *h;
+    const hist *p;
     if (s->n_hists >= s->cap_hists) {
-        size_t cap = s->cap_hists;
+        size_t cap = s->cap_hists, cap2 = s->cap_hists;
         if (asr_grow((void **)&s->hists, &cap, s->n_hists + 1, sizeof(hist)))
             return -1;
-        size_t cap2 = s->cap_hists;
         if (asr_grow((void **)&s->remap, &cap2, cap, sizeof(uint32_t)))
             return -1;
         s->cap_hists = cap;
     }
-    const asr_decoder *dec = s->dec;
-    hist *h = &s->hists[s->n_hists];
-    const hist *p = &s->hists[parent];
+    h = &s->hists[s->n_hists];
+    p = &s->hists[parent];
     h->key = key;
     h->parent = parent;
     h->word = word;
@@ -592,9 +605,10 @@ static int beam_step(asr_search *s, const float *lp, asr_status *st)
 
 static int greedy_push(asr_search *s, uint32_t end)
 {
+    asr_word *w;
     if (asr_grow((void **)&s->items, &s->cap_items, s->n_items + 1, sizeof(asr_word)))
         return -1;
-    asr_word *w = &s->items[s->n_items++];
+    w = &s->items[s->n_items++];
     w->id = s->g_last;
     w->start = s->g_start;
     w->end = end;
@@ -608,7 +622,8 @@ static int greedy_step(asr_search *s, const float *lp, asr_status *st)
 {
     const asr_decoder *dec = s->dec;
     int32_t b = 0;
-    for (size_t c = 1; c < dec->n_labels; c++)
+    size_t c;
+    for (c = 1; c < dec->n_labels; c++)
         if (lp[c] > lp[b])
             b = (int32_t)c;
     if (lp[b] > -INFINITY)
@@ -631,6 +646,7 @@ static int greedy_step(asr_search *s, const float *lp, asr_status *st)
 int asr_search_accept(asr_search *s, const float *logprobs, size_t n_frames, size_t n_labels,
                       asr_status *st)
 {
+    size_t i, f;
     if (!s)
         return asr_fail(st, ASR_E_ARG, "asr_search_accept: search is NULL");
     if (n_labels != s->dec->n_labels)
@@ -642,12 +658,12 @@ int asr_search_accept(asr_search *s, const float *logprobs, size_t n_frames, siz
         return asr_fail(st, ASR_E_ARG, "asr_search_accept: logprobs is NULL");
     if (n_frames > MAX_FRAMES - s->frames || n_frames > (size_t)-1 / n_labels)
         return asr_fail(st, ASR_E_ARG, "more than %u frames in one search", MAX_FRAMES);
-    for (size_t i = 0; i < n_frames * n_labels; i++)
+    for (i = 0; i < n_frames * n_labels; i++)
         if (isnan(logprobs[i]) || logprobs[i] == INFINITY)
             return asr_fail(st, ASR_E_ARG, "frame %zu, label %zu: NaN or +inf log-probability",
                             i / n_labels, i % n_labels);
     s->ranked = 0;
-    for (size_t f = 0; f < n_frames; f++) {
+    for (f = 0; f < n_frames; f++) {
         const float *lp = logprobs + f * n_labels;
         int rc = s->dec->lex ? beam_step(s, lp, st) : greedy_step(s, lp, st);
         if (rc)
@@ -660,7 +676,8 @@ int asr_search_accept(asr_search *s, const float *logprobs, size_t n_frames, siz
 /* Insertion sort of the ranked entries, best first (at most the beam). */
 static void sort_ranked(asr_search *s)
 {
-    for (size_t i = 1; i < s->n_rank; i++) {
+    size_t i;
+    for (i = 1; i < s->n_rank; i++) {
         double sc = s->rank_score[i];
         uint32_t h = s->rank_hist[i];
         size_t j = i;
@@ -676,17 +693,20 @@ static void sort_ranked(asr_search *s)
 
 int asr_search_rank(asr_search *s, int final, size_t *n_hyps, asr_status *st)
 {
+    const asr_decoder *dec;
+    size_t i;
+    int pass;
     if (!s || !n_hyps)
         return asr_fail(st, ASR_E_ARG, "asr_search_rank: NULL argument");
-    const asr_decoder *dec = s->dec;
+    dec = s->dec;
     s->ranked = 1;
     if (!dec->lex) {
         *n_hyps = 1;
         return ASR_OK;
     }
     s->n_rank = 0;
-    for (int pass = final ? 1 : 0; pass >= 0 && s->n_rank == 0; pass--) {
-        for (size_t i = 0; i < s->n_cur; i++) {
+    for (pass = final ? 1 : 0; pass >= 0 && s->n_rank == 0; pass--) {
+        for (i = 0; i < s->n_cur; i++) {
             const hyp *y = &s->cur[i];
             double sc = y->score;
             if (pass) {
@@ -712,11 +732,13 @@ int asr_search_rank(asr_search *s, int final, size_t *n_hyps, asr_status *st)
 
 static double confidence(const asr_search *s, int32_t word, uint32_t start, double top)
 {
-    double z = 0.0, hit = 0.0;
-    for (size_t j = 0; j < s->n_rank; j++) {
+    double z = 0.0, hit = 0.0, c;
+    size_t j;
+    uint32_t h;
+    for (j = 0; j < s->n_rank; j++) {
         double p = exp(s->rank_score[j] - top);
         z += p;
-        for (uint32_t h = s->rank_hist[j]; h; h = s->hists[h].parent) {
+        for (h = s->rank_hist[j]; h; h = s->hists[h].parent) {
             const hist *x = &s->hists[h];
             if (x->start + START_TOLERANCE < start)
                 break;               /* earlier words start earlier still */
@@ -726,23 +748,25 @@ static double confidence(const asr_search *s, int32_t word, uint32_t start, doub
             }
         }
     }
-    double c = z > 0.0 ? hit / z : 0.0;
+    c = z > 0.0 ? hit / z : 0.0;
     return c > 1.0 ? 1.0 : c;
 }
 
 int asr_search_hyp(const asr_search *s, size_t rank, asr_word *words, size_t cap,
                    size_t *n_words, double *score, asr_status *st)
 {
+    uint32_t h;
+    size_t n, i;
     if (!s || !n_words || !score || (cap && !words))
         return asr_fail(st, ASR_E_ARG, "asr_search_hyp: NULL argument");
     if (!s->ranked)
         return asr_fail(st, ASR_E_ARG, "asr_search_hyp: call asr_search_rank first");
     if (!s->dec->lex) {
+        int open = s->g_last >= 0 && s->g_last != s->dec->blank;
         if (rank != 0)
             return asr_fail(st, ASR_E_ARG, "rank %zu of 1 hypothesis", rank);
-        int open = s->g_last >= 0 && s->g_last != s->dec->blank;
-        size_t n = s->n_items + (open ? 1 : 0);
-        for (size_t i = 0; i < s->n_items && i < cap; i++)
+        n = s->n_items + (open ? 1 : 0);
+        for (i = 0; i < s->n_items && i < cap; i++)
             words[i] = s->items[i];
         if (open && s->n_items < cap) {
             asr_word *w = &words[s->n_items];
@@ -757,10 +781,9 @@ int asr_search_hyp(const asr_search *s, size_t rank, asr_word *words, size_t cap
     }
     if (rank >= s->n_rank)
         return asr_fail(st, ASR_E_ARG, "rank %zu of %zu hypotheses", rank, s->n_rank);
-    uint32_t h0 = s->rank_hist[rank];
-    size_t n = s->hists[h0].depth;
-    size_t i = n;
-    for (uint32_t h = h0; h; h = s->hists[h].parent) {
+    n = s->hists[s->rank_hist[rank]].depth;
+    i = n;
+    for (h = s->rank_hist[rank]; h; h = s->hists[h].parent) {
         const hist *x = &s->hists[h];
         if (--i < cap) {
             words[i].id = x->word;

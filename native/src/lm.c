@@ -66,9 +66,10 @@ static long table_find(const lm_table *t, uint32_t prefix, int32_t word)
     size_t i = slot_of(prefix, word, t->mask);
     for (;;) {
         uint32_t s = t->slot[i];
+        const lm_entry *e;
         if (s == 0)
             return -1;
-        const lm_entry *e = &t->e[s - 1];
+        e = &t->e[s - 1];
         if (e->prefix == prefix && e->word == word)
             return (long)(s - 1);
         i = (i + 1) & t->mask;
@@ -79,7 +80,8 @@ static long table_find(const lm_table *t, uint32_t prefix, int32_t word)
 static long ngram_index(const asr_lm *lm, const int32_t *w, size_t k)
 {
     long idx = w[0];
-    for (size_t j = 1; j < k && idx >= 0; j++)
+    size_t j;
+    for (j = 1; j < k && idx >= 0; j++)
         idx = table_find(&lm->tab[j], (uint32_t)idx, w[j]);
     return idx;
 }
@@ -91,11 +93,12 @@ static float ngram_bow(const asr_lm *lm, size_t k, long idx)
 
 void asr_lm_free(asr_lm *lm)
 {
+    size_t k;
     if (!lm)
         return;
     free(lm->uni_logp);
     free(lm->uni_bow);
-    for (size_t k = 0; k < ASR_LM_MAX_ORDER; k++) {
+    for (k = 0; k < ASR_LM_MAX_ORDER; k++) {
         free(lm->tab[k].e);
         free(lm->tab[k].slot);
     }
@@ -253,6 +256,10 @@ int asr_lm_create_grammar(size_t n_nodes, const float *end_logp, size_t n_arcs,
                           const int32_t *arc_to, const float *arc_logp, size_t vocab_size,
                           asr_lm **out, asr_status *st)
 {
+    asr_lm *lm;
+    uint32_t *fill;
+    size_t i, n, na = n_arcs ? n_arcs : 1;
+
     if (!out)
         return asr_fail(st, ASR_E_ARG, "asr_lm_create_grammar: out is NULL");
     *out = NULL;
@@ -262,17 +269,17 @@ int asr_lm_create_grammar(size_t n_nodes, const float *end_logp, size_t n_arcs,
         vocab_size < 1 || vocab_size > 0x7fffffff)
         return asr_fail(st, ASR_E_ARG, "grammar of %zu nodes, %zu arcs, %zu words out of range",
                         n_nodes, n_arcs, vocab_size);
-    for (size_t i = 0; i < n_nodes; i++)
+    for (i = 0; i < n_nodes; i++)
         if (isnan(end_logp[i]) || end_logp[i] == INFINITY)
             return asr_fail(st, ASR_E_ARG, "grammar node %zu: end score is not a log-probability", i);
-    for (size_t i = 0; i < n_arcs; i++) {
+    for (i = 0; i < n_arcs; i++) {
         if (arc_from[i] < 0 || (size_t)arc_from[i] >= n_nodes || arc_to[i] < 0 ||
             (size_t)arc_to[i] >= n_nodes || arc_word[i] < 0 || (size_t)arc_word[i] >= vocab_size)
             return asr_fail(st, ASR_E_ARG, "grammar arc %zu: node or word out of range", i);
         if (isnan(arc_logp[i]) || arc_logp[i] == INFINITY)
             return asr_fail(st, ASR_E_ARG, "grammar arc %zu: score is not a log-probability", i);
     }
-    asr_lm *lm = calloc(1, sizeof(*lm));
+    lm = calloc(1, sizeof(*lm));
     if (!lm)
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
     lm->kind = LM_GRAMMAR;
@@ -280,7 +287,6 @@ int asr_lm_create_grammar(size_t n_nodes, const float *end_logp, size_t n_arcs,
     lm->n_nodes = n_nodes;
     lm->end_logp = malloc(n_nodes * sizeof(float));
     lm->arc_start = calloc(n_nodes + 1, sizeof(uint32_t));
-    size_t na = n_arcs ? n_arcs : 1;
     lm->arc_word = malloc(na * sizeof(int32_t));
     lm->arc_to = malloc(na * sizeof(int32_t));
     lm->arc_logp = malloc(na * sizeof(float));
@@ -289,17 +295,17 @@ int asr_lm_create_grammar(size_t n_nodes, const float *end_logp, size_t n_arcs,
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
     }
     memcpy(lm->end_logp, end_logp, n_nodes * sizeof(float));
-    for (size_t i = 0; i < n_arcs; i++)
+    for (i = 0; i < n_arcs; i++)
         lm->arc_start[arc_from[i] + 1]++;
-    for (size_t n = 0; n < n_nodes; n++)
+    for (n = 0; n < n_nodes; n++)
         lm->arc_start[n + 1] += lm->arc_start[n];
-    uint32_t *fill = malloc(n_nodes * sizeof(uint32_t));
+    fill = malloc(n_nodes * sizeof(uint32_t));
     if (!fill) {
         asr_lm_free(lm);
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
     }
     memcpy(fill, lm->arc_start, n_nodes * sizeof(uint32_t));
-    for (size_t i = 0; i < n_arcs; i++) {
+    for (i = 0; i < n_arcs; i++) {
         uint32_t at = fill[arc_from[i]]++;
         uint32_t lo = lm->arc_start[arc_from[i]];
         while (at > lo && lm->arc_word[at - 1] > arc_word[i]) {   /* insertion by word */
@@ -345,12 +351,13 @@ void lm_start(const asr_lm *lm, lm_state *out)
 static float arpa_prob(const asr_lm *lm, const int32_t *ctx, size_t k, int32_t w)
 {
     float bow = 0.0f;
-    for (size_t s = 0; s < k; s++) {
+    size_t s;
+    for (s = 0; s < k; s++) {
         size_t len = k - s;
-        long ci = ngram_index(lm, ctx + s, len);
+        long ci = ngram_index(lm, ctx + s, len), e;
         if (ci < 0)
             continue;                  /* unknown context: back-off weight 1 */
-        long e = table_find(&lm->tab[len], (uint32_t)ci, w);
+        e = table_find(&lm->tab[len], (uint32_t)ci, w);
         if (e >= 0 && !isnan(lm->tab[len].e[e].logp))
             return bow + lm->tab[len].e[e].logp;
         bow += ngram_bow(lm, len, ci);
@@ -365,38 +372,46 @@ static int32_t arpa_word(const asr_lm *lm, int32_t word)
     return word;
 }
 
+/* The grammar arc of word from the node in->w[0] (arcs sorted by word). */
+static float grammar_advance(const asr_lm *lm, const lm_state *in, int32_t word, lm_state *out)
+{
+    uint32_t node = (uint32_t)in->w[0];
+    uint32_t lo = lm->arc_start[node], hi = lm->arc_start[node + 1];
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (lm->arc_word[mid] < word)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < lm->arc_start[node + 1] && lm->arc_word[lo] == word) {
+        out->w[0] = lm->arc_to[lo];
+        return lm->arc_logp[lo];
+    }
+    return -INFINITY;
+}
+
 float lm_advance(const asr_lm *lm, const lm_state *in, int32_t word, lm_state *out)
 {
+    int32_t buf[ASR_LM_MAX_ORDER], w;
+    size_t n, s;
+    float p;
+
     *out = *in;
-    if (lm->kind == LM_GRAMMAR) {
-        uint32_t node = (uint32_t)in->w[0];
-        uint32_t lo = lm->arc_start[node], hi = lm->arc_start[node + 1];
-        while (lo < hi) {
-            uint32_t mid = lo + (hi - lo) / 2;
-            if (lm->arc_word[mid] < word)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo < lm->arc_start[node + 1] && lm->arc_word[lo] == word) {
-            out->w[0] = lm->arc_to[lo];
-            return lm->arc_logp[lo];
-        }
-        return -INFINITY;
-    }
-    int32_t w = arpa_word(lm, word);
+    if (lm->kind == LM_GRAMMAR)
+        return grammar_advance(lm, in, word, out);
+    w = arpa_word(lm, word);
     if (w < 0)
         return -INFINITY;
-    float p = arpa_prob(lm, in->w, in->n, w);
+    p = arpa_prob(lm, in->w, in->n, w);
     if (lm->order == 1)
         return p;
     /* New context: the last order-1 words, shortened until the model knows
      * it (a longer one could never match an n-gram). */
-    int32_t buf[ASR_LM_MAX_ORDER];
-    size_t n = in->n;
+    n = in->n;
     memcpy(buf, in->w, n * sizeof(int32_t));
     buf[n++] = w;
-    size_t s = n > lm->order - 1 ? n - (lm->order - 1) : 0;
+    s = n > lm->order - 1 ? n - (lm->order - 1) : 0;
     while (s < n && ngram_index(lm, buf + s, n - s) < 0)
         s++;
     out->n = (uint32_t)(n - s);
@@ -414,18 +429,21 @@ float lm_end(const asr_lm *lm, const lm_state *in)
 
 float lm_unigram(const asr_lm *lm, int32_t word)
 {
+    int32_t w;
     if (lm->kind == LM_GRAMMAR)
         return 0.0f;
-    int32_t w = arpa_word(lm, word);
+    w = arpa_word(lm, word);
     return w < 0 ? -INFINITY : lm->uni_logp[w];
 }
 
 int asr_lm_score(const asr_lm *lm, const int32_t *words, size_t n, int bos, int eos,
                  double *logp, asr_status *st)
 {
+    lm_state s, t;
+    double total = 0.0;
+    size_t i;
     if (!lm || !logp || (n && !words))
         return asr_fail(st, ASR_E_ARG, "asr_lm_score: NULL argument");
-    lm_state s, t;
     if (bos)
         lm_start(lm, &s);
     else {
@@ -433,8 +451,7 @@ int asr_lm_score(const asr_lm *lm, const int32_t *words, size_t n, int bos, int 
         if (lm->kind == LM_GRAMMAR)
             s.n = 1;
     }
-    double total = 0.0;
-    for (size_t i = 0; i < n; i++) {
+    for (i = 0; i < n; i++) {
         total += lm_advance(lm, &s, words[i], &t);
         s = t;
     }
