@@ -317,7 +317,7 @@ def build_plugin(platform, driver, out_dir=None):
         so = os.path.join(vdir, "cross", "qemu_insn_count.so")
         with tempfile.TemporaryDirectory() as tmp:
             log = os.path.join(tmp, "log")
-            proc = subprocess.run([qemu, "-plugin", so, "-d", "plugin", "-D", log, driver, "paths"],
+            proc = subprocess.run([qemu, "-plugin", so, "-d", "plugin", "-D", log, driver, "kernels"],
                                   capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
             if proc.returncode == 0 and _read_count(log) is not None:
                 return so
