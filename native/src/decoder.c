@@ -131,17 +131,11 @@ void asr_decoder_free(asr_decoder *dec)
     free(dec);
 }
 
-int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
-                       const asr_lm *lm, const int32_t *word_lm, size_t n_words,
-                       const asr_decoder_opts *opts, asr_decoder **out, asr_status *st)
+/* Checks the options and that the lexicon and word map fit the labels. */
+static int check_decoder_args(size_t n_labels, int32_t blank, const asr_lexicon *lex, const asr_lm *lm,
+                              const int32_t *word_lm, size_t n_words, const asr_decoder_opts *opts,
+                              asr_status *st)
 {
-    asr_decoder *dec;
-    size_t w, n;
-    uint32_t k;
-
-    if (!out)
-        return asr_fail(st, ASR_E_ARG, "asr_decoder_create: out is NULL");
-    *out = NULL;
     if (!opts)
         return asr_fail(st, ASR_E_ARG, "asr_decoder_create: opts is NULL");
     if (n_labels < 2 || n_labels > 65536 || blank < 0 || (size_t)blank >= n_labels)
@@ -160,7 +154,51 @@ int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
                         lex->n_words);
     if (lex && lm && !word_lm)
         return asr_fail(st, ASR_E_ARG, "asr_decoder_create: word_lm is NULL");
+    return ASR_OK;
+}
 
+/* The unigram LM look-ahead of every trie node: the best unigram of the
+ * words at or below it, times the LM weight (0 without an LM). Children
+ * have larger indices than parents, so one backward pass suffices.
+ * Nonzero when no word has a nonzero LM probability. */
+static int build_lookahead(asr_decoder *dec)
+{
+    const asr_lexicon *lex = dec->lex;
+    size_t n;
+    uint32_t k;
+    for (n = lex->n_nodes; n-- > 0;) {
+        float best = -INFINITY;
+        for (k = lex->word_start[n]; k < lex->word_start[n + 1]; k++) {
+            float u = dec->lm ? lm_unigram(dec->lm, dec->word_lm[lex->word_ids[k]]) : 0.0f;
+            best = u > best ? u : best;
+        }
+        for (k = lex->child_start[n]; k < lex->child_start[n + 1]; k++) {
+            float u = dec->la[lex->child_node[k]];
+            best = u > best ? u : best;
+        }
+        dec->la[n] = best;       /* unweighted for now */
+    }
+    if (dec->la[0] == -INFINITY)
+        return -1;
+    for (n = 0; n < lex->n_nodes; n++)
+        if (dec->la[n] != -INFINITY)
+            dec->la[n] *= dec->o.lm_weight;
+    return 0;
+}
+
+int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
+                       const asr_lm *lm, const int32_t *word_lm, size_t n_words,
+                       const asr_decoder_opts *opts, asr_decoder **out, asr_status *st)
+{
+    asr_decoder *dec;
+    size_t w;
+    int rc;
+
+    if (!out)
+        return asr_fail(st, ASR_E_ARG, "asr_decoder_create: out is NULL");
+    *out = NULL;
+    if ((rc = check_decoder_args(n_labels, blank, lex, lm, word_lm, n_words, opts, st)) != ASR_OK)
+        return rc;
     dec = calloc(1, sizeof(*dec));
     if (!dec)
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
@@ -181,26 +219,10 @@ int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
     }
     for (w = 0; w < n_words; w++)
         dec->word_lm[w] = lm ? word_lm[w] : -1;
-    /* Children have larger indices than parents: one backward pass. */
-    for (n = lex->n_nodes; n-- > 0;) {
-        float best = -INFINITY;
-        for (k = lex->word_start[n]; k < lex->word_start[n + 1]; k++) {
-            float u = lm ? lm_unigram(lm, dec->word_lm[lex->word_ids[k]]) : 0.0f;
-            best = u > best ? u : best;
-        }
-        for (k = lex->child_start[n]; k < lex->child_start[n + 1]; k++) {
-            float u = dec->la[lex->child_node[k]];
-            best = u > best ? u : best;
-        }
-        dec->la[n] = best;       /* unweighted for now */
-    }
-    if (dec->la[0] == -INFINITY) {
+    if (build_lookahead(dec)) {
         asr_decoder_free(dec);
         return asr_fail(st, ASR_E_ARG, "no word of the lexicon has a nonzero LM probability");
     }
-    for (n = 0; n < lex->n_nodes; n++)
-        if (dec->la[n] != -INFINITY)
-            dec->la[n] *= opts->lm_weight;
     *out = dec;
     return ASR_OK;
 }

@@ -249,22 +249,12 @@ int asr_lm_create_arpa(size_t order, const size_t *counts, const int32_t *ids,
     return ASR_OK;
 }
 
-/* Sort key of arcs: (from, word); a counting sort by node then an insertion
- * sort by word within each node (grammars have few arcs per node). */
-int asr_lm_create_grammar(size_t n_nodes, const float *end_logp, size_t n_arcs,
-                          const int32_t *arc_from, const int32_t *arc_word,
-                          const int32_t *arc_to, const float *arc_logp, size_t vocab_size,
-                          asr_lm **out, asr_status *st)
+/* Checks the sizes, node and word ids and scores of a grammar. */
+static int check_grammar(size_t n_nodes, const float *end_logp, size_t n_arcs, const int32_t *arc_from,
+                         const int32_t *arc_word, const int32_t *arc_to, const float *arc_logp,
+                         size_t vocab_size, asr_status *st)
 {
-    asr_lm *lm;
-    uint32_t *fill;
-    size_t i, n, na = n_arcs ? n_arcs : 1;
-
-    if (!out)
-        return asr_fail(st, ASR_E_ARG, "asr_lm_create_grammar: out is NULL");
-    *out = NULL;
-    if (!end_logp || (n_arcs && (!arc_from || !arc_word || !arc_to || !arc_logp)))
-        return asr_fail(st, ASR_E_ARG, "asr_lm_create_grammar: NULL array");
+    size_t i;
     if (n_nodes < 1 || n_nodes > 0x7fffffff || n_arcs > 0x7fffffff ||
         vocab_size < 1 || vocab_size > 0x7fffffff)
         return asr_fail(st, ASR_E_ARG, "grammar of %zu nodes, %zu arcs, %zu words out of range",
@@ -279,6 +269,58 @@ int asr_lm_create_grammar(size_t n_nodes, const float *end_logp, size_t n_arcs,
         if (isnan(arc_logp[i]) || arc_logp[i] == INFINITY)
             return asr_fail(st, ASR_E_ARG, "grammar arc %zu: score is not a log-probability", i);
     }
+    return ASR_OK;
+}
+
+/* Stores the arcs sorted by (from, word): a counting sort by node, then an
+ * insertion sort by word within each node (grammars have few arcs per
+ * node). fill: scratch of n_nodes. Refuses two arcs for one (node, word). */
+static int sort_arcs(asr_lm *lm, size_t n_arcs, const int32_t *arc_from, const int32_t *arc_word,
+                     const int32_t *arc_to, const float *arc_logp, uint32_t *fill, asr_status *st)
+{
+    size_t i, n;
+    for (i = 0; i < n_arcs; i++)
+        lm->arc_start[arc_from[i] + 1]++;
+    for (n = 0; n < lm->n_nodes; n++)
+        lm->arc_start[n + 1] += lm->arc_start[n];
+    memcpy(fill, lm->arc_start, lm->n_nodes * sizeof(uint32_t));
+    for (i = 0; i < n_arcs; i++) {
+        uint32_t at = fill[arc_from[i]]++;
+        uint32_t lo = lm->arc_start[arc_from[i]];
+        while (at > lo && lm->arc_word[at - 1] > arc_word[i]) {   /* insertion by word */
+            lm->arc_word[at] = lm->arc_word[at - 1];
+            lm->arc_to[at] = lm->arc_to[at - 1];
+            lm->arc_logp[at] = lm->arc_logp[at - 1];
+            at--;
+        }
+        if (at > lo && lm->arc_word[at - 1] == arc_word[i])
+            return asr_fail(st, ASR_E_ARG, "grammar arc %zu: a second arc for word %d from node %d",
+                            i, (int)arc_word[i], (int)arc_from[i]);
+        lm->arc_word[at] = arc_word[i];
+        lm->arc_to[at] = arc_to[i];
+        lm->arc_logp[at] = arc_logp[i];
+    }
+    return ASR_OK;
+}
+
+int asr_lm_create_grammar(size_t n_nodes, const float *end_logp, size_t n_arcs,
+                          const int32_t *arc_from, const int32_t *arc_word,
+                          const int32_t *arc_to, const float *arc_logp, size_t vocab_size,
+                          asr_lm **out, asr_status *st)
+{
+    asr_lm *lm;
+    uint32_t *fill;
+    size_t na = n_arcs ? n_arcs : 1;
+    int rc;
+
+    if (!out)
+        return asr_fail(st, ASR_E_ARG, "asr_lm_create_grammar: out is NULL");
+    *out = NULL;
+    if (!end_logp || (n_arcs && (!arc_from || !arc_word || !arc_to || !arc_logp)))
+        return asr_fail(st, ASR_E_ARG, "asr_lm_create_grammar: NULL array");
+    if ((rc = check_grammar(n_nodes, end_logp, n_arcs, arc_from, arc_word, arc_to, arc_logp, vocab_size,
+                            st)) != ASR_OK)
+        return rc;
     lm = calloc(1, sizeof(*lm));
     if (!lm)
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
@@ -295,36 +337,17 @@ int asr_lm_create_grammar(size_t n_nodes, const float *end_logp, size_t n_arcs,
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
     }
     memcpy(lm->end_logp, end_logp, n_nodes * sizeof(float));
-    for (i = 0; i < n_arcs; i++)
-        lm->arc_start[arc_from[i] + 1]++;
-    for (n = 0; n < n_nodes; n++)
-        lm->arc_start[n + 1] += lm->arc_start[n];
     fill = malloc(n_nodes * sizeof(uint32_t));
     if (!fill) {
         asr_lm_free(lm);
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
     }
-    memcpy(fill, lm->arc_start, n_nodes * sizeof(uint32_t));
-    for (i = 0; i < n_arcs; i++) {
-        uint32_t at = fill[arc_from[i]]++;
-        uint32_t lo = lm->arc_start[arc_from[i]];
-        while (at > lo && lm->arc_word[at - 1] > arc_word[i]) {   /* insertion by word */
-            lm->arc_word[at] = lm->arc_word[at - 1];
-            lm->arc_to[at] = lm->arc_to[at - 1];
-            lm->arc_logp[at] = lm->arc_logp[at - 1];
-            at--;
-        }
-        if (at > lo && lm->arc_word[at - 1] == arc_word[i]) {
-            free(fill);
-            asr_lm_free(lm);
-            return asr_fail(st, ASR_E_ARG, "grammar arc %zu: a second arc for word %d from node %d",
-                            i, (int)arc_word[i], (int)arc_from[i]);
-        }
-        lm->arc_word[at] = arc_word[i];
-        lm->arc_to[at] = arc_to[i];
-        lm->arc_logp[at] = arc_logp[i];
-    }
+    rc = sort_arcs(lm, n_arcs, arc_from, arc_word, arc_to, arc_logp, fill, st);
     free(fill);
+    if (rc != ASR_OK) {
+        asr_lm_free(lm);
+        return rc;
+    }
     *out = lm;
     return ASR_OK;
 }
