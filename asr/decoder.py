@@ -105,7 +105,7 @@ class Decoder:
         st = new_status()
         if self.greedy:
             check(lib.asr_decoder_create(len(self.labels), self.blank, ffi.NULL, ffi.NULL, ffi.NULL,
-                                         0, opts, out, st), st, DecoderError)
+                                         0, opts, out, st), st)
             self._keep = ()
         else:
             lex = self.lexicon.native()
@@ -116,7 +116,7 @@ class Decoder:
             else:
                 native_lm, word_lm, lm_ptr = None, ffi.NULL, ffi.NULL
             check(lib.asr_decoder_create(len(self.labels), self.blank, lex, lm_ptr, word_lm,
-                                         len(self.lexicon.words), opts, out, st), st, DecoderError)
+                                         len(self.lexicon.words), opts, out, st), st)
             self._keep = (lex, native_lm)       # the C decoder borrows them
         self._ptr = ffi.gc(out[0], lib.asr_decoder_free)
 
@@ -149,7 +149,7 @@ class DecoderStream:
         self.t0 = float(time_offset_s)
         out = ffi.new("asr_search **")
         st = new_status()
-        check(lib.asr_search_create(dec._ptr, out, st), st, DecoderError)
+        check(lib.asr_search_create(dec._ptr, out, st), st)
         self._ptr = ffi.gc(out[0], lib.asr_search_free)
         self._buf = ffi.new("asr_word[]", 64)
         self._cap = 64
@@ -167,17 +167,20 @@ class DecoderStream:
         if not np.issubdtype(lp.dtype, np.floating):
             raise DecoderError("log-probabilities must be floating point, got %s" % lp.dtype)
         lp = np.ascontiguousarray(lp, dtype=np.float32)
+        # The C search refuses these too (ASR_E_ARG); checked here first so
+        # the caller gets a DecoderError, like every other unusable input.
+        if np.isnan(lp).any() or np.isposinf(lp).any():
+            raise DecoderError("log-probabilities must not be NaN or +inf")
         st = new_status()
         check(lib.asr_search_accept(self._ptr, ffi.cast("float *", ffi.from_buffer(lp)),
-                                    lp.shape[0], n_labels, st), st, DecoderError)
+                                    lp.shape[0], n_labels, st), st)
 
     def _hyp(self, rank):
         st = new_status()
         n = ffi.new("size_t *")
         score = ffi.new("double *")
         while True:
-            check(lib.asr_search_hyp(self._ptr, rank, self._buf, self._cap, n, score, st), st,
-                  DecoderError)
+            check(lib.asr_search_hyp(self._ptr, rank, self._buf, self._cap, n, score, st), st)
             if n[0] <= self._cap:
                 break
             self._cap = max(n[0], 2 * self._cap)
@@ -192,7 +195,7 @@ class DecoderStream:
     def _rank(self, final):
         st = new_status()
         n = ffi.new("size_t *")
-        check(lib.asr_search_rank(self._ptr, int(final), n, st), st, DecoderError)
+        check(lib.asr_search_rank(self._ptr, int(final), n, st), st)
         return n[0]
 
     def partial(self):
@@ -228,7 +231,7 @@ class DecoderStream:
         """Frames accepted so far."""
         st = new_status()
         n = ffi.new("size_t *")
-        check(lib.asr_search_frames(self._ptr, n, st), st, DecoderError)
+        check(lib.asr_search_frames(self._ptr, n, st), st)
         return n[0]
 
 

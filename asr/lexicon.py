@@ -125,7 +125,7 @@ class Lexicon:
                 len(self.labels), self.blank, len(self.words), len(self.entries),
                 ffi.cast("int32_t *", ffi.from_buffer(word)),
                 ffi.cast("uint32_t *", ffi.from_buffer(start)),
-                ffi.cast("int32_t *", ffi.from_buffer(phones)), out, st), st, LexiconError)
+                ffi.cast("int32_t *", ffi.from_buffer(phones)), out, st), st)
             self._native = ffi.gc(out[0], lib.asr_lexicon_free)
         return self._native
 

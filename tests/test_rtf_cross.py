@@ -3,7 +3,7 @@ and the asr-rtf --json schema, cost model, --plot and --compare.
 
 The cross tests build the network driver for ARM and run it under
 qemu-user: the log-probabilities of int8 and int16 models must equal this
-machine's (asr.network) bit for bit, on every ARM kernel path (armv7 NEON;
+machine's (asr.network) bit for bit, on every ARM kernel (armv7 NEON;
 aarch64 NEON on an emulated Cortex-A53 and sdot on qemu's "max" CPU).
 They skip only when a cross compiler, qemu or make is not installed."""
 import io
@@ -77,7 +77,7 @@ def test_small_model_bit_identical_under_qemu(platform, prec, small_models, out_
 
 
 def test_chunked_reference_path_and_float(small_models, out_dir):
-    """The job's chunk size and kernel path reach the driver: 7-frame calls
+    """The job's chunk size and kernel reach the driver: 7-frame calls
     on the reference path give the same bits; float agrees within the
     documented tolerance (fused vs separate multiply-add may differ)."""
     need_cross("armv7")

@@ -30,7 +30,7 @@ def add_model_options(p, precision_default="int8", multi=False):
     g.add_argument("--lm-weight", type=float, help="language model weight (default: the decoder's)")
     g.add_argument("--word-bonus", type=float, help="word insertion bonus (default: the decoder's)")
     g.add_argument("--kernel", default="auto",
-                   help="kernel path: auto, ref, sse41, avx2, avx512vnni, neon, neondot")
+                   help="kernel (instruction set): auto, ref, sse41, avx2, avx512vnni, neon, neondot")
     return g
 
 

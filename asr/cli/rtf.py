@@ -47,7 +47,7 @@ JSON_SCHEMA = {
 }
 RESULT_SCHEMA = {
     "precision": "str: float, int16 or int8",
-    "kernel": "str: kernel path used",
+    "kernel": "str: kernel used",
     "load_s": "float: model load and weight packing, seconds",
     "model_bytes": "int: model file size",
     "rtf": "dict: {features, model, decoder, total}: seconds per second of audio (median run)",
@@ -60,9 +60,9 @@ CROSS_SCHEMA = {
     "model_bytes": "int: model file size",
     "core": "str: reference core of the estimate (Cortex-A7, Cortex-A53, Cortex-A55)",
     "clock_ghz": "float: its assumed clock",
-    "qemu_cpu": "str: the CPU qemu emulated (it selects the kernel path)",
-    "kernel": "str: kernel path the ARM run used",
-    "host_kernel": "str: kernel path of this machine's reference run",
+    "qemu_cpu": "str: the CPU qemu emulated (it selects the kernel)",
+    "kernel": "str: kernel the ARM run used",
+    "host_kernel": "str: kernel of this machine's reference run",
     "bit_identical": "bool: every output float equal, bit for bit, to this machine's",
     "max_abs_diff": "float|null: largest difference of a log-probability, nats (null: shapes differ)",
     "macs_per_audio_s": "float: multiply-accumulates of the acoustic model per second of audio",
