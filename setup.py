@@ -8,21 +8,25 @@ from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-MODEL_FILES = ("*.asrm", "*.lexicon", "*.arpa.gz", "samples/*.wav", "samples/*.flac", "samples/*.txt")
+MODEL_FILES = ("*.asrm", "*.lexicon", "*.arpa.gz", "*.npz", "samples/*.wav", "samples/*.flac", "samples/*.txt")
+# The C sources, for asr-rtf --platform armv7|aarch64 (asr/cross.py cross-compiles them).
+NATIVE_FILES = ("Makefile", "include/*.h", "src/*.c", "src/*.h", "src/*.inc", "tests/*.c", "tests/*.h")
 
 
 class BuildPyWithModels(build_py):
     """Copy the bundled model files next to the installed package, where
-    asr.stream.model_dirs() finds them (an editable install reads models/)."""
+    asr.stream.model_dirs() finds them (an editable install reads models/),
+    and the C sources to asr/native, where asr/cross.py finds them."""
 
     def run(self):
         super().run()
-        dst = os.path.join(self.build_lib, "asr", "models")
-        for pattern in MODEL_FILES:
-            for src in glob.glob(os.path.join(ROOT, "models", pattern)):
-                rel = os.path.relpath(src, os.path.join(ROOT, "models"))
-                os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
-                shutil.copyfile(src, os.path.join(dst, rel))
+        for src_dir, patterns in (("models", MODEL_FILES), ("native", NATIVE_FILES)):
+            dst = os.path.join(self.build_lib, "asr", src_dir)
+            for pattern in patterns:
+                for src in glob.glob(os.path.join(ROOT, src_dir, pattern)):
+                    rel = os.path.relpath(src, os.path.join(ROOT, src_dir))
+                    os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
+                    shutil.copyfile(src, os.path.join(dst, rel))
 
 
 setup(
@@ -38,7 +42,7 @@ setup(
     install_requires=["numpy", "cffi>=1.15", "soundfile", "python_speech_features", "scipy"],
     extras_require={
         "train": ["torch==2.13.0"],
-        "test": ["pytest", "selenium"],                         # selenium: tests/test_serve.py's browser test
+        "test": ["pytest", "srt", "webvtt-py", "selenium"],    # subtitle parsers; selenium: tests/test_serve.py
         "compare": ["pocketsphinx", "onnxruntime", "onnx"],     # tools/compare_peers.py
         "fuzz": ["atheris"],                                    # tools/fuzz/run.py
         "mic": ["sounddevice"],

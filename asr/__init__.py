@@ -7,13 +7,15 @@
 See README.md for the streaming API and the command-line tools.
 """
 from .errors import (AsrError, AudioError, DecoderError, LanguageModelError, LexiconError,
-                     ModelFormatError, NativeError)
+                     ModelFormatError, NativeArgumentError, NativeError, NativeMemoryError,
+                     NativeShapeError, UnsupportedKernelError)
 
 __version__ = "0.1.0"
 
 __all__ = ["Recognizer", "Stream", "Result", "Partial", "Word", "EndpointConfig", "Model",
            "AsrError", "AudioError", "DecoderError", "LanguageModelError", "LexiconError",
-           "ModelFormatError", "NativeError"]
+           "ModelFormatError", "NativeError", "NativeArgumentError", "NativeMemoryError",
+           "NativeShapeError", "UnsupportedKernelError"]
 
 
 def __getattr__(name):

@@ -3,7 +3,8 @@
 setup.py names this module in ``cffi_modules``; it can also be run directly
 (``python asr/_build.py``) to build ``asr/_asr_native*.so`` in place.
 
-The cdef is read from the public header so the binding cannot drift from it:
+The cdef is read from the public headers (and the testing header) so the
+binding cannot drift from them:
 preprocessor lines are dropped except integer ``#define`` constants, which
 cffi understands.
 """
@@ -17,7 +18,11 @@ from cffi import FFI
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INCLUDE = os.path.join(ROOT, "native", "include")
 SRC = os.path.join(ROOT, "native", "src")
-HEADERS = ("asr.h", "asr_decoder.h")
+# The public C API, then the entry points that only the tests and
+# tools/bench_kernels.py call (native/src/asr_testing.h): the module
+# declares them so those can reach them, but they are not API.
+HEADERS = (os.path.join(INCLUDE, "asr.h"), os.path.join(INCLUDE, "asr_decoder.h"),
+           os.path.join(SRC, "asr_testing.h"))
 
 
 def header_cdef(path):
@@ -47,7 +52,8 @@ def compile_args():
     """Flags for every source file. ISA-specific files select their own
     instruction set with a target pragma, so no -mavx2 leaks elsewhere."""
     args = ["-O3", "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-fvisibility=hidden",
-            "-Wall", "-Wextra", "-Wno-unused-parameter"]
+            "-Wall", "-Wextra", "-Wno-unused-parameter",
+            "-Wdeclaration-after-statement"]     # one declaration style (native/Makefile)
     machine = platform.machine().lower()
     if machine.startswith("armv7") or machine == "armhf":
         args += ["-mfpu=neon"]
@@ -73,11 +79,10 @@ def sources():
 
 
 ffibuilder = FFI()
-ffibuilder.cdef("\n".join(header_cdef(os.path.join(INCLUDE, h))
-                          for h in HEADERS if os.path.exists(os.path.join(INCLUDE, h))))
+ffibuilder.cdef("\n".join(header_cdef(h) for h in HEADERS))
 ffibuilder.set_source(
     "asr._asr_native",
-    "\n".join('#include "%s"' % h for h in HEADERS if os.path.exists(os.path.join(INCLUDE, h))),
+    "\n".join('#include "%s"' % os.path.basename(h) for h in HEADERS),
     sources=sources(),
     include_dirs=[INCLUDE, SRC],
     extra_compile_args=compile_args(),

@@ -5,8 +5,12 @@ Every C call takes an ``asr_status *`` as its last argument. Use::
 
     st = new_status()
     check(lib.asr_something(..., st), st)
+
+``check`` picks the exception class from the code the call returned and the
+exception keeps it as ``.code``, so callers never choose a class.
 """
-from .errors import AsrError, NativeError
+from .errors import (AsrError, NativeArgumentError, NativeError, NativeMemoryError,
+                     NativeShapeError, UnsupportedKernelError)
 
 try:
     from ._asr_native import ffi, lib
@@ -15,12 +19,18 @@ except ImportError as exc:  # pragma: no cover - only without a build
         "the native library asr._asr_native is not built; install the package with "
         "'pip install .' (or run 'python asr/_build.py' in a checkout)") from exc
 
-PATH_NAMES = {lib.ASR_PATH_REF: "ref", lib.ASR_PATH_SSE41: "sse41", lib.ASR_PATH_AVX2: "avx2",
-              lib.ASR_PATH_AVX512VNNI: "avx512vnni", lib.ASR_PATH_NEON: "neon",
-              lib.ASR_PATH_NEON_DOT: "neondot"}
-PATH_IDS = {name: pid for pid, name in PATH_NAMES.items()}
-PATH_IDS["auto"] = lib.ASR_PATH_AUTO
-PATH_IDS["sse4"] = lib.ASR_PATH_SSE41   # the spelling of the asr-rtf --kernel option
+# The class of each asr_code of native/include/asr.h (tests/native/test_errors.py
+# checks that every ASR_E_* constant has one).
+ERRORS = {lib.ASR_E_ARG: NativeArgumentError, lib.ASR_E_NOMEM: NativeMemoryError,
+          lib.ASR_E_SHAPE: NativeShapeError, lib.ASR_E_UNSUPPORTED: UnsupportedKernelError}
+
+# Kernel names come from the library (asr_kernel_name), best last per architecture.
+KERNEL_NAMES = {k: ffi.string(lib.asr_kernel_name(k)).decode() for k in range(lib.ASR_KERNEL_COUNT)}
+KERNEL_IDS = {name: k for k, name in KERNEL_NAMES.items()}
+KERNEL_IDS["auto"] = lib.ASR_KERNEL_AUTO
+# The spelling an earlier README gave for sse41, still accepted by kernel_id
+# so code written against it keeps working; ASR_KERNEL (C) does not know it.
+KERNEL_ALIASES = {"sse4": lib.ASR_KERNEL_SSE41}
 
 
 def new_status():
@@ -28,37 +38,38 @@ def new_status():
     return ffi.new("asr_status *")
 
 
-def check(code, st, exc_class=NativeError):
-    """Raise ``exc_class`` carrying the C message when ``code`` is not ASR_OK."""
+def check(code, st):
+    """Return ``code`` when it is ASR_OK, else raise the NativeError subclass
+    of ``code`` (``ERRORS``) carrying the C message and ``.code``."""
     if code != lib.ASR_OK:
         msg = ffi.string(st.message).decode("utf-8", "replace") or "error code %d" % code
-        raise exc_class(msg)
+        raise ERRORS.get(code, NativeError)(msg, code)
     return code
 
 
-def path_id(name):
-    """Kernel path number for a name ('auto', 'ref', 'sse41', 'avx2', ...)."""
+def kernel_id(name):
+    """The ``asr_kernel`` number of a kernel name ('auto', 'ref', 'sse41', 'avx2', ...)."""
     if isinstance(name, int):
         return name
     try:
-        return PATH_IDS[name]
+        return KERNEL_IDS[name] if name in KERNEL_IDS else KERNEL_ALIASES[name]
     except KeyError:
-        raise NativeError("unknown kernel path %r; known: %s"
-                          % (name, ", ".join(sorted(PATH_IDS)))) from None
+        raise NativeArgumentError("unknown kernel %r; known: %s"
+                                  % (name, ", ".join(sorted(KERNEL_IDS))), lib.ASR_E_ARG) from None
 
 
-def available_paths():
-    """Names of the kernel paths this build and CPU can run, best last."""
-    mask = lib.asr_paths_available()
-    return [PATH_NAMES[p] for p in sorted(PATH_NAMES) if mask & (1 << p)]
+def available_kernels():
+    """Names of the kernels this build and CPU can run, best last."""
+    mask = lib.asr_kernels_available()
+    return [KERNEL_NAMES[k] for k in sorted(KERNEL_NAMES) if mask & (1 << k)]
 
 
-def resolve_path(name="auto"):
-    """The path name that ``name`` resolves to (honours the ASR_KERNEL variable)."""
+def resolve_kernel(name="auto"):
+    """The kernel name that ``name`` resolves to (honours the ASR_KERNEL variable)."""
     st = new_status()
     out = ffi.new("int *")
-    check(lib.asr_path_resolve(path_id(name), out, st), st)
-    return PATH_NAMES[out[0]]
+    check(lib.asr_kernel_resolve(kernel_id(name), out, st), st)
+    return KERNEL_NAMES[out[0]]
 
 
 def as_buffer(arr, dtype, ndim=None):
@@ -69,7 +80,8 @@ def as_buffer(arr, dtype, ndim=None):
     if arr.dtype != dtype or not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr, dtype=dtype)
     if ndim is not None and arr.ndim != ndim:
-        raise NativeError("expected a %d-D array, got shape %s" % (ndim, arr.shape))
+        raise NativeShapeError("expected a %d-D array, got shape %s" % (ndim, arr.shape),
+                               lib.ASR_E_SHAPE)
     ctype = {"float32": "float *", "int8": "int8_t *", "int16": "int16_t *",
              "int32": "int32_t *", "int64": "int64_t *"}[np.dtype(dtype).name]
     return ffi.cast(ctype, ffi.from_buffer(arr)), arr

@@ -81,6 +81,7 @@ figure; the measured instruction count per MAC printed beside the estimate
 shows how much work beside the MACs the code really executes. On a real
 board, ``asr-rtf --platform armv7`` measures instead.
 """
+import hashlib
 import os
 import shutil
 import struct
@@ -93,7 +94,11 @@ import numpy as np
 from .errors import CrossError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NATIVE = os.path.join(ROOT, "native")
+# The C sources: the checkout's native/, or the copy an installed package
+# carries in asr/native (setup.py puts it there).
+CHECKOUT = os.path.isdir(os.path.join(ROOT, "native", "src"))
+NATIVE = os.path.join(ROOT, "native") if CHECKOUT else \
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "native")
 
 JOB_VERSION = 1
 EFFICIENCY = 0.6
@@ -185,19 +190,20 @@ _ACT = {"none": 0, "relu": 1, "logsoftmax": 2}
 _NP = {"float": "<f4", "int16": "<i2", "int8": "i1"}
 
 
-def kernel_path_id(kernel):
-    """asr_path number of a kernel name, for the job ('auto' is -1)."""
-    ids = {"auto": -1, "ref": 0, "sse41": 1, "avx2": 2, "avx512vnni": 3, "neon": 4, "neondot": 5}
-    if kernel not in ids:
-        raise CrossError("unknown kernel path %r; known: %s" % (kernel, ", ".join(ids)))
-    return ids[kernel]
+def kernel_id(kernel):
+    """The asr_kernel number of a kernel name, for the job ('auto' is -1):
+    the driver passes it to asr_net_create as it is."""
+    from . import _native
+    if kernel not in _native.KERNEL_IDS:
+        raise CrossError("unknown kernel %r; known: %s" % (kernel, ", ".join(_native.KERNEL_IDS)))
+    return _native.KERNEL_IDS[kernel]
 
 
 def write_job(path, model, feats, kernel="auto", chunk=0):
     """Write the job file of native/tests/net_driver.c: the model's network
     description and utterances of raw features (each frames x num_filters),
     fed `chunk` frames per call (0: whole utterances)."""
-    parts = [b"ASRJ", struct.pack("<IiIIIIIfi", JOB_VERSION, kernel_path_id(kernel), chunk,
+    parts = [b"ASRJ", struct.pack("<IiIIIIIfi", JOB_VERSION, kernel_id(kernel), chunk,
                                   model.features.num_filters, model.pad_left, model.pad_right,
                                   len(model.layers), float(model.in_scale), int(model.in_zero))]
     parts += [np.asarray(model.mean, "<f4").tobytes(), np.asarray(model.inv_std, "<f4").tobytes()]
@@ -223,15 +229,15 @@ def write_job(path, model, feats, kernel="auto", chunk=0):
 
 
 def read_output(path):
-    """(kernel path name, [log-probs per utterance, float32]) of a driver
+    """(kernel name, [log-probs per utterance, float32]) of a driver
     output file; raises CrossError when it is malformed."""
     with open(path, "rb") as fh:
         data = fh.read()
     if len(data) < 20 or data[:4] != b"ASRO":
         raise CrossError("%s: not a driver output file" % path)
-    version, path_id, n_labels, n_utts = struct.unpack_from("<IiII", data, 4)
-    names = {0: "ref", 1: "sse41", 2: "avx2", 3: "avx512vnni", 4: "neon", 5: "neondot"}
-    if version != JOB_VERSION or path_id not in names or n_labels == 0:
+    from ._native import KERNEL_NAMES
+    version, kernel, n_labels, n_utts = struct.unpack_from("<IiII", data, 4)
+    if version != JOB_VERSION or kernel not in KERNEL_NAMES or n_labels == 0:
         raise CrossError("%s: bad output header" % path)
     at, outs = 20, []
     for _ in range(n_utts):
@@ -246,7 +252,7 @@ def read_output(path):
         at += size
     if at != len(data):
         raise CrossError("%s: %d bytes after the last utterance" % (path, len(data) - at))
-    return names[path_id], outs
+    return KERNEL_NAMES[kernel], outs
 
 
 # ------------------------------------------------------- build and run
@@ -257,12 +263,16 @@ def build_dir():
     rebuilds a driver when a source or header changed."""
     d = os.path.join(ROOT, "build", "cross-drivers")
     try:
-        os.makedirs(d, exist_ok=True)
-        if os.access(d, os.W_OK):
-            return d
+        if CHECKOUT:         # never beside an installed package (site-packages)
+            os.makedirs(d, exist_ok=True)
+            if os.access(d, os.W_OK):
+                return d
     except OSError:
         pass
-    d = os.path.join(tempfile.gettempdir(), "asr-cross-drivers")
+    # One directory per copy of the sources: make's timestamps only compare
+    # a build with the sources it was made from.
+    tag = hashlib.sha256(NATIVE.encode("utf-8")).hexdigest()[:12]
+    d = os.path.join(tempfile.gettempdir(), "asr-cross-drivers-" + tag)
     os.makedirs(d, exist_ok=True)
     return d
 
@@ -281,8 +291,8 @@ def check_tools(platform):
                          "apt-get install %s" % (platform, ", ".join(m[0] for m in missing),
                                                  " ".join(sorted({m[1] for m in missing}))))
     if not os.path.exists(os.path.join(NATIVE, "tests", "net_driver.c")):
-        raise CrossError("the C sources (native/) are not here: --platform %s needs a source "
-                         "checkout of the project" % platform)
+        raise CrossError("the C sources (%s) are missing: --platform %s needs a source checkout "
+                         "or a package installed with them" % (NATIVE, platform))
 
 
 def _make(target, out_dir, extra=()):
@@ -316,7 +326,7 @@ def build_plugin(platform, driver, out_dir=None):
         so = os.path.join(vdir, "cross", "qemu_insn_count.so")
         with tempfile.TemporaryDirectory() as tmp:
             log = os.path.join(tmp, "log")
-            proc = subprocess.run([qemu, "-plugin", so, "-d", "plugin", "-D", log, driver, "paths"],
+            proc = subprocess.run([qemu, "-plugin", so, "-d", "plugin", "-D", log, driver, "kernels"],
                                   capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
             if proc.returncode == 0 and _read_count(log) is not None:
                 return so
@@ -375,7 +385,7 @@ def compare(arm, host):
 def run_cross(platform, model, feats, kernel="auto", count=True, chunk=0, out_dir=None):
     """The acoustic model `model` on `feats` (a list of raw feature arrays)
     for `platform`, once per reference core of the platform (each emulated
-    CPU selects its kernel path). Returns a list of per-core dicts:
+    CPU selects its kernel). Returns a list of per-core dicts:
     core, kernel, bit_identical, max_abs_diff, macs, instructions (of the
     forward pass; None without a plugin), and the cost-model estimate
     (est_cycles, est_seconds, for the core's own kernel est_kernel)."""

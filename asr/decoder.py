@@ -105,7 +105,7 @@ class Decoder:
         st = new_status()
         if self.greedy:
             check(lib.asr_decoder_create(len(self.labels), self.blank, ffi.NULL, ffi.NULL, ffi.NULL,
-                                         0, opts, out, st), st, DecoderError)
+                                         0, opts, out, st), st)
             self._keep = ()
         else:
             lex = self.lexicon.native()
@@ -116,13 +116,29 @@ class Decoder:
             else:
                 native_lm, word_lm, lm_ptr = None, ffi.NULL, ffi.NULL
             check(lib.asr_decoder_create(len(self.labels), self.blank, lex, lm_ptr, word_lm,
-                                         len(self.lexicon.words), opts, out, st), st, DecoderError)
+                                         len(self.lexicon.words), opts, out, st), st)
             self._keep = (lex, native_lm)       # the C decoder borrows them
         self._ptr = ffi.gc(out[0], lib.asr_decoder_free)
 
     def stream(self, time_offset_s=0.0):
         """A new search; word times are offset by ``time_offset_s`` seconds."""
         return DecoderStream(self, time_offset_s)
+
+    def with_words(self, prons, logp10=None):
+        """A new decoder whose lexicon also has ``prons`` ([(word, [phone
+        names])]) and whose n-gram LM knows the new words as unigrams of log10
+        probability ``logp10`` (see :meth:`ArpaLM.with_unigrams`). This one is
+        unchanged: streams already running keep it."""
+        if self.greedy:
+            raise DecoderError("a greedy decoder has no lexicon to add words to")
+        if isinstance(self.lm, PhraseGrammar):
+            raise DecoderError("phrase mode: only the phrases' words can be recognized; give new "
+                               "words to the Recognizer with words= together with the phrases")
+        lexicon = self.lexicon.extended(prons)
+        lm = self.lm.with_unigrams([w for w, _ in prons], logp10) if self.lm is not None else None
+        return Decoder(self.labels, lexicon, lm, frame_shift_s=self.frame_shift_s, beam=self.beam,
+                       beam_delta=self.beam_delta, prune=self.prune, lm_weight=self.lm_weight,
+                       word_bonus=self.word_bonus, nbest=self.nbest)
 
 
 class DecoderStream:
@@ -133,7 +149,7 @@ class DecoderStream:
         self.t0 = float(time_offset_s)
         out = ffi.new("asr_search **")
         st = new_status()
-        check(lib.asr_search_create(dec._ptr, out, st), st, DecoderError)
+        check(lib.asr_search_create(dec._ptr, out, st), st)
         self._ptr = ffi.gc(out[0], lib.asr_search_free)
         self._buf = ffi.new("asr_word[]", 64)
         self._cap = 64
@@ -151,17 +167,20 @@ class DecoderStream:
         if not np.issubdtype(lp.dtype, np.floating):
             raise DecoderError("log-probabilities must be floating point, got %s" % lp.dtype)
         lp = np.ascontiguousarray(lp, dtype=np.float32)
+        # The C search refuses these too (ASR_E_ARG); checked here first so
+        # the caller gets a DecoderError, like every other unusable input.
+        if np.isnan(lp).any() or np.isposinf(lp).any():
+            raise DecoderError("log-probabilities must not be NaN or +inf")
         st = new_status()
         check(lib.asr_search_accept(self._ptr, ffi.cast("float *", ffi.from_buffer(lp)),
-                                    lp.shape[0], n_labels, st), st, DecoderError)
+                                    lp.shape[0], n_labels, st), st)
 
     def _hyp(self, rank):
         st = new_status()
         n = ffi.new("size_t *")
         score = ffi.new("double *")
         while True:
-            check(lib.asr_search_hyp(self._ptr, rank, self._buf, self._cap, n, score, st), st,
-                  DecoderError)
+            check(lib.asr_search_hyp(self._ptr, rank, self._buf, self._cap, n, score, st), st)
             if n[0] <= self._cap:
                 break
             self._cap = max(n[0], 2 * self._cap)
@@ -176,7 +195,7 @@ class DecoderStream:
     def _rank(self, final):
         st = new_status()
         n = ffi.new("size_t *")
-        check(lib.asr_search_rank(self._ptr, int(final), n, st), st, DecoderError)
+        check(lib.asr_search_rank(self._ptr, int(final), n, st), st)
         return n[0]
 
     def partial(self):
@@ -212,12 +231,12 @@ class DecoderStream:
         """Frames accepted so far."""
         st = new_status()
         n = ffi.new("size_t *")
-        check(lib.asr_search_frames(self._ptr, n, st), st, DecoderError)
+        check(lib.asr_search_frames(self._ptr, n, st), st)
         return n[0]
 
 
 def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, frame_shift_s=0.03,
-                  **opts):
+                  words=None, **opts):
     """The decoder the recognizer uses.
 
     ``lexicon``: a path or :class:`Lexicon` (None: the bundled
@@ -226,7 +245,8 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
     ``phrases``: a list of phrases; only they can be recognized (the lexicon
     is restricted to their words and a phrase grammar replaces the LM; an
     out-of-vocabulary word is a LexiconError). ``greedy``: best-path phone
-    output (lexicon and LM unused). ``opts``: beam, beam_delta, prune,
+    output (lexicon and LM unused). ``words``: pronunciations [(word, [phone
+    names])] added to the lexicon (and, as unigrams, to an n-gram LM). ``opts``: beam, beam_delta, prune,
     lm_weight, word_bonus, nbest (see DEFAULTS)."""
     if "<blk>" not in list(labels):
         raise DecoderError("the model's labels need a <blk> (CTC blank)")
@@ -236,6 +256,8 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
         lex = lexicon
     else:
         lex = load_lexicon(lexicon if lexicon else _bundled("en-us.lexicon"), labels)
+    if words:
+        lex = lex.extended(words)
     if phrases is not None:
         grammar = PhraseGrammar(phrases)
         return Decoder(labels, lex.restricted(grammar.vocab), grammar, frame_shift_s=frame_shift_s,
@@ -246,6 +268,8 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
         model = lm
     else:
         model = load_arpa(lm if lm else _bundled("en-us.arpa.gz"))
+    if words and model is not None:
+        model = model.with_unigrams([w for w, _ in words])
     return Decoder(labels, lex, model, frame_shift_s=frame_shift_s, **opts)
 
 

@@ -6,7 +6,30 @@ class AsrError(Exception):
 
 
 class NativeError(AsrError):
-    """The C library refused a call (bad argument, shape, or allocation failure)."""
+    """The C library refused a call. ``code`` is its ``asr_code`` (an
+    ``ASR_E_*`` constant of native/include/asr.h); ``asr._native.check``
+    raises the subclass that names it, so callers never pick the class."""
+
+    def __init__(self, message, code=None):
+        super().__init__(message)
+        self.code = code
+
+
+class NativeArgumentError(NativeError, ValueError):
+    """ASR_E_ARG: a null pointer, an unknown enum value or a size out of range."""
+
+
+class NativeMemoryError(NativeError, MemoryError):
+    """ASR_E_NOMEM: the C library could not allocate."""
+
+
+class NativeShapeError(NativeError, ValueError):
+    """ASR_E_SHAPE: dimensions that do not fit together."""
+
+
+class UnsupportedKernelError(NativeError):
+    """ASR_E_UNSUPPORTED: this CPU or build lacks the kernel asked for (e.g.
+    ``kernel="avx2"`` on a machine without AVX2)."""
 
 
 class ModelFormatError(AsrError):

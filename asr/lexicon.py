@@ -77,6 +77,28 @@ class Lexicon:
         """(word, [phone names]) for every pronunciation."""
         return [(self.words[w], [self.labels[i] for i in ids]) for w, ids in self.entries]
 
+    def extended(self, prons):
+        """A new lexicon with the pronunciations ``prons`` ([(word, [phone
+        names])]) added: new words get the next ids, known words an extra
+        pronunciation (a duplicate is ignored)."""
+        index = {p: i for i, p in enumerate(self.labels) if p != "<blk>"}
+        words, word_id, entries = list(self.words), dict(self.word_id), list(self.entries)
+        known = {word_id[w.lower()] for w, _ in prons if w.lower() in word_id}
+        have = {(w, tuple(ids)) for w, ids in self.entries if w in known}
+        for word, phones in prons:
+            word = word.lower()
+            missing = [p for p in phones if p not in index]
+            if missing or not phones:
+                raise LexiconError("%r: phones %s are not model labels" % (word, missing or "(none)"))
+            if word not in word_id:
+                word_id[word] = len(words)
+                words.append(word)
+            key = (word_id[word], tuple(index[p] for p in phones))
+            if key not in have:
+                have.add(key)
+                entries.append((key[0], list(key[1])))
+        return Lexicon(entries, words, self.labels, self.name)
+
     def restricted(self, vocab):
         """A lexicon of only the words in ``vocab`` (all their pronunciations);
         LexiconError listing any word it lacks."""
@@ -103,7 +125,7 @@ class Lexicon:
                 len(self.labels), self.blank, len(self.words), len(self.entries),
                 ffi.cast("int32_t *", ffi.from_buffer(word)),
                 ffi.cast("uint32_t *", ffi.from_buffer(start)),
-                ffi.cast("int32_t *", ffi.from_buffer(phones)), out, st), st, LexiconError)
+                ffi.cast("int32_t *", ffi.from_buffer(phones)), out, st), st)
             self._native = ffi.gc(out[0], lib.asr_lexicon_free)
         return self._native
 

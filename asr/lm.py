@@ -116,6 +116,34 @@ class ArpaLM:
         """The model's id of a word, or -1 (then it scores as <unk>)."""
         return self.word_id.get(word, -1)
 
+    def typical_unigram10(self):
+        """The median log10 unigram probability of the model's words."""
+        lp = self.logp10[0]
+        real = lp[np.isfinite(lp) & (lp > -99)]
+        return float(np.median(real)) if len(real) else -7.0
+
+    def with_unigrams(self, words, logp10=None):
+        """A new model that also knows ``words`` as unigrams of log10
+        probability ``logp10`` (default :meth:`typical_unigram10`), backing off
+        to the unigram from any context. Words it already has are unchanged.
+        The probabilities no longer sum to one, as with any added word."""
+        value = self.typical_unigram10() if logp10 is None else float(logp10)
+        if not (math.isfinite(value) and value <= 0):
+            raise LanguageModelError("a unigram log10 probability must be finite and <= 0, got %r"
+                                     % (logp10,))
+        new = [w for w in dict.fromkeys(words) if w not in self.word_id]
+        if not new:
+            return self
+        ids = [x.copy() for x in self.ids]
+        lp = [x.copy() for x in self.logp10]
+        bo = [x.copy() for x in self.bow10]
+        first = len(self.vocab)
+        ids[0] = np.concatenate([ids[0], np.arange(first, first + len(new), dtype=ids[0].dtype)
+                                 .reshape(-1, 1)])
+        lp[0] = np.concatenate([lp[0], np.full(len(new), value, lp[0].dtype)])
+        bo[0] = np.concatenate([bo[0], np.zeros(len(new), bo[0].dtype)])
+        return ArpaLM(self.vocab + new, ids, lp, bo, self.name)
+
 
 class NativeLM:
     """Owns an ``asr_lm`` (freed with this object)."""
@@ -135,7 +163,7 @@ class NativeLM:
         st = new_status()
         check(lib.asr_lm_create_arpa(lm.order, counts, ids, lp, bo, len(lm.vocab),
                                      lm.word_id["<s>"], lm.word_id["</s>"],
-                                     lm.word_id.get("<unk>", -1), out, st), st, LanguageModelError)
+                                     lm.word_id.get("<unk>", -1), out, st), st)
         return cls(out[0])
 
     def score(self, ids, bos=True, eos=True):
@@ -144,8 +172,7 @@ class NativeLM:
         arr = ffi.new("int32_t[]", [int(i) for i in ids] or [0])
         out = ffi.new("double *")
         st = new_status()
-        check(lib.asr_lm_score(self.ptr, arr, len(ids), int(bos), int(eos), out, st), st,
-              LanguageModelError)
+        check(lib.asr_lm_score(self.ptr, arr, len(ids), int(bos), int(eos), out, st), st)
         return out[0]
 
 
@@ -166,6 +193,26 @@ def load_arpa(path):
 def parse_arpa(text, name="<arpa>"):
     """Parse ARPA text; LanguageModelError naming ``name`` and the line."""
     lines = text.split("\n")
+    counts, i = _arpa_counts(lines, name)
+    order = max(counts)
+    vocab, keys, rows = _arpa_entries(lines, i, order, name)
+    for k in range(order):
+        if len(rows[k]) != counts[k + 1]:
+            raise LanguageModelError("%s: header says %d %d-grams, found %d"
+                                     % (name, counts[k + 1], k + 1, len(rows[k])))
+    _add_context_prefixes(keys, rows)
+    ids, logp10, bow10 = [], [], []
+    for k in range(order):
+        ids.append(np.array(list(keys[k]), dtype=np.int32).reshape(-1, k + 1))
+        vals = np.array(rows[k], dtype=np.float64).reshape(-1, 2)
+        logp10.append(vals[:, 0].astype(np.float32))
+        bow10.append(vals[:, 1].astype(np.float32))
+    return ArpaLM(vocab, ids, logp10, bow10, name)
+
+
+def _arpa_counts(lines, name):
+    """The ``\\data\\`` section: ({order: count} for orders 1..N, index of
+    the first line after it)."""
     i = 0
     while i < len(lines) and lines[i].strip() != "\\data\\":    # free text may precede it
         i += 1
@@ -190,58 +237,38 @@ def parse_arpa(text, name="<arpa>"):
         counts[n] = c
     if not counts or sorted(counts) != list(range(1, max(counts) + 1)):
         raise LanguageModelError("%s: the \\data\\ section must count 1..N-grams" % name)
-    order = max(counts)
-    word_id = {}
-    vocab = []
-    keys = [dict() for _ in range(order)]     # id tuple -> row
-    rows = [[] for _ in range(order)]         # (logp10, bow10)
+    return counts, i
+
+
+def _arpa_entries(lines, i, order, name):
+    """The n-gram sections from line index ``i`` to ``\\end\\``: (vocab,
+    keys[k]: {word-id tuple: row}, rows[k]: [(logp10, bow10)]) per order k + 1."""
+    word_id, vocab = {}, []
+    keys = [dict() for _ in range(order)]
+    rows = [[] for _ in range(order)]
     n = 0
-    ended = False
     while i < len(lines):
         s = lines[i].strip()
         i += 1
         if not s:
             continue
         if s == "\\end\\":
-            ended = True
-            break
+            return vocab, keys, rows
         if s.startswith("\\"):
-            if not s.endswith("-grams:"):
-                raise LanguageModelError("%s:%d: bad section header %r" % (name, i, s[:80]))
-            try:
-                m = int(s[1:-7])
-            except ValueError:
-                raise LanguageModelError("%s:%d: bad section header %r" % (name, i, s[:80])) from None
-            if m != n + 1 or m > order:
-                raise LanguageModelError("%s:%d: %d-grams where %d-grams belong (order %d)"
-                                         % (name, i, m, n + 1, order))
-            n = m
+            n = _arpa_section(s, n, order, name, i)
             continue
         if n == 0:
             raise LanguageModelError("%s:%d: entry outside an n-gram section" % (name, i))
-        parts = s.split()
-        if len(parts) not in (n + 1, n + 2):
-            raise LanguageModelError("%s:%d: a %d-gram line needs %d or %d fields, got %d"
-                                     % (name, i, n, n + 1, n + 2, len(parts)))
-        try:
-            logp = float(parts[0])
-            bow = float(parts[n + 1]) if len(parts) == n + 2 else 0.0
-        except ValueError:
-            raise LanguageModelError("%s:%d: bad number in %r" % (name, i, s[:80])) from None
-        if not (math.isfinite(bow) and (math.isfinite(logp) or logp == NEG_INF)) or logp > 1e-4 \
-                or abs(bow) > 1e4:
-            raise LanguageModelError("%s:%d: impossible probability or back-off in %r"
-                                     % (name, i, s[:80]))
+        words, logp, bow = _arpa_line(s, n, name, i)
         if n == 1:
-            w = parts[1]
-            if w in word_id:
-                raise LanguageModelError("%s:%d: unigram %r listed twice" % (name, i, w))
-            word_id[w] = len(vocab)
-            vocab.append(w)
-            key = (word_id[w],)
+            if words[0] in word_id:
+                raise LanguageModelError("%s:%d: unigram %r listed twice" % (name, i, words[0]))
+            word_id[words[0]] = len(vocab)
+            vocab.append(words[0])
+            key = (word_id[words[0]],)
         else:
             try:
-                key = tuple(word_id[w] for w in parts[1:n + 1])
+                key = tuple(word_id[w] for w in words)
             except KeyError as exc:
                 raise LanguageModelError("%s:%d: word %s of a %d-gram is not a unigram"
                                          % (name, i, exc, n)) from None
@@ -249,28 +276,52 @@ def parse_arpa(text, name="<arpa>"):
                 raise LanguageModelError("%s:%d: %d-gram listed twice" % (name, i, n))
         keys[n - 1][key] = len(rows[n - 1])
         rows[n - 1].append((max(logp, -99.0), bow))
-    if not ended:
-        raise LanguageModelError("%s: missing \\end\\ (truncated file?)" % name)
-    for k in range(order):
-        if len(rows[k]) != counts[k + 1]:
-            raise LanguageModelError("%s: header says %d %d-grams, found %d"
-                                     % (name, counts[k + 1], k + 1, len(rows[k])))
-    # Context-only entries for missing prefixes, highest order first so the
-    # added ones get their own prefixes checked too.
-    for k in range(order - 1, 0, -1):
+    raise LanguageModelError("%s: missing \\end\\ (truncated file?)" % name)
+
+
+def _arpa_section(s, n, order, name, i):
+    """The order of the section header ``s`` (line ``i``), which must be n + 1."""
+    if not s.endswith("-grams:"):
+        raise LanguageModelError("%s:%d: bad section header %r" % (name, i, s[:80]))
+    try:
+        m = int(s[1:-7])
+    except ValueError:
+        raise LanguageModelError("%s:%d: bad section header %r" % (name, i, s[:80])) from None
+    if m != n + 1 or m > order:
+        raise LanguageModelError("%s:%d: %d-grams where %d-grams belong (order %d)"
+                                 % (name, i, m, n + 1, order))
+    return m
+
+
+def _arpa_line(s, n, name, i):
+    """(words, log10 probability, log10 back-off) of the n-gram line ``s``."""
+    parts = s.split()
+    if len(parts) not in (n + 1, n + 2):
+        raise LanguageModelError("%s:%d: a %d-gram line needs %d or %d fields, got %d"
+                                 % (name, i, n, n + 1, n + 2, len(parts)))
+    try:
+        logp = float(parts[0])
+        bow = float(parts[n + 1]) if len(parts) == n + 2 else 0.0
+    except ValueError:
+        raise LanguageModelError("%s:%d: bad number in %r" % (name, i, s[:80])) from None
+    if not (math.isfinite(bow) and (math.isfinite(logp) or logp == NEG_INF)) or logp > 1e-4 \
+            or abs(bow) > 1e4:
+        raise LanguageModelError("%s:%d: impossible probability or back-off in %r"
+                                 % (name, i, s[:80]))
+    return parts[1:n + 1], logp, bow
+
+
+def _add_context_prefixes(keys, rows):
+    """Context-only entries (NaN probability) for n-gram prefixes the file
+    lacks, highest order first so the added ones get their own prefixes
+    checked too."""
+    for k in range(len(keys) - 1, 0, -1):
         lower = keys[k - 1]
         for key in list(keys[k]):
             p = key[:-1]
             if p not in lower:
                 lower[p] = len(rows[k - 1])
                 rows[k - 1].append((float("nan"), 0.0))
-    ids, logp10, bow10 = [], [], []
-    for k in range(order):
-        ids.append(np.array(list(keys[k]), dtype=np.int32).reshape(-1, k + 1))
-        vals = np.array(rows[k], dtype=np.float64).reshape(-1, 2)
-        logp10.append(vals[:, 0].astype(np.float32))
-        bow10.append(vals[:, 1].astype(np.float32))
-    return ArpaLM(vocab, ids, logp10, bow10, name)
 
 
 def write_arpa(path, grams):
@@ -363,6 +414,6 @@ class PhraseGrammar:
                 len(end), ffi.new("float[]", end), len(arcs),
                 ffi.new("int32_t[]", [a[0] for a in arcs]), ffi.new("int32_t[]", [a[1] for a in arcs]),
                 ffi.new("int32_t[]", [a[2] for a in arcs]), ffi.new("float[]", [a[3] for a in arcs]),
-                len(self.vocab), out, st), st, LanguageModelError)
+                len(self.vocab), out, st), st)
             self._native = NativeLM(out[0])
         return self._native

@@ -38,7 +38,6 @@ MAGIC = b"ASRM\x00\r\n\x1a"
 FORMAT_VERSION = 1
 ALIGN = 64
 PRECISIONS = ("float", "int16", "int8")
-_WMAX = {"int8": 127, "int16": 32767}
 _DTYPES = {"float32": np.float32, "int8": np.int8, "int16": np.int16,
            "int32": np.int32, "int64": np.int64}
 # The C library's limits (native/include/asr.h), so a file this module
@@ -48,6 +47,10 @@ MAX_KERNEL = lib.ASR_MAX_KERNEL
 MAX_STRIDE = lib.ASR_MAX_STRIDE
 MAX_LAYERS = lib.ASR_MAX_LAYERS
 MAX_K = lib.ASR_MAX_K
+# Largest |w| of integer weights: the symmetric ranges native/QUANTIZATION.md
+# proves exact. The C library scans for the excluded value again when it
+# packs; this check makes a bad file a ModelFormatError at load.
+_WMAX = {"int8": lib.ASR_S8_WEIGHT_MAX, "int16": lib.ASR_S16_WEIGHT_MAX}
 
 
 @dataclass
@@ -133,6 +136,17 @@ class Model:
 
     def validate(self):
         """Check that the layers chain and every array has its shape and type."""
+        self._validate_network()
+        d = self.features.num_filters
+        for i, layer in enumerate(self.layers):
+            _validate_layer(layer, "layer %d" % i, d, last=i == len(self.layers) - 1)
+            d = layer.out_dim
+        if d != len(self.labels):
+            raise ModelFormatError("the last layer has %d outputs for %d labels" % (d, len(self.labels)))
+
+    def _validate_network(self):
+        """The parts around the layers: their count and chaining, the input
+        quantization, the feature configuration and normalization."""
         if not 1 <= len(self.layers) <= MAX_LAYERS:
             raise ModelFormatError("a model needs 1..%d layers, got %d" % (MAX_LAYERS, len(self.layers)))
         if self.precision not in PRECISIONS:
@@ -159,62 +173,6 @@ class Model:
             raise ModelFormatError("normalization statistics must have %d values" % d)
         if not (np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.inv_std))):
             raise ModelFormatError("normalization statistics contain NaN or infinity")
-        for i, layer in enumerate(self.layers):
-            where = "layer %d" % i
-            for name, lim in (("in_dim", MAX_DIM), ("out_dim", MAX_DIM), ("kernel", MAX_KERNEL),
-                              ("dilation", MAX_DIM), ("stride", MAX_STRIDE)):
-                v = getattr(layer, name)
-                if not isinstance(v, (int, np.integer)) or not 1 <= v <= lim:
-                    raise ModelFormatError("%s: %s=%r is outside 1..%d" % (where, name, v, lim))
-            if layer.in_dim != d:
-                raise ModelFormatError("%s: in_dim %d does not match the previous output %d"
-                                       % (where, layer.in_dim, d))
-            if layer.kernel * layer.in_dim > MAX_K:
-                raise ModelFormatError("%s: kernel*in_dim %d exceeds %d"
-                                       % (where, layer.kernel * layer.in_dim, MAX_K))
-            wdt = {"float": np.float32, "int16": np.int16, "int8": np.int8}.get(layer.dtype)
-            if wdt is None:
-                raise ModelFormatError("%s: unknown dtype %r" % (where, layer.dtype))
-            want = (layer.out_dim, layer.kernel * layer.in_dim)
-            if layer.weight is None or layer.weight.shape != want or layer.weight.dtype != wdt:
-                raise ModelFormatError("%s: weight must be %s %s" % (where, np.dtype(wdt).name, want))
-            if layer.dtype == "float" and not np.all(np.isfinite(layer.weight)):
-                raise ModelFormatError("%s: the weights contain NaN or infinity" % where)
-            bdt = np.float32 if layer.dtype == "float" else np.int64
-            if layer.bias is None or layer.bias.shape != (layer.out_dim,) or layer.bias.dtype != bdt:
-                raise ModelFormatError("%s: bias must be %s (%d,)" % (where, np.dtype(bdt).name, layer.out_dim))
-            if layer.dtype == "float" and not np.all(np.isfinite(layer.bias)):
-                raise ModelFormatError("%s: the bias contains NaN or infinity" % where)
-            if layer.dtype != "float":
-                for name in ("mult", "shift"):
-                    a = getattr(layer, name)
-                    if a is None or a.shape != (layer.out_dim,) or a.dtype != np.int32:
-                        raise ModelFormatError("%s: %s must be int32 (%d,)" % (where, name, layer.out_dim))
-                # The ranges native/src/net.c accepts, checked here so that a
-                # damaged file fails at load with the file's name.
-                if np.any(layer.mult < 0) or np.any(layer.shift < -31) or np.any(layer.shift > 32):
-                    raise ModelFormatError("%s: requantization multiplier/shift out of range" % where)
-                wmax = _WMAX.get(layer.dtype, 0)
-                if not -wmax <= layer.w_zero <= wmax:
-                    raise ModelFormatError("%s: weight zero point %r out of range" % (where, layer.w_zero))
-                if layer.dtype in _WMAX and np.any(layer.weight == -wmax - 1):
-                    raise ModelFormatError("%s: %s weights must lie in [-%d, %d]"
-                                           % (where, layer.dtype, wmax, wmax))
-                if layer.act != "logsoftmax":
-                    qmax = _WMAX.get(layer.out_dtype, 0)
-                    if not (-qmax - 1 <= layer.out_lo <= layer.out_hi <= qmax
-                            and -qmax - 1 <= layer.out_zero <= qmax):
-                        raise ModelFormatError("%s: output range [%r, %r] / zero %r does not fit %s"
-                                               % (where, layer.out_lo, layer.out_hi, layer.out_zero,
-                                                  layer.out_dtype))
-            last = i == len(self.layers) - 1
-            if last != (layer.act == "logsoftmax"):
-                raise ModelFormatError("%s: only the last layer is (and must be) log-softmax" % where)
-            if layer.act not in ("relu", "none", "logsoftmax"):
-                raise ModelFormatError("%s: unknown activation %r" % (where, layer.act))
-            d = layer.out_dim
-        if d != len(self.labels):
-            raise ModelFormatError("the last layer has %d outputs for %d labels" % (d, len(self.labels)))
 
     # ------------------------------------------------------------ writing
 
@@ -383,3 +341,63 @@ def _jsonable(obj):
     if isinstance(obj, np.floating):
         return float(obj)
     return obj
+
+
+def _validate_layer(layer, where, in_dim, last):
+    """One layer: sizes within the C library's limits, its input width,
+    array shapes and types, values, and its activation."""
+    for name, lim in (("in_dim", MAX_DIM), ("out_dim", MAX_DIM), ("kernel", MAX_KERNEL),
+                      ("dilation", MAX_DIM), ("stride", MAX_STRIDE)):
+        v = getattr(layer, name)
+        if not isinstance(v, (int, np.integer)) or not 1 <= v <= lim:
+            raise ModelFormatError("%s: %s=%r is outside 1..%d" % (where, name, v, lim))
+    if layer.in_dim != in_dim:
+        raise ModelFormatError("%s: in_dim %d does not match the previous output %d"
+                               % (where, layer.in_dim, in_dim))
+    if layer.kernel * layer.in_dim > MAX_K:
+        raise ModelFormatError("%s: kernel*in_dim %d exceeds %d"
+                               % (where, layer.kernel * layer.in_dim, MAX_K))
+    wdt = {"float": np.float32, "int16": np.int16, "int8": np.int8}.get(layer.dtype)
+    if wdt is None:
+        raise ModelFormatError("%s: unknown dtype %r" % (where, layer.dtype))
+    want = (layer.out_dim, layer.kernel * layer.in_dim)
+    if layer.weight is None or layer.weight.shape != want or layer.weight.dtype != wdt:
+        raise ModelFormatError("%s: weight must be %s %s" % (where, np.dtype(wdt).name, want))
+    if layer.dtype == "float" and not np.all(np.isfinite(layer.weight)):
+        raise ModelFormatError("%s: the weights contain NaN or infinity" % where)
+    bdt = np.float32 if layer.dtype == "float" else np.int64
+    if layer.bias is None or layer.bias.shape != (layer.out_dim,) or layer.bias.dtype != bdt:
+        raise ModelFormatError("%s: bias must be %s (%d,)" % (where, np.dtype(bdt).name, layer.out_dim))
+    if layer.dtype == "float" and not np.all(np.isfinite(layer.bias)):
+        raise ModelFormatError("%s: the bias contains NaN or infinity" % where)
+    if layer.dtype != "float":
+        _validate_int_layer(layer, where)
+    if last != (layer.act == "logsoftmax"):
+        raise ModelFormatError("%s: only the last layer is (and must be) log-softmax" % where)
+    if layer.act not in ("relu", "none", "logsoftmax"):
+        raise ModelFormatError("%s: unknown activation %r" % (where, layer.act))
+
+
+def _validate_int_layer(layer, where):
+    """The quantization tables and ranges of an integer layer: the ranges
+    native/src/net.c accepts, checked here so that a damaged file fails at
+    load with the file's name."""
+    for name in ("mult", "shift"):
+        a = getattr(layer, name)
+        if a is None or a.shape != (layer.out_dim,) or a.dtype != np.int32:
+            raise ModelFormatError("%s: %s must be int32 (%d,)" % (where, name, layer.out_dim))
+    if np.any(layer.mult < 0) or np.any(layer.shift < -31) or np.any(layer.shift > 32):
+        raise ModelFormatError("%s: requantization multiplier/shift out of range" % where)
+    wmax = _WMAX.get(layer.dtype, 0)
+    if not -wmax <= layer.w_zero <= wmax:
+        raise ModelFormatError("%s: weight zero point %r out of range" % (where, layer.w_zero))
+    if layer.dtype in _WMAX and np.any(layer.weight == -wmax - 1):
+        raise ModelFormatError("%s: %s weights must lie in [-%d, %d]"
+                               % (where, layer.dtype, wmax, wmax))
+    if layer.act != "logsoftmax":
+        qmax = _WMAX.get(layer.out_dtype, 0)
+        if not (-qmax - 1 <= layer.out_lo <= layer.out_hi <= qmax
+                and -qmax - 1 <= layer.out_zero <= qmax):
+            raise ModelFormatError("%s: output range [%r, %r] / zero %r does not fit %s"
+                                   % (where, layer.out_lo, layer.out_hi, layer.out_zero,
+                                      layer.out_dtype))

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _native
 from ._native import ffi, lib
-from .errors import NativeError
+from .errors import NativeError, NativeShapeError
 
 _DTYPE = {"float": lib.ASR_F32, "int16": lib.ASR_S16, "int8": lib.ASR_S8}
 _ACT = {"none": lib.ASR_ACT_NONE, "relu": lib.ASR_ACT_RELU, "logsoftmax": lib.ASR_ACT_LOGSOFTMAX}
@@ -16,7 +16,7 @@ _NP = {"float": np.float32, "int16": np.int16, "int8": np.int8}
 
 
 class Network:
-    """A model's layers packed for one kernel path ('auto' by default; the
+    """A model's layers packed for one kernel ('auto' by default; the
     ASR_KERNEL environment variable overrides 'auto')."""
 
     def __init__(self, model, kernel="auto"):
@@ -53,13 +53,13 @@ class Network:
         desc.n_layers, desc.layers = n, layers
         out = ffi.new("asr_net **")
         st = _native.new_status()
-        _native.check(lib.asr_net_create(desc, _native.path_id(kernel), out, st), st)
+        _native.check(lib.asr_net_create(desc, _native.kernel_id(kernel), out, st), st)
         self._net = ffi.gc(out[0], lib.asr_net_free)
         info = [ffi.new("uint32_t *"), ffi.new("uint32_t *"), ffi.new("int *")]
         _native.check(lib.asr_net_info(self._net, *info, st), st)
         self.n_labels = info[0][0]
         self.subsampling = info[1][0]
-        self.kernel = _native.PATH_NAMES[info[2][0]]
+        self.kernel = _native.KERNEL_NAMES[info[2][0]]
 
     def stream(self):
         """A new, independent stream over this network."""
@@ -89,7 +89,8 @@ class NetworkStream:
             feats = np.zeros((0, self._dim), dtype=np.float32)
         feats = np.ascontiguousarray(feats, dtype=np.float32)
         if feats.ndim != 2 or feats.shape[1] != self._dim:
-            raise NativeError("features must be frames x %d, got shape %s" % (self._dim, feats.shape))
+            raise NativeShapeError("features must be frames x %d, got shape %s" % (self._dim, feats.shape),
+                                   lib.ASR_E_SHAPE)
         st = _native.new_status()
         need = ffi.new("size_t *")
         _native.check(lib.asr_stream_pending(self._s, feats.shape[0], int(finish), need, st), st)

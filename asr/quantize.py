@@ -26,15 +26,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import reference
-from .model import Layer, Model
+from .model import _WMAX, Layer, Model    # _WMAX: weights avoid -2^(b-1)
 
 SCHEMES = ("symmetric", "asymmetric")
 DEFAULT_SCHEME = "symmetric"
 LOGIT_SCALE = 1.0 / 1024.0     # Q10 logits feed the fixed-point log-softmax
-# The most negative log-probability the integer models' C output holds: Q10
-# nats in int16 saturate at -32767 / 1024 (native/src/quant.c); the decoder
-# prunes far above it. (measure() compares the numpy reference, which does
-# not saturate.)
+# The most negative log-probability the integer models' C output holds, about
+# -32 nats: native/QUANTIZATION.md section 6 (why the decoder never reaches
+# it, and why comparisons with the numpy reference clip to it).
 LOGPROB_FLOOR = -32767 / 1024.0
 # Observed activation ranges are widened by this factor before choosing
 # scales: int16 has bits to spare, so it trades one of them for never
@@ -42,7 +41,6 @@ LOGPROB_FLOOR = -32767 / 1024.0
 # min/max range, whose resolution matters more than rare clipping.
 HEADROOM = {"int8": 1.0, "int16": 2.0}
 _QRANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
-_WMAX = {"int8": 127, "int16": 32767}       # weights avoid -2^(b-1): see kernels.h
 # int8 weights use 7 bits of range, [-63, 63], by default: x86 without VNNI
 # (SSE4.1/AVX2) then multiplies x + 128 as an unsigned byte without the
 # per-product sign step (ASR_NARROW_S8 in native/src/kernels.h), 1.3-1.7x

@@ -16,8 +16,8 @@ Config keys: ``sample_rate`` (Hz, any integer rate the resampler handles
 in bounded memory), ``words`` (include the ``result`` word list, default
 true), ``max_alternatives`` (n-best: adds ``alternatives``
 [{"text", "confidence"}], confidence being the total log score in nats),
-``phrase_list`` (only these phrases can be recognized; Vosk's "[unk]" entry
-is ignored), ``precision`` ("float", "int16", "int8"; the bundled models
+``phrase_list`` (only these phrases can be recognized, other speech gives
+an empty text as with ``--reject``; Vosk's "[unk]" entry is ignored), ``precision`` ("float", "int16", "int8"; the bundled models
 only). Anything else is refused.
 
 A bad message gets ``{"error": "..."}`` and a close code (``CLOSE_*``);
@@ -211,7 +211,8 @@ class RecognizerPool:
             return Recognizer(model=model, lexicon=dec.lexicon, lm=lm,
                               phrases=list(phrases) if phrases else None, kernel=self.kernel,
                               beam=dec.beam, lm_weight=dec.lm_weight, word_bonus=dec.word_bonus,
-                              greedy=dec.greedy, endpoint=self.base.endpoint)
+                              greedy=dec.greedy, endpoint=self.base.endpoint,
+                              reject=self.base.reject)
         except (LexiconError, LanguageModelError) as exc:
             raise ServeError("phrase_list: %s" % exc, CLOSE_INVALID) from None
 

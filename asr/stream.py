@@ -57,6 +57,8 @@ class Result:
     nbest: list = field(default_factory=list)
     latency_s: Optional[float] = None   # wall time from end of speech to this result
     audio_s: float = 0.0                # seconds of audio behind a whole-recording result
+    conf: Optional[float] = None        # phrase mode: confidence that it is the phrase
+    rejected: str = ""                  # phrase mode: the phrase rejected as out-of-grammar
 
 
 @dataclass
@@ -114,14 +116,19 @@ class Recognizer:
     ``model``: a path or a :class:`Model` (default: the bundled English model
     at ``precision``). ``lexicon``/``lm``: paths (default: the bundled
     ones); ``lm=False`` decodes without a language model. ``phrases``: a
-    list of allowed phrases for command-and-control decoding.
-    ``kernel``: 'auto' or a path name ('ref', 'avx2', ...).
+    list of allowed phrases for command-and-control decoding; a result
+    whose confidence (:mod:`asr.rejection`) is below ``reject`` is rejected
+    as out-of-grammar speech (default ``asr.rejection.DEFAULT_REJECT``; 0
+    keeps every result). ``kernel``: 'auto' or a path name ('ref', 'avx2', ...).
+    ``words``: words to add to the lexicon, as for :meth:`add_words` (with
+    phrases, the way to use words the lexicon lacks).
     """
 
     def __init__(self, model=None, precision="int8", lexicon=None, lm=None, phrases=None,
                  kernel="auto", beam=None, lm_weight=None, word_bonus=None, greedy=False,
-                 endpoint=EndpointConfig()):
+                 endpoint=EndpointConfig(), reject=None, words=None):
         from . import decoder as dec
+        from .rejection import DEFAULT_REJECT, PhraseScorer
         if model is None:
             model = default_model_path(precision)
         self.model = model if isinstance(model, Model) else Model.load(model)
@@ -131,10 +138,32 @@ class Recognizer:
         self.frame_shift_s = self.model.frame_shift_s
         opts = {k: v for k, v in (("beam", beam), ("lm_weight", lm_weight),
                                   ("word_bonus", word_bonus)) if v is not None}
+        from .g2p import word_prons
         self.decoder = dec.build_decoder(self.model.labels, lexicon=lexicon, lm=lm,
                                          phrases=phrases, greedy=greedy,
+                                         words=word_prons(words) if words else None,
                                          frame_shift_s=self.frame_shift_s, **opts)
         self.blank = self.model.labels.index("<blk>") if "<blk>" in self.model.labels else 0
+        self.scorer = None
+        if phrases is not None and not self.decoder.greedy:
+            self.scorer = PhraseScorer(self.decoder.lexicon)
+        self.reject = DEFAULT_REJECT if reject is None else float(reject)
+        if not 0.0 <= self.reject <= 1.0:
+            raise AsrError("reject must be a confidence in [0, 1], got %r" % (reject,))
+
+    def add_words(self, words, logp10=None):
+        """Make new words recognizable without reloading anything: each item
+        of ``words`` is a word (pronounced by the bundled G2P model), a
+        ``"word PH PH ..."`` line or a ``(word, phones)`` pair. They join the
+        lexicon trie and, as unigrams of log10 probability ``logp10`` (default:
+        the LM's median word), the n-gram LM. Takes effect from the next
+        utterance of every stream; the decoder is replaced, not changed, so
+        threads decoding meanwhile are unaffected. Returns the pronunciations
+        used."""
+        from .g2p import word_prons
+        prons = word_prons(words)
+        self.decoder = self.decoder.with_words(prons, logp10)
+        return prons
 
     @property
     def precision(self):
@@ -171,8 +200,10 @@ def merge_results(results, audio_s=0.0):
     text = " ".join(r.text for r in results if r.text)
     if not results:
         return Result(text="", audio_s=audio_s)
+    confs = [r.conf for r in results if r.conf is not None]
     return Result(text=text, words=words, start=results[0].start, end=results[-1].end,
-                  audio_s=audio_s)
+                  audio_s=audio_s, conf=max(confs) if confs else None,
+                  rejected=" ".join(r.rejected for r in results if r.rejected))
 
 
 class Stream:
@@ -197,6 +228,12 @@ class Stream:
         self._blank_run = 0
         self._speech = False
         self._speech_end_wall = None
+        self._utt_lp = []                # phrase mode: the utterance's frames, for its confidence
+
+    def _feed(self, lp):
+        self._dec.accept(lp)
+        if self.rec.scorer is not None and len(lp):
+            self._utt_lp.append(np.array(lp, dtype=np.float32))
 
     def accept(self, chunk):
         """Feed samples (1-D int16/float array, or n x channels: mixed down).
@@ -264,13 +301,13 @@ class Stream:
                 frame = self._frame + i + 1
                 long_utt = frame - self._utt_start >= max_frames
                 if (self._speech and self._blank_run >= need) or long_utt:
-                    self._dec.accept(lp[start:i + 1])
+                    self._feed(lp[start:i + 1])
                     self._frame += i + 1 - start
                     start = i + 1
                     finals.append(self._close_utterance())
                     self._new_utterance()
         if start < len(lp):
-            self._dec.accept(lp[start:])
+            self._feed(lp[start:])
             self._frame += len(lp) - start
         self.timings["decoder"] += time.perf_counter() - t0
         return finals
@@ -282,10 +319,20 @@ class Stream:
                      start=self._utt_start * self.rec.frame_shift_s,
                      end=self._frame * self.rec.frame_shift_s,
                      nbest=getattr(r, "nbest", []))
+        if self.rec.scorer is not None and res.text:
+            self._judge(res)
         self.timings["decoder"] += time.perf_counter() - t
         if res.text or not force or not self.results:
             self.results.append(res)
         return res
+
+    def _judge(self, res):
+        """Phrase mode: set the result's confidence; below the threshold the
+        phrase is moved to ``rejected`` and the result has no text."""
+        lp = np.concatenate(self._utt_lp) if self._utt_lp else np.zeros((0, 1), np.float32)
+        res.conf = self.rec.scorer.confidence(lp, res.text.split())
+        if res.conf < self.rec.reject:
+            res.rejected, res.text, res.words, res.nbest = res.text, "", [], []
 
     @property
     def audio_seconds(self):

@@ -175,3 +175,18 @@ def test_eval_by_speaker_and_greedy_phone_error_rate(env, tmp_path, capsys):
     e = rep["precisions"]["int8"]
     assert e["no_pronunciation"] == 1 and e["sentences"] == 3
     assert e["ref_words"] == len("G OW L EH F T S T AA P Y EH S N OW T EH N".split())
+
+
+def test_eval_progress_bar_on_stderr_only(env, tmp_path, capsys):
+    rows = []
+    for i in range(3):
+        p = tmp_path / ("u%d.wav" % i)
+        sf.write(p, speech(0.6, 40 + i), 16000)
+        rows.append("%s\tgo\n" % p)
+    tsv = tmp_path / "set.tsv"
+    tsv.write_text("".join(rows))
+    rc, out, err = run(eval_cli.main, [str(tsv), "--json", "--precision", "int8", "--progress"], capsys)
+    assert rc == 0 and json.loads(out)["utterances"] == 3
+    assert "int8 [" in err and "3/3" in err
+    rc, out, err = run(eval_cli.main, [str(tsv), "--json", "--precision", "int8"], capsys)
+    assert rc == 0 and err == ""           # stderr is not a terminal: no bar by default

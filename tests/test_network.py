@@ -1,4 +1,4 @@
-"""The C network against the numpy references, on every kernel path."""
+"""The C network against the numpy references, on every kernel."""
 import numpy as np
 import pytest
 
@@ -8,7 +8,7 @@ from asr.network import Network
 from asr.quantize import quantize_model
 from helpers import random_feats, random_float_model
 
-PATHS = _native.available_paths()
+PATHS = _native.available_kernels()
 # Q10 log-softmax: the C fixed-point exp/log tables against float64 on the
 # same integer logits; bound of 2 output steps (2/1024 nats).
 Q10_TOL = 2.0 / 1024

@@ -3,7 +3,7 @@ and the asr-rtf --json schema, cost model, --plot and --compare.
 
 The cross tests build the network driver for ARM and run it under
 qemu-user: the log-probabilities of int8 and int16 models must equal this
-machine's (asr.network) bit for bit, on every ARM kernel path (armv7 NEON;
+machine's (asr.network) bit for bit, on every ARM kernel (armv7 NEON;
 aarch64 NEON on an emulated Cortex-A53 and sdot on qemu's "max" CPU).
 They skip only when a cross compiler, qemu or make is not installed."""
 import io
@@ -77,7 +77,7 @@ def test_small_model_bit_identical_under_qemu(platform, prec, small_models, out_
 
 
 def test_chunked_reference_path_and_float(small_models, out_dir):
-    """The job's chunk size and kernel path reach the driver: 7-frame calls
+    """The job's chunk size and kernel reach the driver: 7-frame calls
     on the reference path give the same bits; float agrees within the
     documented tolerance (fused vs separate multiply-add may differ)."""
     need_cross("armv7")
@@ -275,15 +275,50 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, tmp_path):
     assert code == 2 and out == "" and "matplotlib" in err and "pip install" in err
 
 
-def test_compare_names_the_extra(short_wav, small_model_dir):
+def test_compare_names_missing_peers_and_skips_them(short_wav, small_model_dir, monkeypatch):
+    from asr import peers
+    monkeypatch.setattr(peers, "missing_peers", lambda: ["onnxruntime", "onnx"])
     code, out, err = run_cli(["--compare", "--json", "--repeat", "1", "--audio", short_wav,
                               "--model-dir", small_model_dir, "--precision", "int8"])
     assert code == 0
     report = json.loads(out)
     assert set(report["compare"]["ours"]) == {"float", "int16", "int8"}
-    import importlib.util
-    if any(importlib.util.find_spec(m) is None for m in ("pocketsphinx", "onnxruntime", "onnx")):
-        assert ".[compare]" in err
+    assert "onnxruntime, onnx not installed" in err and "[compare]" in err
+
+
+def test_compare_without_any_peer_is_a_clear_error(monkeypatch):
+    """Nothing to compare with: exit 2 before measuring, naming what to install."""
+    from asr import peers
+    monkeypatch.setattr(peers, "missing_peers", lambda: list(peers.PEER_MODULES))
+    monkeypatch.setattr(rtf, "profile", lambda *a: pytest.fail("measured anyway"))
+    code, out, err = run_cli(["--compare"])
+    assert code == 2 and out == ""
+    assert "pocketsphinx, onnxruntime, onnx" in err and "pip install" in err
+
+
+def test_compare_is_measured_by_the_package_not_tools(short_wav, small_model_dir, monkeypatch):
+    import sys
+    from asr import peers
+    calls = []
+    monkeypatch.setattr(peers, "missing_peers", lambda: [])
+    monkeypatch.setattr(peers, "pocketsphinx_rtf", lambda audio, repeat: calls.append("ps") or (0.5, []))
+    monkeypatch.setattr(peers, "onnx_rtf", lambda *a, **k: calls.append("ort") or {"float": 0.01, "int8": 0.02})
+    code, out, err = run_cli(["--compare", "--repeat", "1", "--audio", short_wav,
+                              "--model-dir", small_model_dir, "--precision", "int8"])
+    assert code == 0 and calls == ["ps", "ort"]
+    assert "PocketSphinx, end to end" in out and "onnxruntime int8, acoustic model" in out
+    assert "compare_peers" not in sys.modules
+
+
+def test_progress_bar_only_on_stderr_and_on_request(short_wav, small_model_dir):
+    argv = ["--json", "--repeat", "1", "--audio", short_wav, "--model-dir", small_model_dir,
+            "--precision", "int8,int16"]
+    code, out, err = run_cli(argv + ["--progress"])
+    assert code == 0 and json.loads(out)["results"]
+    assert "asr-rtf [" in err and "2/2" in err and "\r" not in out and "#" not in out
+    for extra in ([], ["--no-progress"]):      # stderr is not a terminal here
+        code, out, err = run_cli(argv + extra)
+        assert code == 0 and "asr-rtf [" not in err
 
 
 def test_compare_with_emulation_is_a_usage_error():

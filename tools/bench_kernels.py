@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Matrix-product benchmark: numpy float32 (BLAS) against the C library's
-float, int16 and int8 kernels on every kernel path this CPU has, at batch 1
+float, int16 and int8 kernels on every kernel this CPU has, at batch 1
 (streaming, one frame) and batched (whole utterances), on the layer shapes
 of an acoustic model.
 
@@ -117,10 +117,10 @@ def time_c(path, dtype, rows, cols, batch, seconds, weights=None):
     out = ffi.new("double *")
     code, wmax = DTYPES[dtype]
     if wmax is None:
-        _native.check(lib.asr_bench_gemm_weights(_native.path_id(path), code, ffi.from_buffer(weights), rows,
+        _native.check(lib.asr_bench_gemm_weights(_native.kernel_id(path), code, ffi.from_buffer(weights), rows,
                                                  cols, batch, seconds, out, st), st)
     else:
-        _native.check(lib.asr_bench_gemm(_native.path_id(path), code, rows, cols, batch, wmax,
+        _native.check(lib.asr_bench_gemm(_native.kernel_id(path), code, rows, cols, batch, wmax,
                                          seconds, out, st), st)
     return out[0]
 
@@ -147,7 +147,7 @@ def main(argv=None):
     dtypes = [d for d in DTYPES if DTYPES[d][1] is not None or trained]
     batches = [int(b) for b in args.batch.split(",")]
     name, nominal = cpu_info()
-    paths = _native.available_paths()
+    paths = _native.available_kernels()
     macs_per_frame = sum(r * c for r, c in shapes)
     clocks = [lib.asr_bench_clock_ghz()]
     # Seconds of one product: numpy per (batch, shape), C per (batch, path,
@@ -189,7 +189,7 @@ def main(argv=None):
     clocks.append(lib.asr_bench_clock_ghz())
     measured = max(clocks) or None
     ghz = args.ghz or measured or nominal
-    print("CPU: %s, nominal %s, measured %s, peak column at %s; kernel paths: %s; "
+    print("CPU: %s, nominal %s, measured %s, peak column at %s; kernels: %s; "
           "numpy BLAS threads as configured"
           % (name, "%.2f GHz" % nominal if nominal else "unknown",
              "%.2f GHz" % measured if measured else "n/a",

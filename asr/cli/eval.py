@@ -4,7 +4,8 @@ import json
 import os
 import sys
 
-from .common import HelpFormatter, Progress, add_model_options, error, make_recognizer
+from .common import (HelpFormatter, Progress, add_model_options, add_progress_option, error,
+                     make_recognizer)
 
 DESCRIPTION = """\
 Score a data set: WER (substitutions, deletions, insertions), sentence error
@@ -96,6 +97,7 @@ def parse_args(argv):
     p.add_argument("--limit", type=int, default=0, help="score only the first N utterances (0: all)")
     p.add_argument("--hyp-out", help="write hypotheses to this TSV (utt, precision, text)")
     p.add_argument("--by-speaker", action="store_true", help="also score each speaker (utt2spk)")
+    add_progress_option(p)
     add_model_options(p, multi=True)
     args = p.parse_args(argv)
     args.precisions = [x.strip() for x in args.precision.split(",") if x.strip()]
@@ -135,9 +137,9 @@ def evaluate(args):
         stage = {"features": 0.0, "model": 0.0, "decoder": 0.0}
         seconds, failed = 0.0, 0
         hyps[prec] = {}
-        bar = Progress(len(items), prec)
+        bar = Progress(len(items), prec, enabled=args.progress)
         for utt, wav, ref in items:
-            bar.step()
+            bar.step(utt)
             ref = normalize(ref)
             if prons is not None:
                 ref = phone_reference(ref, prons)

@@ -7,7 +7,7 @@ import resource
 import sys
 import time
 
-from .common import HelpFormatter, error
+from .common import HelpFormatter, Progress, add_progress_option, error
 
 DESCRIPTION = """\
 Profile the real-time factor (processing time / audio time) of features,
@@ -41,13 +41,13 @@ JSON_SCHEMA = {
              "[] when measured",
     "cost_model": "dict|null: mode emulated: {efficiency, cores: {core: {clock_ghz, kernel, "
                   "macs_per_cycle: {precision: float}}}}",
-    "compare": "dict|null: with --compare, the report of tools/compare_peers.py: {audio_seconds, "
+    "compare": "dict|null: with --compare, the report of asr/peers.py: {audio_seconds, "
                "files, threads, repeat, ours: {precision: {rtf, am_rtf, stages, kernel}}, "
                "pocketsphinx: float|null, onnxruntime_am: {float, int8}|null, ratios}",
 }
 RESULT_SCHEMA = {
     "precision": "str: float, int16 or int8",
-    "kernel": "str: kernel path used",
+    "kernel": "str: kernel used",
     "load_s": "float: model load and weight packing, seconds",
     "model_bytes": "int: model file size",
     "rtf": "dict: {features, model, decoder, total}: seconds per second of audio (median run)",
@@ -60,9 +60,9 @@ CROSS_SCHEMA = {
     "model_bytes": "int: model file size",
     "core": "str: reference core of the estimate (Cortex-A7, Cortex-A53, Cortex-A55)",
     "clock_ghz": "float: its assumed clock",
-    "qemu_cpu": "str: the CPU qemu emulated (it selects the kernel path)",
-    "kernel": "str: kernel path the ARM run used",
-    "host_kernel": "str: kernel path of this machine's reference run",
+    "qemu_cpu": "str: the CPU qemu emulated (it selects the kernel)",
+    "kernel": "str: kernel the ARM run used",
+    "host_kernel": "str: kernel of this machine's reference run",
     "bit_identical": "bool: every output float equal, bit for bit, to this machine's",
     "max_abs_diff": "float|null: largest difference of a log-probability, nats (null: shapes differ)",
     "macs_per_audio_s": "float: multiply-accumulates of the acoustic model per second of audio",
@@ -118,8 +118,9 @@ def parse_args(argv):
     p.add_argument("--model-dir", help="directory with en-us-{float,int16,int8}.asrm")
     p.add_argument("--compare", action="store_true",
                    help="also measure PocketSphinx and onnxruntime on the same audio "
-                        "(tools/compare_peers.py; pip install -e '.[compare]')")
+                        "(asr/peers.py; needs the 'compare' extra: pocketsphinx, onnxruntime, onnx)")
     p.add_argument("--plot", metavar="PNG", help="draw a bar chart of the results (needs matplotlib)")
+    add_progress_option(p)
     return p.parse_args(argv)
 
 
@@ -222,23 +223,27 @@ def outputs_agree(row):
         and row["max_abs_diff"] <= FLOAT_TOLERANCE
 
 
-def run_compare(audio, files, args):
-    """tools/compare_peers.py's measurement on the same audio (imported from
-    the checkout: tools/ is not an installed package)."""
-    import importlib.util
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                        "tools", "compare_peers.py")
-    if not os.path.exists(path):
-        raise FileNotFoundError("--compare needs tools/compare_peers.py of a source checkout")
-    spec = importlib.util.spec_from_file_location("compare_peers", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    missing = mod.missing_peers()
-    if missing:
-        error("asr-rtf: --compare: %s not installed, so those peers are left out; install them with "
-              "pip install -e '.[compare]'" % ", ".join(missing))
+def run_compare(audio, files, args, step=None):
+    """asr/peers.py's measurement on the same audio: the report dict.
+    ``step(label)`` is called after each measurement (progress)."""
+    from .. import peers
     model_dir = args.model_dir or os.path.dirname(model_path("int8", args))
-    return mod.measure(audio, files, model_dir, max(1, args.repeat)), mod
+    return peers.measure(audio, files, model_dir, max(1, args.repeat), step=step)
+
+
+def check_compare_available():
+    """Name the missing peers on stderr. Returns False when none of them is
+    installed (--compare would have nothing to compare)."""
+    from .. import peers
+    missing = peers.missing_peers()
+    if len(missing) == len(peers.PEER_MODULES):
+        error("asr-rtf: --compare needs the peers it compares with, and none is installed (%s): %s"
+              % (", ".join(missing), peers.MISSING_HINT))
+        return False
+    if missing:
+        error("asr-rtf: --compare: %s not installed, so those peers are left out; %s"
+              % (", ".join(missing), peers.MISSING_HINT))
+    return True
 
 
 def check_plot_available():
@@ -379,6 +384,8 @@ def main(argv=None):
     if bad or not precisions:
         error("asr-rtf: --precision takes float, int16, int8 (comma-separated), got %r" % args.precision)
         return 2
+    if args.compare and not check_compare_available():
+        return 2
     from ..audio import read_audio
     files = args.audio or default_audio()
     if not files:
@@ -387,6 +394,7 @@ def main(argv=None):
     report = {"platform": plat, "mode": "emulated" if emulated else "measured", "host": host_plat,
               "cpu": cpu_model(), "audio_seconds": 0.0, "files": files, "results": [], "cross": [],
               "cost_model": None, "compare": None}
+    bar = None
     try:
         audio = [read_audio(f, 16000) for f in files]
         report["audio_seconds"] = round(sum(len(a) for a in audio) / 16000.0, 2)
@@ -395,10 +403,18 @@ def main(argv=None):
                 report["cross"] += profile_cross(p, audio, args)
             report["cost_model"] = cost_model_summary()
         else:
-            report["results"] = [profile(p, audio, args) for p in precisions]
+            from .. import peers
+            bar = Progress(len(precisions) + (peers.measure_steps() if args.compare else 0),
+                           "asr-rtf", enabled=args.progress)
+            for p in precisions:
+                report["results"].append(profile(p, audio, args))
+                bar.step(p)
             if args.compare:
-                report["compare"], compare_mod = run_compare(audio, files, args)
+                report["compare"] = run_compare(audio, files, args, step=bar.step)
+            bar.close()
     except (AsrError, OSError) as exc:
+        if bar is not None:
+            bar.close()
         error("asr-rtf: %s" % exc)
         return 1
     if args.plot:
@@ -410,8 +426,9 @@ def main(argv=None):
     else:
         print_measured(report, args)
         if report["compare"]:
+            from ..peers import print_report
             print()
-            compare_mod.print_report(report["compare"])
+            print_report(report["compare"])
     disagree = [r for r in report["cross"] if not outputs_agree(r)]
     for r in disagree:
         error("asr-rtf: %s %s on %s: the ARM outputs differ from this machine's (max %.3g)"

@@ -48,15 +48,10 @@ def make_server(args):
     """The Server for parsed arguments: the recognizer (endpointing on, so
     each utterance gets its final result) and the limits."""
     from ..server import Limits, RecognizerPool, Server
-    from ..stream import EndpointConfig, Recognizer
-    phrases = None
-    if args.phrases:
-        with open(args.phrases, encoding="utf-8") as f:
-            phrases = [line.strip() for line in f if line.strip()]
-    rec = Recognizer(model=args.model, precision=args.precision, lexicon=args.lexicon,
-                     lm=False if args.no_lm else args.lm, phrases=phrases, kernel=args.kernel,
-                     beam=args.beam, lm_weight=args.lm_weight, word_bonus=args.word_bonus,
-                     greedy=args.greedy, endpoint=EndpointConfig())
+    from ..stream import EndpointConfig
+    from .common import make_recognizer, read_lines
+    phrases = read_lines(args.phrases) if args.phrases else None
+    rec = make_recognizer(args, endpoint=EndpointConfig())
     limits = Limits(max_streams=args.max_streams, max_frame_bytes=args.max_frame_bytes,
                     idle_timeout_s=args.idle_timeout)
     pool = RecognizerPool(rec, limits, kernel=args.kernel, custom_model=args.model is not None,

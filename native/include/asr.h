@@ -25,14 +25,15 @@
 extern "C" {
 #endif
 
-#define ASR_API_VERSION 1
+/* 2: the kernel choice is named asr_kernel (was asr_path). */
+#define ASR_API_VERSION 2
 
 typedef enum asr_code {
     ASR_OK = 0,
     ASR_E_ARG = 1,        /* a null pointer, a bad enum, a size out of range  */
     ASR_E_NOMEM = 2,      /* an allocation failed                             */
     ASR_E_SHAPE = 3,      /* dimensions that do not fit together              */
-    ASR_E_UNSUPPORTED = 4 /* a kernel path this CPU or build does not have    */
+    ASR_E_UNSUPPORTED = 4 /* a kernel this CPU or build does not have         */
 } asr_code;
 
 typedef struct asr_status {
@@ -44,85 +45,31 @@ int asr_api_version(void);
 
 /* ---------------------------------------------------------------- kernels */
 
-/* Kernel paths. Each integer kernel computes exactly the same integers on
- * every path; ASR_PATH_REF is the specification. */
-typedef enum asr_path {
-    ASR_PATH_AUTO = -1,      /* the best path this CPU has                   */
-    ASR_PATH_REF = 0,        /* plain C99                                    */
-    ASR_PATH_SSE41 = 1,      /* x86 SSE4.1                                   */
-    ASR_PATH_AVX2 = 2,       /* x86 AVX2                                     */
-    ASR_PATH_AVX512VNNI = 3, /* x86 AVX-512BW + VNNI                         */
-    ASR_PATH_NEON = 4,       /* armv7 NEON or aarch64 Advanced SIMD          */
-    ASR_PATH_NEON_DOT = 5    /* aarch64 with the sdot instruction            */
-} asr_path;
+/* Kernels: one implementation of the matrix products per instruction set.
+ * Each integer kernel computes exactly the same integers as every other;
+ * ASR_KERNEL_REF is the specification. (Not to be confused with the
+ * convolution width of a layer, asr_layer_desc.kernel / ASR_MAX_KERNEL.) */
+typedef enum asr_kernel {
+    ASR_KERNEL_AUTO = -1,      /* the best kernel this CPU has                 */
+    ASR_KERNEL_REF = 0,        /* plain C99                                    */
+    ASR_KERNEL_SSE41 = 1,      /* x86 SSE4.1                                   */
+    ASR_KERNEL_AVX2 = 2,       /* x86 AVX2                                     */
+    ASR_KERNEL_AVX512VNNI = 3, /* x86 AVX-512BW + VNNI                         */
+    ASR_KERNEL_NEON = 4,       /* armv7 NEON or aarch64 Advanced SIMD          */
+    ASR_KERNEL_NEON_DOT = 5    /* aarch64 with the sdot instruction            */
+} asr_kernel;
 
-#define ASR_PATH_COUNT 6
+#define ASR_KERNEL_COUNT 6
 
-/* Bit (1 << path) is set for every path this build and this CPU can run. */
-unsigned asr_paths_available(void);
-/* Short lower-case name of a path ("ref", "sse41", "avx2", "avx512vnni",
- * "neon", "neondot"); NULL for an unknown path. */
-const char *asr_path_name(int path);
-/* The path ASR_PATH_AUTO resolves to: the environment variable ASR_KERNEL
- * (a path name, or "auto") when it is set, otherwise the best available. */
-int asr_path_resolve(int path, int *resolved, asr_status *st);
-
-/* Stand-alone matrix products, used by tests and benchmarks; the network
- * calls the same kernels on weights packed once at load.
- *   out[n*out_stride + o] = sum_k x[n*x_stride + k] * w[o*w_stride + k]
- * for n < batch, o < rows, k < cols. Pointers need no alignment.
- * s8:  int8 weights must lie in [-127, 127] (x may use all of [-128, 127]);
- *      int32 accumulators cannot overflow for cols <= ASR_MAX_K (see net.c).
- *      SSE4.1/AVX2 take a faster exact route for matrices of 7-bit weights
- *      (|w| <= 63) with cols <= ASR_NARROW_MAX_K (native/src/kernels_x86.inc).
- * s16: int16 weights must lie in [-32767, 32767]; accumulators are int64
- *      because sum of even three 16x16 products can exceed int32.
- * f32: plain float; the summation order of one output is fixed by cols alone
- *      (never by batch or position), so chunked and whole runs agree. */
-int asr_gemm_s8s8s32(int path, const int8_t *w, size_t rows, size_t cols, size_t w_stride,
-                     const int8_t *x, size_t batch, size_t x_stride,
-                     int32_t *out, size_t out_stride, asr_status *st);
-int asr_gemm_s16s16s64(int path, const int16_t *w, size_t rows, size_t cols, size_t w_stride,
-                       const int16_t *x, size_t batch, size_t x_stride,
-                       int64_t *out, size_t out_stride, asr_status *st);
-int asr_gemm_f32(int path, const float *w, size_t rows, size_t cols, size_t w_stride,
-                 const float *x, size_t batch, size_t x_stride,
-                 float *out, size_t out_stride, asr_status *st);
-
-/* Benchmark of one kernel on a weight matrix packed once: random rows x
- * cols weights of dtype (ASR_F32/S16/S8) times batch random frames, in
- * blocks of >= 2 ms repeated for at least min_seconds of monotonic wall
- * time; *seconds gets the time of one product in the fastest block. int8 weights lie in [-s8_wmax, s8_wmax]
- * (1..127; 63 or less takes the 7-bit-weight route of SSE4.1/AVX2). Timed
- * in C so the caller's per-call overhead is not measured. Used by
- * tools/bench_kernels.py. */
-int asr_bench_gemm(int path, int dtype, size_t rows, size_t cols, size_t batch, int s8_wmax,
-                   double min_seconds, double *seconds, asr_status *st);
-/* The same on the caller's rows x cols weights (row stride cols), e.g. a
- * trained layer's: the int8 route of SSE4.1/AVX2 depends on the values. */
-int asr_bench_gemm_weights(int path, int dtype, const void *w, size_t rows, size_t cols, size_t batch,
-                           double min_seconds, double *seconds, asr_status *st);
-
-/* The core's running clock in GHz, timed on a chain of dependent one-cycle
- * integer adds (about 0.5 s); 0 where this build cannot measure it. */
-double asr_bench_clock_ghz(void);
-
-/* Requantize accumulators to an integer activation (the epilogue every int
- * layer runs after its product):
- *   v = acc + bias[o]                                  (int64)
- *   q = round(v * mult[o] / 2^(31 + shift[o]))         (round half up)
- *   y = clamp(q + zero_point, lo, hi)
- * mult[o] in [2^30, 2^31) (or 0), shift[o] in [-31, 32]. The multiply is
- * exact in 96-bit arithmetic built from 32-bit pieces, so targets without
- * an FPU or 128-bit integers compute the same value. */
-int asr_requant_s64(const int64_t *acc, size_t n, const int64_t *bias,
-                    const int32_t *mult, const int32_t *shift, int32_t zero_point,
-                    int32_t lo, int32_t hi, int32_t *out, asr_status *st);
-
-/* Fixed-point log-softmax over n logits in Q10 (value = q / 1024 nats):
- * out = logit - max - log(sum(exp(logit - max))), in Q10, saturated to
- * [-32767, 0]. exp and log use 2^x / log2 tables; no floating point. */
-int asr_logsoftmax_q10(const int32_t *logits, size_t n, int16_t *out, asr_status *st);
+/* Bit (1 << kernel) is set for every kernel this build and this CPU can run. */
+unsigned asr_kernels_available(void);
+/* Short lower-case name of a kernel ("ref", "sse41", "avx2", "avx512vnni",
+ * "neon", "neondot"); NULL for an unknown one. */
+const char *asr_kernel_name(int kernel);
+/* The kernel ASR_KERNEL_AUTO resolves to: the environment variable ASR_KERNEL
+ * (a kernel name, or "auto") when it is set, otherwise the best available.
+ * ASR_E_UNSUPPORTED when this CPU or build lacks the kernel asked for. */
+int asr_kernel_resolve(int kernel, int *resolved, asr_status *st);
 
 /* ---------------------------------------------------------------- network */
 
@@ -130,13 +77,18 @@ typedef enum asr_dtype { ASR_F32 = 0, ASR_S16 = 1, ASR_S8 = 2 } asr_dtype;
 typedef enum asr_act { ASR_ACT_NONE = 0, ASR_ACT_RELU = 1, ASR_ACT_LOGSOFTMAX = 2 } asr_act;
 
 /* Largest sizes the network accepts; they bound the int32 accumulator
- * (see net.c) and reject absurd headers before anything is allocated. */
+ * (native/QUANTIZATION.md) and reject absurd headers before anything is
+ * allocated. */
 #define ASR_MAX_DIM 8192
 #define ASR_MAX_K 65536
 #define ASR_NARROW_MAX_K 8192
 #define ASR_MAX_KERNEL 32
 #define ASR_MAX_STRIDE 8
 #define ASR_MAX_LAYERS 64
+/* Integer weights are symmetric: -128 and -32768 are refused, because the
+ * no-saturation bounds of the kernels need |w| <= these (native/QUANTIZATION.md). */
+#define ASR_S8_WEIGHT_MAX 127
+#define ASR_S16_WEIGHT_MAX 32767
 
 /* One time-delay (dilated 1-D convolution) layer with "valid" borders:
  *   y[t][o] = act( sum_j sum_i W[o][j*in_dim + i] * x[t*stride + j*dilation][i] + b[o] )
@@ -144,7 +96,7 @@ typedef enum asr_act { ASR_ACT_NONE = 0, ASR_ACT_RELU = 1, ASR_ACT_LOGSOFTMAX = 
  * dtype is the type of the weights and of this layer's input activations.
  * For integer layers x is stored as q with x = (q - in_zero) * in_scale and
  * W as q with W = (q - w_zero) * w_scale[o]; the exporter folds every
- * constant into bias (accumulator units) and mult/shift (see asr_requant_s64);
+ * constant into bias (accumulator units) and mult/shift (native/QUANTIZATION.md);
  * w_zero is nonzero only in the asymmetric scheme and costs one extra sum
  * over each input row. out_dtype is the next layer's input type, or ASR_F32
  * on the last layer, which must use ASR_ACT_LOGSOFTMAX. */
@@ -188,12 +140,12 @@ typedef struct asr_net asr_net;       /* immutable after creation; shareable  */
 typedef struct asr_stream asr_stream; /* per-utterance state; one thread each */
 
 /* Validates the description, copies and packs the weights for the kernel
- * path (ASR_PATH_AUTO: see asr_path_resolve). The caller's arrays may be
+ * kernel (ASR_KERNEL_AUTO: see asr_kernel_resolve). The caller's arrays may be
  * freed afterwards. */
-int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status *st);
+int asr_net_create(const asr_net_desc *desc, int kernel, asr_net **out, asr_status *st);
 void asr_net_free(asr_net *net);
-/* Output label count, total frame subsampling, and the kernel path in use. */
-int asr_net_info(const asr_net *net, uint32_t *n_out, uint32_t *subsampling, int *path,
+/* Output label count, total frame subsampling, and the kernel in use. */
+int asr_net_info(const asr_net *net, uint32_t *n_out, uint32_t *subsampling, int *kernel,
                  asr_status *st);
 
 /* A stream reads its network's weights on every forward, so the network

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "asr_testing.h"
 #include "kernels.h"
 
 static double now_s(void)
@@ -43,29 +44,29 @@ static void fill(void *buf, int dtype, size_t n, uint32_t seed, int s8_max)
     }
 }
 
-int asr_bench_gemm(int path, int dtype, size_t rows, size_t cols, size_t batch, int s8_wmax,
+int asr_bench_gemm(int kernel, int dtype, size_t rows, size_t cols, size_t batch, int s8_wmax,
                    double min_seconds, double *seconds, asr_status *st)
 {
     void *w;
     int rc;
 
-    if (dtype != ASR_F32 && dtype != ASR_S16 && dtype != ASR_S8)
+    if (!asr_valid_dtype(dtype))
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: unknown dtype %d", dtype);
     if (rows == 0 || rows > ASR_MAX_DIM || cols == 0 || cols > ASR_MAX_K)
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: %zu x %zu is outside 1..%d x 1..%d", rows, cols,
                         ASR_MAX_DIM, ASR_MAX_K);
     if (s8_wmax < 1 || s8_wmax > 127)
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm: s8_wmax %d is outside 1..127", s8_wmax);
-    w = malloc(rows * cols * (dtype == ASR_F32 ? 4 : dtype == ASR_S16 ? 2 : 1));
+    w = malloc(rows * cols * asr_dtype_size(dtype));
     if (!w)
         return asr_fail(st, ASR_E_NOMEM, "asr_bench_gemm: out of memory");
     fill(w, dtype, rows * cols, 12345u, s8_wmax);
-    rc = asr_bench_gemm_weights(path, dtype, w, rows, cols, batch, min_seconds, seconds, st);
+    rc = asr_bench_gemm_weights(kernel, dtype, w, rows, cols, batch, min_seconds, seconds, st);
     free(w);
     return rc;
 }
 
-int asr_bench_gemm_weights(int path, int dtype, const void *w, size_t rows, size_t cols, size_t batch,
+int asr_bench_gemm_weights(int kernel, int dtype, const void *w, size_t rows, size_t cols, size_t batch,
                            double min_seconds, double *seconds, asr_status *st)
 {
     const asr_kernels *kern;
@@ -77,9 +78,9 @@ int asr_bench_gemm_weights(int path, int dtype, const void *w, size_t rows, size
 
     if (!seconds || !w)
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: null %s pointer", w ? "output" : "weight");
-    if ((rc = asr_path_resolve(path, &resolved, st)) != ASR_OK)
+    if ((rc = asr_kernel_resolve(kernel, &resolved, st)) != ASR_OK)
         return rc;
-    if (dtype != ASR_F32 && dtype != ASR_S16 && dtype != ASR_S8)
+    if (!asr_valid_dtype(dtype))
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: unknown dtype %d", dtype);
     if (rows == 0 || rows > ASR_MAX_DIM || cols == 0 || cols > ASR_MAX_K || batch == 0 ||
         batch > 4096)
@@ -87,7 +88,7 @@ int asr_bench_gemm_weights(int path, int dtype, const void *w, size_t rows, size
                         "1..%d x 1..4096", rows, cols, batch, ASR_MAX_DIM, ASR_MAX_K);
     if (!(min_seconds >= 0.0 && min_seconds <= 60.0))
         return asr_fail(st, ASR_E_ARG, "asr_bench_gemm_weights: min_seconds must lie in [0, 60]");
-    es = dtype == ASR_F32 ? 4 : dtype == ASR_S16 ? 2 : 1;
+    es = asr_dtype_size(dtype);
     os = dtype == ASR_S16 ? 8 : 4;
     x = malloc(batch * cols * es);
     out = malloc(batch * rows * os);

@@ -1,11 +1,12 @@
 /*
- * common.c - the error-reporting helper every native file shares, and the
- * API version.
+ * common.c - the helpers of common.h that are not inline, and the API
+ * version.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
-#include "kernels.h"
+#include "common.h"
 
 int asr_api_version(void)
 {
@@ -24,4 +25,35 @@ int asr_fail(asr_status *st, int code, const char *fmt, ...)
         st->code = code;
     }
     return code;
+}
+
+size_t asr_span_bytes(const void *p, size_t n, size_t stride, size_t len, size_t elem)
+{
+    size_t e;
+    if (n > 1 && stride > (SIZE_MAX - len) / (n - 1))
+        return 0;
+    e = (n - 1) * stride + len;
+    if (e > SIZE_MAX / elem)
+        return 0;
+    e *= elem;
+    if (p && (uintptr_t)p > UINTPTR_MAX - e)
+        return 0;
+    return e;
+}
+
+int asr_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    size_t n;
+    void *q;
+    if (need <= *cap)
+        return 0;
+    n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    q = realloc(*p, n * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
 }

@@ -34,8 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "decoder_int.h"
-#include "kernels.h"
 
 #define MAX_BEAM 100000
 #define MAX_FRAMES 0x7ffffff0u
@@ -115,34 +115,9 @@ static float lae(float a, float b)
     return a + log1pf(expf(b - a));
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static uint64_t seq_key(uint64_t key, int32_t word)
 {
-    return mix64(key * 0x9e3779b97f4a7c15ULL + (uint64_t)(uint32_t)word + 1);
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
+    return asr_mix64(key * 0x9e3779b97f4a7c15ULL + (uint64_t)(uint32_t)word + 1);
 }
 
 /* ------------------------------------------------------------------ decoder */
@@ -156,13 +131,11 @@ void asr_decoder_free(asr_decoder *dec)
     free(dec);
 }
 
-int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
-                       const asr_lm *lm, const int32_t *word_lm, size_t n_words,
-                       const asr_decoder_opts *opts, asr_decoder **out, asr_status *st)
+/* Checks the options and that the lexicon and word map fit the labels. */
+static int check_decoder_args(size_t n_labels, int32_t blank, const asr_lexicon *lex, const asr_lm *lm,
+                              const int32_t *word_lm, size_t n_words, const asr_decoder_opts *opts,
+                              asr_status *st)
 {
-    if (!out)
-        return asr_fail(st, ASR_E_ARG, "asr_decoder_create: out is NULL");
-    *out = NULL;
     if (!opts)
         return asr_fail(st, ASR_E_ARG, "asr_decoder_create: opts is NULL");
     if (n_labels < 2 || n_labels > 65536 || blank < 0 || (size_t)blank >= n_labels)
@@ -181,8 +154,52 @@ int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
                         lex->n_words);
     if (lex && lm && !word_lm)
         return asr_fail(st, ASR_E_ARG, "asr_decoder_create: word_lm is NULL");
+    return ASR_OK;
+}
 
-    asr_decoder *dec = calloc(1, sizeof(*dec));
+/* The unigram LM look-ahead of every trie node: the best unigram of the
+ * words at or below it, times the LM weight (0 without an LM). Children
+ * have larger indices than parents, so one backward pass suffices.
+ * Nonzero when no word has a nonzero LM probability. */
+static int build_lookahead(asr_decoder *dec)
+{
+    const asr_lexicon *lex = dec->lex;
+    size_t n;
+    uint32_t k;
+    for (n = lex->n_nodes; n-- > 0;) {
+        float best = -INFINITY;
+        for (k = lex->word_start[n]; k < lex->word_start[n + 1]; k++) {
+            float u = dec->lm ? lm_unigram(dec->lm, dec->word_lm[lex->word_ids[k]]) : 0.0f;
+            best = u > best ? u : best;
+        }
+        for (k = lex->child_start[n]; k < lex->child_start[n + 1]; k++) {
+            float u = dec->la[lex->child_node[k]];
+            best = u > best ? u : best;
+        }
+        dec->la[n] = best;       /* unweighted for now */
+    }
+    if (dec->la[0] == -INFINITY)
+        return -1;
+    for (n = 0; n < lex->n_nodes; n++)
+        if (dec->la[n] != -INFINITY)
+            dec->la[n] *= dec->o.lm_weight;
+    return 0;
+}
+
+int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
+                       const asr_lm *lm, const int32_t *word_lm, size_t n_words,
+                       const asr_decoder_opts *opts, asr_decoder **out, asr_status *st)
+{
+    asr_decoder *dec;
+    size_t w;
+    int rc;
+
+    if (!out)
+        return asr_fail(st, ASR_E_ARG, "asr_decoder_create: out is NULL");
+    *out = NULL;
+    if ((rc = check_decoder_args(n_labels, blank, lex, lm, word_lm, n_words, opts, st)) != ASR_OK)
+        return rc;
+    dec = calloc(1, sizeof(*dec));
     if (!dec)
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
     dec->n_labels = n_labels;
@@ -200,28 +217,12 @@ int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
         asr_decoder_free(dec);
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
     }
-    for (size_t w = 0; w < n_words; w++)
+    for (w = 0; w < n_words; w++)
         dec->word_lm[w] = lm ? word_lm[w] : -1;
-    /* Children have larger indices than parents: one backward pass. */
-    for (size_t n = lex->n_nodes; n-- > 0;) {
-        float best = -INFINITY;
-        for (uint32_t k = lex->word_start[n]; k < lex->word_start[n + 1]; k++) {
-            float u = lm ? lm_unigram(lm, dec->word_lm[lex->word_ids[k]]) : 0.0f;
-            best = u > best ? u : best;
-        }
-        for (uint32_t k = lex->child_start[n]; k < lex->child_start[n + 1]; k++) {
-            float u = dec->la[lex->child_node[k]];
-            best = u > best ? u : best;
-        }
-        dec->la[n] = best;       /* unweighted for now */
-    }
-    if (dec->la[0] == -INFINITY) {
+    if (build_lookahead(dec)) {
         asr_decoder_free(dec);
         return asr_fail(st, ASR_E_ARG, "no word of the lexicon has a nonzero LM probability");
     }
-    for (size_t n = 0; n < lex->n_nodes; n++)
-        if (dec->la[n] != -INFINITY)
-            dec->la[n] *= opts->lm_weight;
     *out = dec;
     return ASR_OK;
 }
@@ -249,18 +250,22 @@ void asr_search_free(asr_search *s)
 
 int asr_search_create(const asr_decoder *dec, asr_search **out, asr_status *st)
 {
+    asr_search *s;
+
     if (!out)
         return asr_fail(st, ASR_E_ARG, "asr_search_create: out is NULL");
     *out = NULL;
     if (!dec)
         return asr_fail(st, ASR_E_ARG, "asr_search_create: decoder is NULL");
-    asr_search *s = calloc(1, sizeof(*s));
+    s = calloc(1, sizeof(*s));
     if (!s)
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
     s->dec = dec;
     s->g_last = -1;
     if (dec->lex) {
         size_t beam = dec->o.beam;
+        hist *h;
+        hyp *y;
         s->cur = malloc(beam * sizeof(hyp));
         s->rank_hist = malloc(beam * sizeof(uint32_t));
         s->rank_score = malloc(beam * sizeof(double));
@@ -274,14 +279,14 @@ int asr_search_create(const asr_decoder *dec, asr_search **out, asr_status *st)
             asr_search_free(s);
             return asr_fail(st, ASR_E_NOMEM, "out of memory");
         }
-        hist *h = &s->hists[0];
+        h = &s->hists[0];
         memset(h, 0, sizeof(*h));
         h->word = -1;
         if (dec->lm)
             lm_start(dec->lm, &h->lm);
         s->n_hists = 1;
         s->gc_at = 4096;
-        hyp *y = &s->cur[0];
+        y = &s->cur[0];
         memset(y, 0, sizeof(*y));
         y->last = -1;
         y->pend_word = -1;
@@ -306,6 +311,7 @@ static int table_resize(asr_search *s, size_t size)
 {
     uint32_t *slot = malloc(size * sizeof(uint32_t));
     uint32_t *gen = calloc(size, sizeof(uint32_t));
+    size_t mask = size - 1, i;
     if (!slot || !gen) {
         free(slot);
         free(gen);
@@ -317,10 +323,9 @@ static int table_resize(asr_search *s, size_t size)
     s->slot_gen = gen;
     s->slot_mask = size - 1;
     s->gen = 1;
-    size_t mask = s->slot_mask;
-    for (size_t i = 0; i < s->n_nxt; i++) {      /* re-insert this frame's entries */
+    for (i = 0; i < s->n_nxt; i++) {      /* re-insert this frame's entries */
         const hyp *y = &s->nxt[i];
-        size_t at = mix64(y->key ^ ((uint64_t)y->node << 20) ^ (uint64_t)(uint32_t)y->last) & mask;
+        size_t at = asr_mix64(y->key ^ ((uint64_t)y->node << 20) ^ (uint64_t)(uint32_t)y->last) & mask;
         while (gen[at] == s->gen)
             at = (at + 1) & mask;
         gen[at] = s->gen;
@@ -334,10 +339,11 @@ static int add(asr_search *s, uint64_t key, uint32_t node, int32_t last, float p
                uint32_t hist_idx, int32_t pend_word, uint32_t wstart)
 {
     size_t mask = s->slot_mask;
-    size_t at = mix64(key ^ ((uint64_t)node << 20) ^ (uint64_t)(uint32_t)last) & mask;
+    size_t at = asr_mix64(key ^ ((uint64_t)node << 20) ^ (uint64_t)(uint32_t)last) & mask;
     float p = pb > pnb ? pb : pnb;
+    hyp *y;
     while (s->slot_gen[at] == s->gen) {
-        hyp *y = &s->nxt[s->slot[at]];
+        y = &s->nxt[s->slot[at]];
         if (y->key == key && y->node == node && y->last == last) {
             if (p > y->best) {         /* times follow the likelier path */
                 y->best = p;
@@ -351,9 +357,9 @@ static int add(asr_search *s, uint64_t key, uint32_t node, int32_t last, float p
         }
         at = (at + 1) & mask;
     }
-    if (grow((void **)&s->nxt, &s->cap_nxt, s->n_nxt + 1, sizeof(hyp)))
+    if (asr_grow((void **)&s->nxt, &s->cap_nxt, s->n_nxt + 1, sizeof(hyp)))
         return -1;
-    hyp *y = &s->nxt[s->n_nxt];
+    y = &s->nxt[s->n_nxt];
     y->key = key;
     y->node = node;
     y->last = last;
@@ -384,13 +390,14 @@ static void sift(uint32_t *idx, size_t n, size_t i, const hyp *v)
 {
     for (;;) {
         size_t c = 2 * i + 1;
+        uint32_t t;
         if (c >= n)
             return;
         if (c + 1 < n && by_score(&idx[c], &idx[c + 1], v) < 0)
             c++;
         if (by_score(&idx[i], &idx[c], v) >= 0)
             return;
-        uint32_t t = idx[i];
+        t = idx[i];
         idx[i] = idx[c];
         idx[c] = t;
         i = c;
@@ -402,9 +409,10 @@ static void select_best(uint32_t *idx, size_t n, size_t k, const hyp *v)
 {
     /* Heap sort of all n: ascending in by_score order = best first. n is a
      * few hundred at most for sensible beams. */
-    for (size_t i = n / 2; i-- > 0;)
+    size_t i, end;
+    for (i = n / 2; i-- > 0;)
         sift(idx, n, i, v);
-    for (size_t end = n; end > 1; end--) {
+    for (end = n; end > 1; end--) {
         uint32_t t = idx[0];
         idx[0] = idx[end - 1];
         idx[end - 1] = t;
@@ -416,20 +424,21 @@ static void select_best(uint32_t *idx, size_t n, size_t k, const hyp *v)
 static int gc_hists(asr_search *s)
 {
     uint32_t *mark = s->remap;
+    size_t i, n = 0, h;
+    uint32_t a;
     memset(mark, 0, s->n_hists * sizeof(uint32_t));
     mark[0] = 1;
-    for (size_t i = 0; i < s->n_cur; i++)
-        for (uint32_t h = s->cur[i].hist; !mark[h]; h = s->hists[h].parent)
-            mark[h] = 1;
-    size_t n = 0;
-    for (size_t h = 0; h < s->n_hists; h++) {
+    for (i = 0; i < s->n_cur; i++)
+        for (a = s->cur[i].hist; !mark[a]; a = s->hists[a].parent)
+            mark[a] = 1;
+    for (h = 0; h < s->n_hists; h++) {
         if (!mark[h])
             continue;
         s->hists[n] = s->hists[h];
         s->hists[n].parent = h ? mark[s->hists[h].parent] - 1 : 0;
         mark[h] = (uint32_t)(++n);      /* new index + 1; parents come first */
     }
-    for (size_t i = 0; i < s->n_cur; i++)
+    for (i = 0; i < s->n_cur; i++)
         s->cur[i].hist = mark[s->cur[i].hist] - 1;
     s->n_hists = n;
     s->gc_at = 2 * n + 4096;
@@ -439,18 +448,19 @@ static int gc_hists(asr_search *s)
 static int new_hist(asr_search *s, uint32_t parent, int32_t word, uint32_t start, uint32_t end,
                     uint64_t key, uint32_t *out)
 {
+    const asr_decoder *dec = s->dec;
+    hist *h;
+    const hist *p;
     if (s->n_hists >= s->cap_hists) {
-        size_t cap = s->cap_hists;
-        if (grow((void **)&s->hists, &cap, s->n_hists + 1, sizeof(hist)))
+        size_t cap = s->cap_hists, cap2 = s->cap_hists;
+        if (asr_grow((void **)&s->hists, &cap, s->n_hists + 1, sizeof(hist)))
             return -1;
-        size_t cap2 = s->cap_hists;
-        if (grow((void **)&s->remap, &cap2, cap, sizeof(uint32_t)))
+        if (asr_grow((void **)&s->remap, &cap2, cap, sizeof(uint32_t)))
             return -1;
         s->cap_hists = cap;
     }
-    const asr_decoder *dec = s->dec;
-    hist *h = &s->hists[s->n_hists];
-    const hist *p = &s->hists[parent];
+    h = &s->hists[s->n_hists];
+    p = &s->hists[parent];
     h->key = key;
     h->parent = parent;
     h->word = word;
@@ -465,106 +475,123 @@ static int new_hist(asr_search *s, uint32_t parent, int32_t word, uint32_t start
     return 0;
 }
 
-static int beam_step(asr_search *s, const float *lp, asr_status *st)
+/* Labels worth expanding this frame: not the blank, possible, and within
+ * prune of the frame's best label. Returns how many went to cand_list. */
+static size_t candidates(asr_search *s, const float *lp)
+{
+    const asr_decoder *dec = s->dec;
+    float top = -INFINITY;
+    size_t c, n = 0;
+    for (c = 0; c < dec->n_labels; c++)
+        top = lp[c] > top ? lp[c] : top;
+    for (c = 0; c < dec->n_labels; c++)
+        if ((int32_t)c != dec->blank && lp[c] >= top - dec->o.prune && lp[c] > -INFINITY)
+            s->cand_list[n++] = (int32_t)c;
+    return n;
+}
+
+/* The trie child of node on label c, or UINT32_MAX (children are sorted by label). */
+static uint32_t child_on(const asr_lexicon *lex, uint32_t node, int32_t c)
+{
+    uint32_t lo = lex->child_start[node], hi = lex->child_start[node + 1], end = hi;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (lex->child_label[mid] < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == end || lex->child_label[lo] != c ? UINT32_MAX : lex->child_node[lo];
+}
+
+/* Extends y by label c into trie node ch with path score p (word start
+ * ws): the prefix continues inside the trie, and every word ending at ch
+ * becomes a hypothesis back at the root, scored by the LM. Nonzero when out
+ * of memory. */
+static int extend(asr_search *s, const hyp *y, int32_t c, uint32_t ch, float p, uint32_t ws)
 {
     const asr_decoder *dec = s->dec;
     const asr_lexicon *lex = dec->lex;
     const float *la = dec->la;
-    const uint32_t t = s->frames;
-    const float lmw = dec->o.lm_weight, bonus = dec->o.word_bonus;
-
-    if (!s->slot && table_resize(s, 1024))
-        return asr_fail(st, ASR_E_NOMEM, "out of memory");
-    if (++s->gen == 0) {                /* wrapped: forget every old stamp */
-        memset(s->slot_gen, 0, (s->slot_mask + 1) * sizeof(uint32_t));
-        s->gen = 1;
-    }
-    s->n_nxt = 0;
-
-    float top = -INFINITY;
-    for (size_t c = 0; c < dec->n_labels; c++)
-        top = lp[c] > top ? lp[c] : top;
-    size_t n_cand = 0;
-    for (size_t c = 0; c < dec->n_labels; c++)
-        if ((int32_t)c != dec->blank && lp[c] >= top - dec->o.prune && lp[c] > -INFINITY)
-            s->cand_list[n_cand++] = (int32_t)c;
-    const float lb = lp[dec->blank];
-
-    for (size_t i = 0; i < s->n_cur; i++) {
-        const hyp *y = &s->cur[i];
-        const float total = lae(y->pb, y->pnb);
-        if (total == -INFINITY)
-            continue;
-        if (lb > -INFINITY &&
-            add(s, y->key, y->node, y->last, total + lb, -INFINITY, y->hist, -1, y->wstart))
-            goto nomem;
-        if (y->last >= 0 && y->pnb > -INFINITY && lp[y->last] > -INFINITY &&
-            add(s, y->key, y->node, y->last, -INFINITY, y->pnb + lp[y->last], y->hist, -1,
-                y->wstart))
-            goto nomem;
-        const uint32_t c0 = lex->child_start[y->node], c1 = lex->child_start[y->node + 1];
-        for (size_t j = 0; j < n_cand; j++) {
-            const int32_t c = s->cand_list[j];
-            uint32_t lo = c0, hi = c1;        /* children are sorted by label */
-            while (lo < hi) {
-                uint32_t mid = lo + (hi - lo) / 2;
-                if (lex->child_label[mid] < c)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            if (lo == c1 || lex->child_label[lo] != c)
+    uint32_t k;
+    if (lex->child_start[ch + 1] > lex->child_start[ch] &&
+        add(s, y->key, ch, c, -INFINITY, p + la[ch] - la[y->node], y->hist, -1, ws))
+        return -1;
+    for (k = lex->word_start[ch]; k < lex->word_start[ch + 1]; k++) {
+        const int32_t w = lex->word_ids[k];
+        float lmv = 0.0f;
+        if (dec->lm) {
+            lm_state tmp;
+            lmv = lm_advance(dec->lm, &s->hists[y->hist].lm, dec->word_lm[w], &tmp);
+            if (lmv == -INFINITY)
                 continue;
-            const uint32_t ch = lex->child_node[lo];
-            if (la[ch] == -INFINITY)
-                continue;
-            const float p = (c == y->last ? y->pb : total) + lp[c];
-            if (p == -INFINITY)
-                continue;
-            const uint32_t ws = y->node == 0 ? t : y->wstart;
-            if (lex->child_start[ch + 1] > lex->child_start[ch] &&
-                add(s, y->key, ch, c, -INFINITY, p + la[ch] - la[y->node], y->hist, -1, ws))
-                goto nomem;
-            for (uint32_t k = lex->word_start[ch]; k < lex->word_start[ch + 1]; k++) {
-                const int32_t w = lex->word_ids[k];
-                float lmv = 0.0f;
-                if (dec->lm) {
-                    lm_state tmp;
-                    lmv = lm_advance(dec->lm, &s->hists[y->hist].lm, dec->word_lm[w], &tmp);
-                    if (lmv == -INFINITY)
-                        continue;
-                }
-                if (add(s, seq_key(y->key, w), 0, c, -INFINITY,
-                        p + lmw * lmv + bonus - la[y->node] + la[0], y->hist, w, ws))
-                    goto nomem;
-            }
         }
+        if (add(s, seq_key(y->key, w), 0, c, -INFINITY,
+                p + dec->o.lm_weight * lmv + dec->o.word_bonus - la[y->node] + la[0], y->hist, w, ws))
+            return -1;
     }
+    return 0;
+}
 
-    /* Keep the best: within beam_delta of the top, at most beam of them. */
+/* Every successor of hypothesis y on this frame: the blank, the repeat of
+ * its last label, and each candidate label that continues it in the trie.
+ * Nonzero when out of memory. */
+static int expand(asr_search *s, const hyp *y, const float *lp, size_t n_cand)
+{
+    const asr_decoder *dec = s->dec;
+    const float total = lae(y->pb, y->pnb), lb = lp[dec->blank];
+    size_t j;
+    if (total == -INFINITY)
+        return 0;
+    if (lb > -INFINITY && add(s, y->key, y->node, y->last, total + lb, -INFINITY, y->hist, -1, y->wstart))
+        return -1;
+    if (y->last >= 0 && y->pnb > -INFINITY && lp[y->last] > -INFINITY &&
+        add(s, y->key, y->node, y->last, -INFINITY, y->pnb + lp[y->last], y->hist, -1, y->wstart))
+        return -1;
+    for (j = 0; j < n_cand; j++) {
+        const int32_t c = s->cand_list[j];
+        const uint32_t ch = child_on(dec->lex, y->node, c);
+        float p;
+        if (ch == UINT32_MAX || dec->la[ch] == -INFINITY)
+            continue;
+        p = (c == y->last ? y->pb : total) + lp[c];
+        if (p == -INFINITY)
+            continue;
+        if (extend(s, y, c, ch, p, y->node == 0 ? s->frames : y->wstart))
+            return -1;
+    }
+    return 0;
+}
+
+/* Keeps the best successors, within beam_delta of the top and at most beam
+ * of them, as the current hypotheses; a pending word gets its history
+ * entry now that it survived. Nonzero when out of memory. */
+static int keep_best(asr_search *s)
+{
+    const asr_decoder *dec = s->dec;
     float best = -INFINITY;
-    for (size_t i = 0; i < s->n_nxt; i++) {
+    size_t i, n = 0;
+    for (i = 0; i < s->n_nxt; i++) {
         hyp *y = &s->nxt[i];
         y->score = lae(y->pb, y->pnb);
         best = y->score > best ? y->score : best;
     }
     if (best == -INFINITY)
-        return ASR_OK;        /* an impossible frame: every path died; ignore it */
-    if (grow((void **)&s->order, &s->cap_order, s->n_nxt, sizeof(uint32_t)))
-        goto nomem;
-    size_t n = 0;
-    for (size_t i = 0; i < s->n_nxt; i++)
+        return 0;             /* an impossible frame: every path died; ignore it */
+    if (asr_grow((void **)&s->order, &s->cap_order, s->n_nxt, sizeof(uint32_t)))
+        return -1;
+    for (i = 0; i < s->n_nxt; i++)
         if (s->nxt[i].score >= best - dec->o.beam_delta)
             s->order[n++] = (uint32_t)i;
     select_best(s->order, n, dec->o.beam, s->nxt);
     if (n > dec->o.beam)
         n = dec->o.beam;
-    for (size_t i = 0; i < n; i++) {
+    for (i = 0; i < n; i++) {
         hyp y = s->nxt[s->order[i]];
         if (y.pend_word >= 0) {
             uint32_t h;
-            if (new_hist(s, y.hist, y.pend_word, y.wstart, t + 1, y.key, &h))
-                goto nomem;
+            if (new_hist(s, y.hist, y.pend_word, y.wstart, s->frames + 1, y.key, &h))
+                return -1;
             y.hist = h;
             y.pend_word = -1;
         }
@@ -573,16 +600,37 @@ static int beam_step(asr_search *s, const float *lp, asr_status *st)
     s->n_cur = n;
     if (s->n_hists >= s->gc_at)
         gc_hists(s);
+    return 0;
+}
+
+/* One frame of the prefix beam search: expand every hypothesis, then keep
+ * the best. */
+static int beam_step(asr_search *s, const float *lp, asr_status *st)
+{
+    size_t i, n_cand;
+
+    if (!s->slot && table_resize(s, 1024))
+        return asr_fail(st, ASR_E_NOMEM, "out of memory");
+    if (++s->gen == 0) {                /* wrapped: forget every old stamp */
+        memset(s->slot_gen, 0, (s->slot_mask + 1) * sizeof(uint32_t));
+        s->gen = 1;
+    }
+    s->n_nxt = 0;
+    n_cand = candidates(s, lp);
+    for (i = 0; i < s->n_cur; i++)
+        if (expand(s, &s->cur[i], lp, n_cand))
+            return asr_fail(st, ASR_E_NOMEM, "out of memory in the beam search");
+    if (keep_best(s))
+        return asr_fail(st, ASR_E_NOMEM, "out of memory in the beam search");
     return ASR_OK;
-nomem:
-    return asr_fail(st, ASR_E_NOMEM, "out of memory in the beam search");
 }
 
 static int greedy_push(asr_search *s, uint32_t end)
 {
-    if (grow((void **)&s->items, &s->cap_items, s->n_items + 1, sizeof(asr_word)))
+    asr_word *w;
+    if (asr_grow((void **)&s->items, &s->cap_items, s->n_items + 1, sizeof(asr_word)))
         return -1;
-    asr_word *w = &s->items[s->n_items++];
+    w = &s->items[s->n_items++];
     w->id = s->g_last;
     w->start = s->g_start;
     w->end = end;
@@ -596,7 +644,8 @@ static int greedy_step(asr_search *s, const float *lp, asr_status *st)
 {
     const asr_decoder *dec = s->dec;
     int32_t b = 0;
-    for (size_t c = 1; c < dec->n_labels; c++)
+    size_t c;
+    for (c = 1; c < dec->n_labels; c++)
         if (lp[c] > lp[b])
             b = (int32_t)c;
     if (lp[b] > -INFINITY)
@@ -619,6 +668,7 @@ static int greedy_step(asr_search *s, const float *lp, asr_status *st)
 int asr_search_accept(asr_search *s, const float *logprobs, size_t n_frames, size_t n_labels,
                       asr_status *st)
 {
+    size_t i, f;
     if (!s)
         return asr_fail(st, ASR_E_ARG, "asr_search_accept: search is NULL");
     if (n_labels != s->dec->n_labels)
@@ -630,12 +680,12 @@ int asr_search_accept(asr_search *s, const float *logprobs, size_t n_frames, siz
         return asr_fail(st, ASR_E_ARG, "asr_search_accept: logprobs is NULL");
     if (n_frames > MAX_FRAMES - s->frames || n_frames > (size_t)-1 / n_labels)
         return asr_fail(st, ASR_E_ARG, "more than %u frames in one search", MAX_FRAMES);
-    for (size_t i = 0; i < n_frames * n_labels; i++)
+    for (i = 0; i < n_frames * n_labels; i++)
         if (isnan(logprobs[i]) || logprobs[i] == INFINITY)
             return asr_fail(st, ASR_E_ARG, "frame %zu, label %zu: NaN or +inf log-probability",
                             i / n_labels, i % n_labels);
     s->ranked = 0;
-    for (size_t f = 0; f < n_frames; f++) {
+    for (f = 0; f < n_frames; f++) {
         const float *lp = logprobs + f * n_labels;
         int rc = s->dec->lex ? beam_step(s, lp, st) : greedy_step(s, lp, st);
         if (rc)
@@ -648,7 +698,8 @@ int asr_search_accept(asr_search *s, const float *logprobs, size_t n_frames, siz
 /* Insertion sort of the ranked entries, best first (at most the beam). */
 static void sort_ranked(asr_search *s)
 {
-    for (size_t i = 1; i < s->n_rank; i++) {
+    size_t i;
+    for (i = 1; i < s->n_rank; i++) {
         double sc = s->rank_score[i];
         uint32_t h = s->rank_hist[i];
         size_t j = i;
@@ -664,17 +715,20 @@ static void sort_ranked(asr_search *s)
 
 int asr_search_rank(asr_search *s, int final, size_t *n_hyps, asr_status *st)
 {
+    const asr_decoder *dec;
+    size_t i;
+    int pass;
     if (!s || !n_hyps)
         return asr_fail(st, ASR_E_ARG, "asr_search_rank: NULL argument");
-    const asr_decoder *dec = s->dec;
+    dec = s->dec;
     s->ranked = 1;
     if (!dec->lex) {
         *n_hyps = 1;
         return ASR_OK;
     }
     s->n_rank = 0;
-    for (int pass = final ? 1 : 0; pass >= 0 && s->n_rank == 0; pass--) {
-        for (size_t i = 0; i < s->n_cur; i++) {
+    for (pass = final ? 1 : 0; pass >= 0 && s->n_rank == 0; pass--) {
+        for (i = 0; i < s->n_cur; i++) {
             const hyp *y = &s->cur[i];
             double sc = y->score;
             if (pass) {
@@ -700,11 +754,13 @@ int asr_search_rank(asr_search *s, int final, size_t *n_hyps, asr_status *st)
 
 static double confidence(const asr_search *s, int32_t word, uint32_t start, double top)
 {
-    double z = 0.0, hit = 0.0;
-    for (size_t j = 0; j < s->n_rank; j++) {
+    double z = 0.0, hit = 0.0, c;
+    size_t j;
+    uint32_t h;
+    for (j = 0; j < s->n_rank; j++) {
         double p = exp(s->rank_score[j] - top);
         z += p;
-        for (uint32_t h = s->rank_hist[j]; h; h = s->hists[h].parent) {
+        for (h = s->rank_hist[j]; h; h = s->hists[h].parent) {
             const hist *x = &s->hists[h];
             if (x->start + START_TOLERANCE < start)
                 break;               /* earlier words start earlier still */
@@ -714,23 +770,25 @@ static double confidence(const asr_search *s, int32_t word, uint32_t start, doub
             }
         }
     }
-    double c = z > 0.0 ? hit / z : 0.0;
+    c = z > 0.0 ? hit / z : 0.0;
     return c > 1.0 ? 1.0 : c;
 }
 
 int asr_search_hyp(const asr_search *s, size_t rank, asr_word *words, size_t cap,
                    size_t *n_words, double *score, asr_status *st)
 {
+    uint32_t h;
+    size_t n, i;
     if (!s || !n_words || !score || (cap && !words))
         return asr_fail(st, ASR_E_ARG, "asr_search_hyp: NULL argument");
     if (!s->ranked)
         return asr_fail(st, ASR_E_ARG, "asr_search_hyp: call asr_search_rank first");
     if (!s->dec->lex) {
+        int open = s->g_last >= 0 && s->g_last != s->dec->blank;
         if (rank != 0)
             return asr_fail(st, ASR_E_ARG, "rank %zu of 1 hypothesis", rank);
-        int open = s->g_last >= 0 && s->g_last != s->dec->blank;
-        size_t n = s->n_items + (open ? 1 : 0);
-        for (size_t i = 0; i < s->n_items && i < cap; i++)
+        n = s->n_items + (open ? 1 : 0);
+        for (i = 0; i < s->n_items && i < cap; i++)
             words[i] = s->items[i];
         if (open && s->n_items < cap) {
             asr_word *w = &words[s->n_items];
@@ -745,10 +803,9 @@ int asr_search_hyp(const asr_search *s, size_t rank, asr_word *words, size_t cap
     }
     if (rank >= s->n_rank)
         return asr_fail(st, ASR_E_ARG, "rank %zu of %zu hypotheses", rank, s->n_rank);
-    uint32_t h0 = s->rank_hist[rank];
-    size_t n = s->hists[h0].depth;
-    size_t i = n;
-    for (uint32_t h = h0; h; h = s->hists[h].parent) {
+    n = s->hists[s->rank_hist[rank]].depth;
+    i = n;
+    for (h = s->rank_hist[rank]; h; h = s->hists[h].parent) {
         const hist *x = &s->hists[h];
         if (--i < cap) {
             words[i].id = x->word;

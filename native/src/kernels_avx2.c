@@ -31,8 +31,19 @@ typedef __m256 vflt;
 
 #include "kernels_x86.inc"
 
+/* Blocks of LANES rows; groups of 4 k (int8: pmaddubsw), 2 k (int16:
+ * pmaddwd), 1 k (float: broadcast multiply-add); int8 has the narrow route
+ * for 7-bit weights (kernels_x86.inc). */
 const asr_kernels asr_kernels_avx2 = {
-    ASR_PATH_AVX2, gemm_s8s8s32_avx2, gemm_s16s16s64_avx2, gemm_f32_avx2
+    .kernel = ASR_KERNEL_AVX2, .name = "avx2", .built = 1,
+    .layout = {{LANES, 1, 1, 0, 0}, {LANES, 2, 2, 0, 0}, {LANES, 4, 4, 0, 1}},
+    .gemm_s8 = gemm_s8s8s32_avx2, .gemm_s16 = gemm_s16s16s64_avx2, .gemm_f32 = gemm_f32_avx2
 };
+
+#else /* not x86: the table says the kernel is not built */
+
+#include "kernels.h"
+
+const asr_kernels asr_kernels_avx2 = {.kernel = ASR_KERNEL_AVX2, .name = "avx2", .built = 0};
 
 #endif /* x86 */

@@ -2,7 +2,7 @@
  * kernels_avx512vnni.c - matrix products with AVX-512BW + VNNI (vpdpbusd,
  * vpdpwssd), e.g. Cascade Lake, Ice Lake, Sapphire Rapids, Zen 4.
  *
- * Layout (dispatch.c): blocks of 16 rows, one zmm per k-group holding
+ * Layout (the table at the end): blocks of 16 rows, one zmm per k-group holding
  * 16 rows x 4 k (int8), 16 rows x 2 k (int16) or 16 rows x 1 k (float); the
  * inputs are broadcast, so each int32/float lane accumulates one output row
  * and no horizontal sum is ever needed. A tile is up to 4 row blocks x 8
@@ -17,31 +17,19 @@
 #include "kernels.h"
 
 #define LANES 16
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#include "simd.h"
 
 /* Broadcast 4 bytes of caller memory (any alignment) to every dword. */
 ALWAYS_INLINE __m512i bcast4(const unsigned char *p)
 {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
+    return _mm512_set1_epi32(load4(p));
 }
 
-/* The last n < 4 bytes of a row as a little-endian dword, zero-filled: the
- * kernels never read past x[n][cols - 1]. */
-ALWAYS_INLINE int32_t tail4(const unsigned char *p, size_t n)
-{
-    uint32_t v = 0;
-    size_t j;
-    for (j = 0; j < n; j++)
-        v |= (uint32_t)p[j] << (8 * j);
-    return (int32_t)v;
-}
-
+/* The store mask of row block r: its rows that exist. */
 ALWAYS_INLINE __mmask16 row_mask(size_t rows_left, int r)
 {
-    size_t n = rows_left - (size_t)r * LANES;
-    return n >= LANES ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+    size_t n = rows_in_block(rows_left, r);
+    return n == LANES ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
 }
 
 /* ------------------------------------------------------------------- s8 */
@@ -51,9 +39,9 @@ ALWAYS_INLINE __mmask16 row_mask(size_t rows_left, int r)
  *     sum u*x = sum w*x + 128 * sum x,
  * and the accumulator starts at -128 * sum x. Each vpdpbusd adds four
  * exact products (|u*x| <= 255 * 128) to the int32 lane with wrap-around,
- * so every step is exact modulo 2^32; the final value is sum w*x, and
- * |sum w*x| <= 65536 * 128 * 127 < 2^31 (|w| <= 127, cols <= ASR_MAX_K),
- * so the wrapped result is the true one. */
+ * so every step is exact modulo 2^32; the final value is sum w*x, whose
+ * magnitude is below 2^31 (native/QUANTIZATION.md section 3), so the
+ * wrapped result is the true one. */
 static int32_t neg128_sum_s8(const int8_t *x, size_t n)
 {
     const __m512i ones = _mm512_set1_epi8(1);
@@ -306,8 +294,20 @@ static void gemm_f32_avx512vnni(const asr_packed *w, const float *x, size_t x_st
     }
 }
 
+/* Blocks of 16 rows; groups of 4 k (int8: vpdpbusd, weights stored as
+ * w + 128 because it multiplies unsigned by signed bytes), 2 k (int16:
+ * vpdpwssd), 1 k (float). */
 const asr_kernels asr_kernels_avx512vnni = {
-    ASR_PATH_AVX512VNNI, gemm_s8s8s32_avx512vnni, gemm_s16s16s64_avx512vnni, gemm_f32_avx512vnni
+    .kernel = ASR_KERNEL_AVX512VNNI, .name = "avx512vnni", .built = 1,
+    .layout = {{LANES, 1, 1, 0, 0}, {LANES, 2, 2, 0, 0}, {LANES, 4, 4, 128, 0}},
+    .gemm_s8 = gemm_s8s8s32_avx512vnni, .gemm_s16 = gemm_s16s16s64_avx512vnni,
+    .gemm_f32 = gemm_f32_avx512vnni
 };
+
+#else /* not x86: the table says the kernel is not built */
+
+#include "kernels.h"
+
+const asr_kernels asr_kernels_avx512vnni = {.kernel = ASR_KERNEL_AVX512VNNI, .name = "avx512vnni", .built = 0};
 
 #endif /* x86 */

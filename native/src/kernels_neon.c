@@ -1,9 +1,9 @@
 /*
  * kernels_neon.c - matrix products with armv7 NEON and aarch64 Advanced
- * SIMD (ASR_PATH_NEON), and on aarch64 also with the sdot instruction of
- * the dot-product extension (ASR_PATH_NEON_DOT).
+ * SIMD (ASR_KERNEL_NEON), and on aarch64 also with the sdot instruction of
+ * the dot-product extension (ASR_KERNEL_NEON_DOT).
  *
- * Layout (dispatch.c): blocks of 4 rows. int8 is stored in groups of 2 k
+ * Layout (the tables asr_kernels_neon/_neondot): blocks of 4 rows. int8 is stored in groups of 2 k
  * (NEON: one 8-byte half of a q register is 4 rows x 2 k, the operand shape
  * of vmull_s8) or of 4 k (NEON_DOT: one q register is 4 rows x 4 k, the
  * operand shape of sdot); int16 in groups of 2 k (a q register is 4 rows
@@ -21,8 +21,8 @@
  * address traps. Rows are never read past x[n][cols - 1]. Lane order
  * assumes little-endian (every armv7/aarch64 Linux ABI we target).
  *
- * Compiled to nothing when the compiler does not target NEON, so x86
- * builds may list this file among their sources.
+ * Compiled to two tables marked not built when the compiler does not
+ * target NEON, so x86 builds may list this file among their sources.
  */
 #if defined(__ARM_NEON)
 
@@ -31,14 +31,16 @@
 
 #include "kernels.h"
 
-/* Same condition as in dispatch.c. */
+/* The sdot kernel needs an aarch64 compiler that can enable +dotprod for
+ * part of a file; this is the only place that decides (the table's built
+ * flag tells cpu.c). */
 #if defined(__aarch64__) && \
     (defined(__ARM_FEATURE_DOTPROD) || (defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8))
 #define ASR_HAVE_NEONDOT 1
 #endif
 
 #define LANES 4
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#include "simd.h"
 
 /* Tile limits: frames per tile, and row blocks per tile for few/many
  * frames, chosen so accumulators + weights + inputs fit the register file
@@ -58,32 +60,6 @@
 #define NB_F32 4
 #define RB_F32(nb) ((nb) <= 2 ? 2 : 1)
 #endif
-
-/* Four bytes of caller memory (any alignment) as one word. */
-ALWAYS_INLINE int32_t load4(const unsigned char *p)
-{
-    int32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-/* The last n < 4 bytes of a row, zero-filled: never read past the row.
- * The zeros meet zero-padded weights, so they add nothing. */
-ALWAYS_INLINE int32_t tail4(const unsigned char *p, size_t n)
-{
-    uint32_t v = 0;
-    size_t j;
-    for (j = 0; j < n; j++)
-        v |= (uint32_t)p[j] << (8 * j);
-    return (int32_t)v;
-}
-
-/* Rows of a block that exist (the last block may be partial). */
-ALWAYS_INLINE size_t rows_in_block(size_t rows_left, int r)
-{
-    size_t n = rows_left - (size_t)r * LANES;
-    return n >= LANES ? LANES : n;
-}
 
 /* Stores of one block's results to caller memory of any alignment; a
  * partial block writes only its existing rows. */
@@ -132,7 +108,7 @@ ALWAYS_INLINE void store_f32(float *out, float32x4_t v, size_t n)
  * (asr_pack refuses -128), so |sum| <= 2 * 128 * 127 = 32512 < 2^15 and
  * int16 is exact. vpadalq_s16 adds lanes 2r and 2r+1 into int32 lane r:
  * the four products of row r. The int32 total is bounded by
- * ASR_MAX_K * 128 * 127 < 2^31 (see kernels_ref.c). */
+ * ASR_MAX_K * 128 * 127 < 2^31 (native/QUANTIZATION.md section 3). */
 ALWAYS_INLINE void step_s8(int32x4_t acc[4][NB_S8], const int8_t *wg, size_t bstride, int nrb,
                            const int32_t *xv, int nb)
 {
@@ -152,65 +128,17 @@ ALWAYS_INLINE void step_s8(int32x4_t acc[4][NB_S8], const int8_t *wg, size_t bst
     }
 }
 
-ALWAYS_INLINE void tile_s8(const int8_t *w, size_t bstride, int nrb, const int8_t *x, size_t x_stride,
-                           int nb, size_t cols, int32_t *out, size_t out_stride, size_t rows_left)
-{
-    int32x4_t acc[4][NB_S8];
-    const unsigned char *xp[NB_S8];
-    int32_t xv[NB_S8];
-    size_t g, full = cols / 4;
-    int r, b;
-
-    for (b = 0; b < nb; b++) {
-        xp[b] = (const unsigned char *)(x + b * x_stride);
-        for (r = 0; r < nrb; r++)
-            acc[r][b] = vdupq_n_s32(0);
-    }
-    for (g = 0; g < full; g++) {
-        for (b = 0; b < nb; b++)
-            xv[b] = load4(xp[b] + 4 * g);
-        step_s8(acc, w + g * 16, bstride, nrb, xv, nb);
-    }
-    if (cols % 4) {
-        for (b = 0; b < nb; b++)
-            xv[b] = tail4(xp[b] + 4 * full, cols % 4);
-        step_s8(acc, w + full * 16, bstride, nrb, xv, nb);
-    }
-    for (b = 0; b < nb; b++)
-        for (r = 0; r < nrb; r++)
-            store_s32(out + b * out_stride + r * LANES, acc[r][b], rows_in_block(rows_left, r));
-}
-
 /* Runs tiles of up to NBMAX frames x RBMAX(nb) row blocks over the whole
  * product; TILE(R, B) expands to a call with constant R and B so every
  * tile loop is fully unrolled over its registers. */
 #define TILE_CASE(TILE, B, RB) case B: if (nrb == RB(B)) TILE(RB(B), B); else TILE(1, B); break
 
-#define S8_TILE(R, B) tile_s8(wp, bstride, R, xn, x_stride, B, w->cols, op, out_stride, rows_left)
-
-static void gemm_s8s8s32_neon(const asr_packed *w, const int8_t *x, size_t x_stride, size_t batch,
-                              int32_t *out, size_t out_stride)
-{
-    const int8_t *wd = (const int8_t *)w->data;
-    size_t bstride = w->ld * LANES, nblocks = (w->rows + LANES - 1) / LANES, n0, rb;
-    int nb;
-
-    for (n0 = 0; n0 < batch; n0 += (size_t)nb) {
-        const int8_t *xn = x + n0 * x_stride;
-        nb = batch - n0 < NB_S8 ? (int)(batch - n0) : NB_S8;
-        for (rb = 0; rb < nblocks;) {
-            const int8_t *wp = wd + rb * bstride;
-            int32_t *op = out + n0 * out_stride + rb * LANES;
-            size_t rows_left = w->rows - rb * LANES;
-            int nrb = nblocks - rb >= (size_t)RB_S8(nb) ? RB_S8(nb) : 1;
-            switch (nb) {
-            TILE_CASE(S8_TILE, 1, RB_S8); TILE_CASE(S8_TILE, 2, RB_S8); TILE_CASE(S8_TILE, 3, RB_S8);
-            default: TILE_CASE(S8_TILE, 4, RB_S8);
-            }
-            rb += (size_t)nrb;
-        }
-    }
-}
+/* The tile and product loops around step_s8 (kernels_neon_s8.inc). */
+#define SUFFIX(name) name##_neon
+#define S8_STEP step_s8
+#include "kernels_neon_s8.inc"
+#undef SUFFIX
+#undef S8_STEP
 
 /* ------------------------------------------------------------------ s16 */
 
@@ -420,15 +348,19 @@ static void gemm_f32_neon(const asr_packed *w, const float *x, size_t x_stride, 
     }
 }
 
+/* Blocks of 4 rows; int8 in groups of 2 k (two per 16 bytes, K padded to
+ * 4: vmull_s8 + vmlal_s8), int16 in groups of 2 k, float in groups of 1 k. */
 const asr_kernels asr_kernels_neon = {
-    ASR_PATH_NEON, gemm_s8s8s32_neon, gemm_s16s16s64_neon, gemm_f32_neon
+    .kernel = ASR_KERNEL_NEON, .name = "neon", .built = 1,
+    .layout = {{LANES, 1, 1, 0, 0}, {LANES, 2, 2, 0, 0}, {LANES, 2, 4, 0, 0}},
+    .gemm_s8 = gemm_s8s8s32_neon, .gemm_s16 = gemm_s16s16s64_neon, .gemm_f32 = gemm_f32_neon
 };
 
 /* ------------------------------------------------------- s8 with sdot */
 
 #ifdef ASR_HAVE_NEONDOT
-/* Only the functions below may use sdot: dispatch.c enables this path
- * when the kernel reports HWCAP_ASIMDDP, and nothing else in the file
+/* Only the functions below may use sdot: cpu.c selects this kernel only
+ * when the operating system reports HWCAP_ASIMDDP, and nothing else in the file
  * (nor in the library) is compiled for the extension. The target names
  * armv8.2-a because GCC's arm_neon.h declares vdotq_s32 under that arch,
  * and GCC 12 refuses to inline it into code whose arch is older even with
@@ -439,7 +371,7 @@ const asr_kernels asr_kernels_neon = {
 /* 16 weight bytes are one group: 4 k of row r at bytes 4r..4r+3. With the
  * four input bytes broadcast to every word, sdot adds the four exact
  * signed products of row r to int32 lane r; the total is bounded by
- * ASR_MAX_K * 128 * 127 < 2^31 as in the reference. */
+ * ASR_MAX_K * 128 * 127 < 2^31 (native/QUANTIZATION.md section 3). */
 ALWAYS_INLINE void step_s8dot(int32x4_t acc[4][NB_S8], const int8_t *wg, size_t bstride, int nrb,
                               const int32_t *xv, int nb)
 {
@@ -454,68 +386,31 @@ ALWAYS_INLINE void step_s8dot(int32x4_t acc[4][NB_S8], const int8_t *wg, size_t 
     }
 }
 
-ALWAYS_INLINE void tile_s8dot(const int8_t *w, size_t bstride, int nrb, const int8_t *x, size_t x_stride,
-                              int nb, size_t cols, int32_t *out, size_t out_stride, size_t rows_left)
-{
-    int32x4_t acc[4][NB_S8];
-    const unsigned char *xp[NB_S8];
-    int32_t xv[NB_S8];
-    size_t g, full = cols / 4;
-    int r, b;
-
-    for (b = 0; b < nb; b++) {
-        xp[b] = (const unsigned char *)(x + b * x_stride);
-        for (r = 0; r < nrb; r++)
-            acc[r][b] = vdupq_n_s32(0);
-    }
-    for (g = 0; g < full; g++) {
-        for (b = 0; b < nb; b++)
-            xv[b] = load4(xp[b] + 4 * g);
-        step_s8dot(acc, w + g * 16, bstride, nrb, xv, nb);
-    }
-    if (cols % 4) {
-        for (b = 0; b < nb; b++)
-            xv[b] = tail4(xp[b] + 4 * full, cols % 4);
-        step_s8dot(acc, w + full * 16, bstride, nrb, xv, nb);
-    }
-    for (b = 0; b < nb; b++)
-        for (r = 0; r < nrb; r++)
-            store_s32(out + b * out_stride + r * LANES, acc[r][b], rows_in_block(rows_left, r));
-}
-
-#define S8DOT_TILE(R, B) tile_s8dot(wp, bstride, R, xn, x_stride, B, w->cols, op, out_stride, rows_left)
-
-static void gemm_s8s8s32_neondot(const asr_packed *w, const int8_t *x, size_t x_stride, size_t batch,
-                                 int32_t *out, size_t out_stride)
-{
-    const int8_t *wd = (const int8_t *)w->data;
-    size_t bstride = w->ld * LANES, nblocks = (w->rows + LANES - 1) / LANES, n0, rb;
-    int nb;
-
-    for (n0 = 0; n0 < batch; n0 += (size_t)nb) {
-        const int8_t *xn = x + n0 * x_stride;
-        nb = batch - n0 < NB_S8 ? (int)(batch - n0) : NB_S8;
-        for (rb = 0; rb < nblocks;) {
-            const int8_t *wp = wd + rb * bstride;
-            int32_t *op = out + n0 * out_stride + rb * LANES;
-            size_t rows_left = w->rows - rb * LANES;
-            int nrb = nblocks - rb >= (size_t)RB_S8(nb) ? RB_S8(nb) : 1;
-            switch (nb) {
-            TILE_CASE(S8DOT_TILE, 1, RB_S8); TILE_CASE(S8DOT_TILE, 2, RB_S8);
-            TILE_CASE(S8DOT_TILE, 3, RB_S8); default: TILE_CASE(S8DOT_TILE, 4, RB_S8);
-            }
-            rb += (size_t)nrb;
-        }
-    }
-}
+/* The same loops around step_s8dot, compiled with +dotprod. */
+#define SUFFIX(name) name##_neondot
+#define S8_STEP step_s8dot
+#include "kernels_neon_s8.inc"
+#undef SUFFIX
+#undef S8_STEP
 
 #pragma GCC pop_options
 
-/* int16 and float have no dot-product instruction: the same kernels (and
- * the same packed layouts, see dispatch.c) as plain NEON. */
+/* int8 in groups of 4 k (one 16-byte sdot operand); int16 and float have
+ * no dot-product instruction: the same kernels and layouts as plain NEON. */
 const asr_kernels asr_kernels_neondot = {
-    ASR_PATH_NEON_DOT, gemm_s8s8s32_neondot, gemm_s16s16s64_neon, gemm_f32_neon
+    .kernel = ASR_KERNEL_NEON_DOT, .name = "neondot", .built = 1,
+    .layout = {{LANES, 1, 1, 0, 0}, {LANES, 2, 2, 0, 0}, {LANES, 4, 4, 0, 0}},
+    .gemm_s8 = gemm_s8s8s32_neondot, .gemm_s16 = gemm_s16s16s64_neon, .gemm_f32 = gemm_f32_neon
 };
+#else  /* a compiler that cannot enable +dotprod for part of a file */
+const asr_kernels asr_kernels_neondot = {.kernel = ASR_KERNEL_NEON_DOT, .name = "neondot", .built = 0};
 #endif /* ASR_HAVE_NEONDOT */
+
+#else /* not NEON: the tables say the kernels are not built */
+
+#include "kernels.h"
+
+const asr_kernels asr_kernels_neon = {.kernel = ASR_KERNEL_NEON, .name = "neon", .built = 0};
+const asr_kernels asr_kernels_neondot = {.kernel = ASR_KERNEL_NEON_DOT, .name = "neondot", .built = 0};
 
 #endif /* __ARM_NEON */

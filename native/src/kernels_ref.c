@@ -2,7 +2,7 @@
  * kernels_ref.c - the plain C99 matrix products: the specification every
  * SIMD path is tested against bit for bit (integers) or to 1e-5 (float).
  *
- * Weights are packed as plain rows (dispatch.c: lanes 1), w->ld elements
+ * Weights are packed as plain rows (the layout below), w->ld elements
  * apart. Caller memory (x, out) is read and written with memcpy so that
  * pointers with any byte alignment are fine, even on armv7, where a
  * misaligned float load through VFP traps.
@@ -11,9 +11,8 @@
 
 #include "kernels.h"
 
-/* out[n][o] = sum_k x[n][k] * w[o][k] in int32.
- * No overflow: |x| <= 128, |w| <= 127 (asr_pack rejects -128) and
- * cols <= ASR_MAX_K = 65536, so |sum| <= 65536 * 128 * 127 = 532676608 < 2^31. */
+/* out[n][o] = sum_k x[n][k] * w[o][k] in int32, which cannot overflow:
+ * native/QUANTIZATION.md section 3 (|w| <= 127, cols <= ASR_MAX_K). */
 static void gemm_s8s8s32_ref(const asr_packed *w, const int8_t *x, size_t x_stride, size_t batch,
                              int32_t *out, size_t out_stride)
 {
@@ -32,7 +31,8 @@ static void gemm_s8s8s32_ref(const asr_packed *w, const int8_t *x, size_t x_stri
 }
 
 /* out[n][o] = sum_k x[n][k] * w[o][k] in int64: a single int16 product can
- * reach 2^30, so three of them already overflow int32. */
+ * reach 2^30, so three of them already overflow int32 (QUANTIZATION.md
+ * section 4). */
 static void gemm_s16s16s64_ref(const asr_packed *w, const int16_t *x, size_t x_stride, size_t batch,
                                int64_t *out, size_t out_stride)
 {
@@ -76,6 +76,10 @@ static void gemm_f32_ref(const asr_packed *w, const float *x, size_t x_stride, s
     }
 }
 
+/* Plain rows (lanes 1, the whole padded row as one group), K unpadded:
+ * the loops above index w[o][k] directly. The one kernel always built. */
 const asr_kernels asr_kernels_ref = {
-    ASR_PATH_REF, gemm_s8s8s32_ref, gemm_s16s16s64_ref, gemm_f32_ref
+    .kernel = ASR_KERNEL_REF, .name = "ref", .built = 1,
+    .layout = {{1, 0, 1, 0, 0}, {1, 0, 1, 0, 0}, {1, 0, 1, 0, 0}},
+    .gemm_s8 = gemm_s8s8s32_ref, .gemm_s16 = gemm_s16s16s64_ref, .gemm_f32 = gemm_f32_ref
 };

@@ -34,8 +34,19 @@ typedef __m128 vflt;
 
 #include "kernels_x86.inc"
 
+/* Blocks of LANES rows; groups of 4 k (int8: pmaddubsw), 2 k (int16:
+ * pmaddwd), 1 k (float: broadcast multiply-add); int8 has the narrow route
+ * for 7-bit weights (kernels_x86.inc). */
 const asr_kernels asr_kernels_sse41 = {
-    ASR_PATH_SSE41, gemm_s8s8s32_sse41, gemm_s16s16s64_sse41, gemm_f32_sse41
+    .kernel = ASR_KERNEL_SSE41, .name = "sse41", .built = 1,
+    .layout = {{LANES, 1, 1, 0, 0}, {LANES, 2, 2, 0, 0}, {LANES, 4, 4, 0, 1}},
+    .gemm_s8 = gemm_s8s8s32_sse41, .gemm_s16 = gemm_s16s16s64_sse41, .gemm_f32 = gemm_f32_sse41
 };
+
+#else /* not x86: the table says the kernel is not built */
+
+#include "kernels.h"
+
+const asr_kernels asr_kernels_sse41 = {.kernel = ASR_KERNEL_SSE41, .name = "sse41", .built = 0};
 
 #endif /* x86 */

@@ -14,10 +14,9 @@
  * exact and each float output's summation order is fixed by its row length
  * (kernels.h), any split of the input gives bit-identical outputs.
  *
- * Accumulator bound (int8 layers): |x| <= 128, |w| <= 127 and
- * K = kernel*in_dim <= ASR_MAX_K = 65536 give |sum| <= 65536*128*127
- * = 1,065,353,216 < 2^31 - 1, so the int32 accumulators cannot overflow.
- * int16 layers accumulate in int64: K*32768*32767 < 2^47.
+ * Accumulators: int32 for int8 layers and int64 for int16 layers, neither
+ * of which can overflow for K = kernel*in_dim <= ASR_MAX_K; the bounds are
+ * in native/QUANTIZATION.md (sections 3 and 4).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -55,7 +54,7 @@ typedef struct net_layer {
 
 struct asr_net {
     const asr_kernels *kern;
-    int path;
+    int kernel;             /* the asr_kernel of kern */
     uint32_t feat_dim, pad_left, pad_right, n_layers, n_out, subsampling;
     float *mean, *inv_std;
     double in_scale;
@@ -86,16 +85,6 @@ struct asr_stream {
     size_t fed;               /* network-input frames pushed, padding included */
     int started, finished;
 };
-
-static size_t dtype_size(int dtype)
-{
-    return dtype == ASR_S8 ? 1 : dtype == ASR_S16 ? 2 : 4;
-}
-
-static int valid_dtype(int d)
-{
-    return d == ASR_F32 || d == ASR_S16 || d == ASR_S8;
-}
 
 /* Output frames of a layer whose input has n frames in total. */
 static size_t layer_outputs(size_t n, size_t span, size_t stride)
@@ -144,7 +133,7 @@ static int check_layer(const asr_layer_desc *d, uint32_t i, uint32_t n_layers, u
     int last = i + 1 == n_layers;
     uint64_t k;
 
-    if (!valid_dtype(d->dtype) || !valid_dtype(d->out_dtype))
+    if (!asr_valid_dtype(d->dtype) || !asr_valid_dtype(d->out_dtype))
         return asr_fail(st, ASR_E_ARG, "layer %u: unknown dtype %d/%d", i, d->dtype, d->out_dtype);
     if (d->act != ASR_ACT_NONE && d->act != ASR_ACT_RELU && d->act != ASR_ACT_LOGSOFTMAX)
         return asr_fail(st, ASR_E_ARG, "layer %u: unknown activation %d", i, d->act);
@@ -205,40 +194,28 @@ static int copy_array(void **dst, const void *src, size_t bytes, asr_status *st)
     return ASR_OK;
 }
 
-/* Integer weights must avoid -128 / -32768 (the kernels' no-saturation
- * guarantee, kernels.h); checked here once so the hot loops need not. */
+/* Float weights and biases must be finite. (Integer weights are scanned
+ * once, by asr_pack, for the values QUANTIZATION.md section 1 excludes.) */
 static int check_weights(const asr_layer_desc *d, uint32_t i, asr_status *st)
 {
     size_t n = (size_t)d->out_dim * d->kernel * d->in_dim, j;
-    if (d->dtype == ASR_S8) {
-        const int8_t *w = (const int8_t *)d->weight;
-        for (j = 0; j < n; j++)
-            if (w[j] == -128)
-                return asr_fail(st, ASR_E_ARG, "layer %u: int8 weight -128 at %zu (range is [-127, 127])", i, j);
-    } else if (d->dtype == ASR_S16) {
-        const int16_t *w = (const int16_t *)d->weight;
-        for (j = 0; j < n; j++)
-            if (w[j] == -32768)
-                return asr_fail(st, ASR_E_ARG, "layer %u: int16 weight -32768 at %zu", i, j);
-    } else {
-        const float *w = (const float *)d->weight;
-        const float *b = (const float *)d->bias;
-        for (j = 0; j < n; j++)
-            if (!isfinite(w[j]))
-                return asr_fail(st, ASR_E_ARG, "layer %u: non-finite weight at %zu", i, j);
-        for (j = 0; j < d->out_dim; j++)
-            if (!isfinite(b[j]))
-                return asr_fail(st, ASR_E_ARG, "layer %u: non-finite bias at %zu", i, j);
-    }
+    const float *w = (const float *)d->weight;
+    const float *b = (const float *)d->bias;
+    if (d->dtype != ASR_F32)
+        return ASR_OK;
+    for (j = 0; j < n; j++)
+        if (!isfinite(w[j]))
+            return asr_fail(st, ASR_E_ARG, "layer %u: non-finite weight at %zu", i, j);
+    for (j = 0; j < d->out_dim; j++)
+        if (!isfinite(b[j]))
+            return asr_fail(st, ASR_E_ARG, "layer %u: non-finite bias at %zu", i, j);
     return ASR_OK;
 }
 
-/* Decides whether layer L can use the int32 epilogue and fills its tables.
- * |acc| <= k * 128 * 127 for int8 products (kernels_ref.c); if that plus
- * the largest |bias| is below 2^31, acc + bias never leaves int32, and
- * (acc + bias) * mult < 2^31 * 2^31 = 2^62 leaves room for the rounding
- * term 2^(total-1) <= 2^61 in int64: the same exact value as
- * asr_requant_one, without its 96-bit path. */
+/* Decides whether layer L can use the int32 epilogue and fills its tables:
+ * when |acc| <= k * 128 * 127 plus the largest |bias| is below 2^31, one
+ * 64-bit multiply gives the exact value of asr_requant_one without its
+ * 96-bit path (the proof: native/QUANTIZATION.md section 5). */
 static int prepare_fast(net_layer *L, asr_status *st)
 {
     uint64_t bound = (uint64_t)L->k * 128u * 127u, bmax = 0;
@@ -269,16 +246,13 @@ static int prepare_fast(net_layer *L, asr_status *st)
     return ASR_OK;
 }
 
-int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status *st)
+/* Validates the whole description before anything is allocated; *n_out
+ * and *sub get the output width and the total subsampling. */
+static int check_desc(const asr_net_desc *desc, uint32_t *n_out, size_t *sub, asr_status *st)
 {
-    asr_net *net;
     uint32_t i, dim;
-    int in_dtype, rc, resolved;
-    size_t sub = 1;
+    int in_dtype, rc;
 
-    if (!out)
-        return asr_fail(st, ASR_E_ARG, "asr_net_create: null output pointer");
-    *out = NULL;
     if (!desc || !desc->mean || !desc->inv_std || !desc->layers)
         return asr_fail(st, ASR_E_ARG, "asr_net_create: null description, statistics or layers");
     if (desc->feat_dim == 0 || desc->feat_dim > ASR_MAX_DIM)
@@ -296,6 +270,7 @@ int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status
     if (in_dtype != ASR_F32 && (desc->in_zero < -32768 || desc->in_zero > 32767))
         return asr_fail(st, ASR_E_ARG, "asr_net_create: in_zero %d out of range", (int)desc->in_zero);
     dim = desc->feat_dim;
+    *sub = 1;
     for (i = 0; i < desc->n_layers; i++) {
         const asr_layer_desc *d = &desc->layers[i];
         if ((rc = check_layer(d, i, desc->n_layers, dim, in_dtype, st)) != ASR_OK)
@@ -304,69 +279,100 @@ int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status
             return rc;
         dim = d->out_dim;
         in_dtype = d->out_dtype;
-        sub *= d->stride;
-        if (sub > 4096)
+        *sub *= d->stride;
+        if (*sub > 4096)
             return asr_fail(st, ASR_E_SHAPE, "asr_net_create: total subsampling above 4096");
     }
-    if ((rc = asr_path_resolve(path, &resolved, st)) != ASR_OK)
+    *n_out = dim;
+    return ASR_OK;
+}
+
+/* Prefixes the message in st with the layer it is about. */
+static int in_layer(asr_status *st, int rc, uint32_t i)
+{
+    char msg[sizeof(st->message)];
+    if (!st)
+        return rc;
+    memcpy(msg, st->message, sizeof(msg));
+    msg[sizeof(msg) - 1] = '\0';
+    return asr_fail(st, rc, "layer %u: %s", i, msg);
+}
+
+/* Copies layer d into L: its shape, its weights packed for kernel, its
+ * bias and requantization tables, and the fast epilogue when it applies. */
+static int init_layer(net_layer *L, const asr_layer_desc *d, uint32_t i, int kernel, asr_status *st)
+{
+    int rc;
+    L->dtype = d->dtype;
+    L->out_dtype = d->out_dtype;
+    L->act = d->act;
+    L->in_dim = d->in_dim;
+    L->out_dim = d->out_dim;
+    L->kernel = d->kernel;
+    L->dilation = d->dilation;
+    L->stride = d->stride;
+    L->k = (size_t)d->kernel * d->in_dim;
+    L->span = (size_t)(d->kernel - 1) * d->dilation + 1;
+    L->w_zero = d->w_zero;
+    L->out_zero = d->out_zero;
+    L->out_lo = d->out_lo;
+    L->out_hi = d->out_hi;
+    if ((rc = asr_pack(&L->w, kernel, d->dtype, d->weight, d->out_dim, L->k, L->k, st)) != ASR_OK)
+        return in_layer(st, rc, i);
+    if (d->dtype == ASR_F32)
+        return copy_array((void **)&L->bias_f, d->bias, d->out_dim * sizeof(float), st);
+    rc = copy_array((void **)&L->bias_q, d->bias, d->out_dim * sizeof(int64_t), st);
+    if (rc == ASR_OK)
+        rc = copy_array((void **)&L->mult, d->mult, d->out_dim * sizeof(int32_t), st);
+    if (rc == ASR_OK)
+        rc = copy_array((void **)&L->shift, d->shift, d->out_dim * sizeof(int32_t), st);
+    if (rc == ASR_OK)
+        rc = prepare_fast(L, st);
+    return rc;
+}
+
+int asr_net_create(const asr_net_desc *desc, int kernel, asr_net **out, asr_status *st)
+{
+    asr_net *net;
+    uint32_t i, n_out = 0;
+    int rc, resolved;
+    size_t sub = 1;
+
+    if (!out)
+        return asr_fail(st, ASR_E_ARG, "asr_net_create: null output pointer");
+    *out = NULL;
+    if ((rc = check_desc(desc, &n_out, &sub, st)) != ASR_OK ||
+        (rc = asr_kernel_resolve(kernel, &resolved, st)) != ASR_OK)
         return rc;
 
     net = (asr_net *)calloc(1, sizeof(*net));
     if (!net)
         return asr_fail(st, ASR_E_NOMEM, "asr_net_create: out of memory");
     net->kern = asr_kernels_for(resolved);
-    net->path = resolved;
+    net->kernel = resolved;
     net->feat_dim = desc->feat_dim;
     net->pad_left = desc->pad_left;
     net->pad_right = desc->pad_right;
     net->n_layers = desc->n_layers;
-    net->n_out = dim;
+    net->n_out = n_out;
     net->subsampling = (uint32_t)sub;
     net->in_scale = desc->in_scale;
     net->in_zero = desc->in_zero;
     net->layers = (net_layer *)calloc(desc->n_layers, sizeof(net_layer));
-    if (!net->kern || !net->layers) {
-        rc = net->kern ? ASR_E_NOMEM : ASR_E_UNSUPPORTED;
+    if (!net->layers) {
         asr_net_free(net);
-        return asr_fail(st, rc, rc == ASR_E_NOMEM ? "asr_net_create: out of memory"
-                                                  : "asr_net_create: kernel path %d unavailable", resolved);
+        return asr_fail(st, ASR_E_NOMEM, "asr_net_create: out of memory");
     }
     rc = copy_array((void **)&net->mean, desc->mean, desc->feat_dim * sizeof(float), st);
     if (rc == ASR_OK)
         rc = copy_array((void **)&net->inv_std, desc->inv_std, desc->feat_dim * sizeof(float), st);
     for (i = 0; i < desc->n_layers && rc == ASR_OK; i++) {
-        const asr_layer_desc *d = &desc->layers[i];
         net_layer *L = &net->layers[i];
         size_t col_bytes, acc_bytes;
-        L->dtype = d->dtype;
-        L->out_dtype = d->out_dtype;
-        L->act = d->act;
-        L->in_dim = d->in_dim;
-        L->out_dim = d->out_dim;
-        L->kernel = d->kernel;
-        L->dilation = d->dilation;
-        L->stride = d->stride;
-        L->k = (size_t)d->kernel * d->in_dim;
-        L->span = (size_t)(d->kernel - 1) * d->dilation + 1;
-        L->w_zero = d->w_zero;
-        L->out_zero = d->out_zero;
-        L->out_lo = d->out_lo;
-        L->out_hi = d->out_hi;
-        rc = asr_pack(&L->w, resolved, d->dtype, d->weight, d->out_dim, L->k, L->k, st);
-        if (rc != ASR_OK)
+        if ((rc = init_layer(L, &desc->layers[i], i, resolved, st)) != ASR_OK)
             break;
-        if (d->dtype == ASR_F32) {
-            rc = copy_array((void **)&L->bias_f, d->bias, d->out_dim * sizeof(float), st);
-        } else {
-            rc = copy_array((void **)&L->bias_q, d->bias, d->out_dim * sizeof(int64_t), st);
-            if (rc == ASR_OK)
-                rc = copy_array((void **)&L->mult, d->mult, d->out_dim * sizeof(int32_t), st);
-            if (rc == ASR_OK)
-                rc = copy_array((void **)&L->shift, d->shift, d->out_dim * sizeof(int32_t), st);
-            if (rc == ASR_OK)
-                rc = prepare_fast(L, st);
-        }
-        col_bytes = ASR_BLOCK * L->k * dtype_size(L->dtype);
+        /* The im2col and accumulator scratch of a stream: the largest layer's. */
+        col_bytes = ASR_BLOCK * L->k * asr_dtype_size(L->dtype);
         acc_bytes = ASR_BLOCK * (size_t)L->out_dim * 8;
         if (col_bytes > net->scratch_bytes)
             net->scratch_bytes = col_bytes;
@@ -381,14 +387,14 @@ int asr_net_create(const asr_net_desc *desc, int path, asr_net **out, asr_status
     return ASR_OK;
 }
 
-int asr_net_info(const asr_net *net, uint32_t *n_out, uint32_t *subsampling, int *path,
+int asr_net_info(const asr_net *net, uint32_t *n_out, uint32_t *subsampling, int *kernel,
                  asr_status *st)
 {
-    if (!net || !n_out || !subsampling || !path)
+    if (!net || !n_out || !subsampling || !kernel)
         return asr_fail(st, ASR_E_ARG, "asr_net_info: null pointer");
     *n_out = net->n_out;
     *subsampling = net->subsampling;
-    *path = net->path;
+    *kernel = net->kernel;
     return ASR_OK;
 }
 
@@ -440,7 +446,7 @@ int asr_stream_create(const asr_net *net, asr_stream **out, asr_status *st)
         /* A round adds at most ASR_PIECE frames to layer 0; each layer then
          * emits at most (frames added)/stride + 1 frames, so span + twice a
          * piece always suffices. */
-        b->elem = dtype_size(L->dtype);
+        b->elem = asr_dtype_size(L->dtype);
         b->dim = L->in_dim;
         b->cap = L->span + 2 * ASR_PIECE + 2;
         b->data = (unsigned char *)malloc(b->cap * b->dim * b->elem);
@@ -644,7 +650,7 @@ static int run_layer(asr_stream *s, uint32_t i, float *out, size_t *n_out, asr_s
     const net_layer *L = &net->layers[i];
     layer_buf *b = &s->bufs[i];
     int last = i + 1 == net->n_layers;
-    size_t esz = dtype_size(L->dtype);
+    size_t esz = asr_dtype_size(L->dtype);
     size_t avail = b->base + b->count;
     size_t total = layer_outputs(avail, L->span, L->stride);
     int rc;

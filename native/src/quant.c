@@ -7,7 +7,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "asr.h"
+#include "asr_testing.h"
 #include "kernels.h"
 #include "fixedpoint_tables.h"
 #include "quant.h"

@@ -1,4 +1,4 @@
-/* quant.h - internal: the scalar integer epilogue shared by every kernel path. */
+/* quant.h - internal: the scalar integer epilogue shared by every kernel. */
 #ifndef ASR_QUANT_H
 #define ASR_QUANT_H
 

@@ -9,15 +9,15 @@
 
 #include "asr.h"
 
-/* The `paths` command of both drivers: the kernel paths this build and CPU
+/* The `kernels` command of both drivers: the kernels this build and CPU
  * can run, by name, on one line. */
-static int print_paths(void)
+static int print_kernels(void)
 {
-    unsigned mask = asr_paths_available();
-    int path, first = 1;
-    for (path = 0; path < ASR_PATH_COUNT; path++)
-        if (mask >> path & 1) {
-            printf(first ? "%s" : " %s", asr_path_name(path));
+    unsigned mask = asr_kernels_available();
+    int kernel, first = 1;
+    for (kernel = 0; kernel < ASR_KERNEL_COUNT; kernel++)
+        if (mask >> kernel & 1) {
+            printf(first ? "%s" : " %s", asr_kernel_name(kernel));
             first = 0;
         }
     printf("\n");

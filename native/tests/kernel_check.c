@@ -1,26 +1,26 @@
 /*
- * kernel_check.c - every kernel path of this build against the reference,
+ * kernel_check.c - every kernel of this build against the reference,
  * as a stand-alone program, so kernels of another instruction set can be
  * tested under qemu-user on a machine that cannot run them natively
  * (tests/native/test_kernels_cross.py; built by native/Makefile).
  *
  * Usage
- *   kernel_check paths
- *       Prints the names of the available paths, one line, space separated.
+ *   kernel_check kernels
+ *       Prints the names of the available kernels, one line, space separated.
  *
  *   kernel_check selftest SEED N
  *       N random shapes (rows 1..70, cols 1..300, batch 1..19, strides wider
  *       than the rows, caller pointers 1..3 bytes off alignment or with the
  *       last input row ending on an unreadable page), each run through
- *       asr_gemm_s8s8s32, asr_gemm_s16s16s64 and asr_gemm_f32 on every path
- *       in asr_paths_available(). Integer results must equal ASR_PATH_REF
+ *       asr_gemm_s8s8s32, asr_gemm_s16s16s64 and asr_gemm_f32 on every kernel
+ *       in asr_kernels_available(). Integer results must equal ASR_KERNEL_REF
  *       bit for bit (and the reference must equal an int64 sum computed
  *       here); float results must lie within 1e-5 of the reference relative
  *       to sum |w||x|, and a frame computed alone must give the same bits as
  *       inside the batch. Every fourth shape uses extreme values (x = -128
  *       with w = +-127; +-32767 x -32768/32767), which reach the int16 and
  *       int32 pair-sum bounds the kernels rely on. Prints one summary line
- *       per path; exit status 0 when everything matched, 1 otherwise.
+ *       per kernel; exit status 0 when everything matched, 1 otherwise.
  *
  *   kernel_check gemm FILE_IN FILE_OUT
  *       Runs the requests in FILE_IN and writes their outputs to FILE_OUT,
@@ -31,7 +31,7 @@
  * to back until end of file:
  *     char     magic[4] = "ASRG"
  *     int32    dtype        0 = float32, 1 = int16, 2 = int8 (asr_dtype)
- *     int32    path         asr_path: -1 auto, 0 ref, 4 neon, 5 neondot, ...
+ *     int32    kernel         asr_kernel: -1 auto, 0 ref, 4 neon, 5 neondot, ...
  *     uint32   rows, cols, batch
  *     weights  rows x cols elements of dtype, row-major, contiguous
  *     x        batch x cols elements of dtype, row-major, contiguous
@@ -55,6 +55,7 @@
 #endif
 
 #include "asr.h"
+#include "asr_testing.h"
 #include "driver_common.h"
 
 /* ------------------------------------------------------------- helpers */
@@ -203,17 +204,17 @@ static void put_f32(unsigned char *p, size_t i, float v)
     memcpy(p + 4 * i, &v, 4);
 }
 
-static int run_gemm(int path, int dtype, const void *w, size_t rows, size_t cols, size_t w_stride,
+static int run_gemm(int kernel, int dtype, const void *w, size_t rows, size_t cols, size_t w_stride,
                     const void *x, size_t batch, size_t x_stride, void *out, size_t out_stride,
                     asr_status *st)
 {
     if (dtype == ASR_S8)
-        return asr_gemm_s8s8s32(path, (const int8_t *)w, rows, cols, w_stride, (const int8_t *)x, batch,
+        return asr_gemm_s8s8s32(kernel, (const int8_t *)w, rows, cols, w_stride, (const int8_t *)x, batch,
                                 x_stride, (int32_t *)out, out_stride, st);
     if (dtype == ASR_S16)
-        return asr_gemm_s16s16s64(path, (const int16_t *)w, rows, cols, w_stride, (const int16_t *)x,
+        return asr_gemm_s16s16s64(kernel, (const int16_t *)w, rows, cols, w_stride, (const int16_t *)x,
                                   batch, x_stride, (int64_t *)out, out_stride, st);
-    return asr_gemm_f32(path, (const float *)w, rows, cols, w_stride, (const float *)x, batch, x_stride,
+    return asr_gemm_f32(kernel, (const float *)w, rows, cols, w_stride, (const float *)x, batch, x_stride,
                         (float *)out, out_stride, st);
 }
 
@@ -266,10 +267,10 @@ static void fill(uint64_t *s, int dtype, const shape *sh, unsigned char *w, unsi
     }
 }
 
-/* Compares one path's output with the reference output and with an int64
+/* Compares one kernel's output with the reference output and with an int64
  * (or double) sum computed here; returns the number of bad elements and
  * reports the first. */
-static long compare(int path, int dtype, const shape *sh, const unsigned char *w, const unsigned char *x,
+static long compare(int kernel, int dtype, const shape *sh, const unsigned char *w, const unsigned char *x,
                     const unsigned char *ref, const unsigned char *got)
 {
     size_t es = elem_size(dtype), os = out_size(dtype), n, o, k;
@@ -298,10 +299,10 @@ static long compare(int path, int dtype, const shape *sh, const unsigned char *w
             if (!ok) {
                 if (!bad) {
                     if (dtype == ASR_F32)
-                        fprintf(stderr, "  %s %s: out[%zu][%zu] = %.9g, ref %.9g\n", asr_path_name(path),
+                        fprintf(stderr, "  %s %s: out[%zu][%zu] = %.9g, ref %.9g\n", asr_kernel_name(kernel),
                                 dtype_name(dtype), n, o, get_f32(got, at), get_f32(ref, at));
                     else
-                        fprintf(stderr, "  %s %s: out[%zu][%zu] = %lld, ref %lld\n", asr_path_name(path),
+                        fprintf(stderr, "  %s %s: out[%zu][%zu] = %lld, ref %lld\n", asr_kernel_name(kernel),
                                 dtype_name(dtype), n, o, (long long)get_int(got, at, os),
                                 (long long)get_int(ref, at, os));
                 }
@@ -314,24 +315,24 @@ static long compare(int path, int dtype, const shape *sh, const unsigned char *w
 
 /* Float only: frame n computed alone must give exactly the bits it has
  * inside the batch (the summation order depends on cols alone). */
-static long check_alone(int path, const shape *sh, const unsigned char *w, const unsigned char *x,
+static long check_alone(int kernel, const shape *sh, const unsigned char *w, const unsigned char *x,
                         const unsigned char *got, size_t n)
 {
     float one[80];
     asr_status st;
-    if (asr_gemm_f32(path, (const float *)w, sh->rows, sh->cols, sh->w_stride,
+    if (asr_gemm_f32(kernel, (const float *)w, sh->rows, sh->cols, sh->w_stride,
                      (const float *)(x + 4 * n * sh->x_stride), 1, sh->cols, one, sh->rows, &st) != ASR_OK) {
-        fprintf(stderr, "  %s float alone: %s\n", asr_path_name(path), st.message);
+        fprintf(stderr, "  %s float alone: %s\n", asr_kernel_name(kernel), st.message);
         return 1;
     }
     if (memcmp(one, got + 4 * n * sh->out_stride, 4 * sh->rows) != 0) {
-        fprintf(stderr, "  %s float: frame %zu alone differs from inside the batch\n", asr_path_name(path), n);
+        fprintf(stderr, "  %s float: frame %zu alone differs from inside the batch\n", asr_kernel_name(kernel), n);
         return 1;
     }
     return 0;
 }
 
-/* One shape, one dtype, every path. Returns 0 when it could not run. */
+/* One shape, one dtype, every kernel. Returns 0 when it could not run. */
 static int one_case(uint64_t *s, int dtype, const shape *sh, unsigned mask, tally *t, long case_no)
 {
     size_t es = elem_size(dtype), os = out_size(dtype);
@@ -339,7 +340,7 @@ static int one_case(uint64_t *s, int dtype, const shape *sh, unsigned mask, tall
            no = sh->batch * sh->out_stride;
     buffer bw, bx, bref, bout;
     asr_status st;
-    int path, ok = 1;
+    int kernel, ok = 1;
 
     if (!buf_init(&bw, nw * es, sh->off_w))
         return 0;
@@ -354,34 +355,34 @@ static int one_case(uint64_t *s, int dtype, const shape *sh, unsigned mask, tall
     }
     fill(s, dtype, sh, bw.p, bx.p);
     memset(bref.p, 0x5a, no * os);
-    if (run_gemm(ASR_PATH_REF, dtype, bw.p, sh->rows, sh->cols, sh->w_stride, bx.p, sh->batch, sh->x_stride,
+    if (run_gemm(ASR_KERNEL_REF, dtype, bw.p, sh->rows, sh->cols, sh->w_stride, bx.p, sh->batch, sh->x_stride,
                  bref.p, sh->out_stride, &st) != ASR_OK) {
         fprintf(stderr, "case %ld: ref %s: %s\n", case_no, dtype_name(dtype), st.message);
         ok = 0;
     }
-    for (path = 0; ok && path < ASR_PATH_COUNT; path++) {
+    for (kernel = 0; ok && kernel < ASR_KERNEL_COUNT; kernel++) {
         long bad;
-        if (!(mask >> path & 1))
+        if (!(mask >> kernel & 1))
             continue;
         memset(bout.p, 0x5a, no * os); /* the same sentinel as bref: padding must survive */
-        if (run_gemm(path, dtype, bw.p, sh->rows, sh->cols, sh->w_stride, bx.p, sh->batch, sh->x_stride,
+        if (run_gemm(kernel, dtype, bw.p, sh->rows, sh->cols, sh->w_stride, bx.p, sh->batch, sh->x_stride,
                      bout.p, sh->out_stride, &st) != ASR_OK) {
-            fprintf(stderr, "case %ld: %s %s: %s\n", case_no, asr_path_name(path), dtype_name(dtype),
+            fprintf(stderr, "case %ld: %s %s: %s\n", case_no, asr_kernel_name(kernel), dtype_name(dtype),
                     st.message);
             bad = 1;
         } else {
-            bad = compare(path, dtype, sh, bw.p, bx.p, bref.p, bout.p);
+            bad = compare(kernel, dtype, sh, bw.p, bx.p, bref.p, bout.p);
             if (dtype == ASR_F32 && !bad && sh->rows <= 80)
-                bad = check_alone(path, sh, bw.p, bx.p, bout.p, (size_t)rng_range(s, 0, (long)sh->batch - 1));
+                bad = check_alone(kernel, sh, bw.p, bx.p, bout.p, (size_t)rng_range(s, 0, (long)sh->batch - 1));
         }
         if (bad)
             fprintf(stderr, "case %ld: %s %s rows %zu cols %zu batch %zu strides w %zu x %zu out %zu "
-                    "offsets %zu %zu %zu%s extreme %d: %ld bad\n", case_no, asr_path_name(path),
+                    "offsets %zu %zu %zu%s extreme %d: %ld bad\n", case_no, asr_kernel_name(kernel),
                     dtype_name(dtype), sh->rows, sh->cols, sh->batch, sh->w_stride, sh->x_stride,
                     sh->out_stride, sh->off_w, sh->off_x, sh->off_out, sh->guarded ? " (guarded x)" : "",
                     sh->extreme, bad);
-        t[path].cases[dtype]++;
-        t[path].bad[dtype] += bad != 0;
+        t[kernel].cases[dtype]++;
+        t[kernel].bad[dtype] += bad != 0;
     }
     buf_free(&bw);
     buf_free(&bx);
@@ -394,17 +395,17 @@ static int selftest(uint64_t seed, long count)
 {
     static const size_t special_cols[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65,
                                           127, 128, 129, 255, 256, 257, 299, 300};
-    unsigned mask = asr_paths_available();
-    tally t[ASR_PATH_COUNT];
+    unsigned mask = asr_kernels_available();
+    tally t[ASR_KERNEL_COUNT];
     uint64_t s = seed;
     long i, failures = 0;
-    int path, dtype;
+    int kernel, dtype;
 
     memset(t, 0, sizeof(t));
-    printf("paths:");
-    for (path = 0; path < ASR_PATH_COUNT; path++)
-        if (mask >> path & 1)
-            printf(" %s", asr_path_name(path));
+    printf("kernels:");
+    for (kernel = 0; kernel < ASR_KERNEL_COUNT; kernel++)
+        if (mask >> kernel & 1)
+            printf(" %s", asr_kernel_name(kernel));
     printf("\n");
 
     for (i = 0; i < count; i++) {
@@ -427,20 +428,20 @@ static int selftest(uint64_t seed, long count)
                 failures++;
             }
     }
-    for (path = 0; path < ASR_PATH_COUNT; path++) {
+    for (kernel = 0; kernel < ASR_KERNEL_COUNT; kernel++) {
         long bad = 0;
-        if (!(mask >> path & 1))
+        if (!(mask >> kernel & 1))
             continue;
         for (dtype = 0; dtype < 3; dtype++)
-            bad += t[path].bad[dtype];
-        printf("%-10s int8 %ld/%ld  int16 %ld/%ld  float %ld/%ld  %s\n", asr_path_name(path),
-               t[path].cases[ASR_S8] - t[path].bad[ASR_S8], t[path].cases[ASR_S8],
-               t[path].cases[ASR_S16] - t[path].bad[ASR_S16], t[path].cases[ASR_S16],
-               t[path].cases[ASR_F32] - t[path].bad[ASR_F32], t[path].cases[ASR_F32],
+            bad += t[kernel].bad[dtype];
+        printf("%-10s int8 %ld/%ld  int16 %ld/%ld  float %ld/%ld  %s\n", asr_kernel_name(kernel),
+               t[kernel].cases[ASR_S8] - t[kernel].bad[ASR_S8], t[kernel].cases[ASR_S8],
+               t[kernel].cases[ASR_S16] - t[kernel].bad[ASR_S16], t[kernel].cases[ASR_S16],
+               t[kernel].cases[ASR_F32] - t[kernel].bad[ASR_F32], t[kernel].cases[ASR_F32],
                bad ? "FAIL" : "ok");
         failures += bad;
     }
-    printf("%s (seed %llu, %ld shapes)\n", failures ? "FAILED" : "all paths match the reference",
+    printf("%s (seed %llu, %ld shapes)\n", failures ? "FAILED" : "all kernels match the reference",
            (unsigned long long)seed, count);
     return failures ? 1 : 0;
 }
@@ -481,7 +482,7 @@ static int gemm_file(const char *in_path, const char *out_path)
     }
     for (req = 0;; req++) {
         unsigned char hdr[24];
-        int dtype, path;
+        int dtype, kernel;
         size_t rows, cols, batch, es, os, off = (size_t)(req % 3) + 1;
         buffer bw, bx, bo;
         asr_status st;
@@ -497,7 +498,7 @@ static int gemm_file(const char *in_path, const char *out_path)
             break;
         }
         dtype = (int)(int32_t)le32(hdr + 4);
-        path = (int)(int32_t)le32(hdr + 8);
+        kernel = (int)(int32_t)le32(hdr + 8);
         rows = le32(hdr + 12);
         cols = le32(hdr + 16);
         batch = le32(hdr + 20);
@@ -527,7 +528,7 @@ static int gemm_file(const char *in_path, const char *out_path)
         }
         if (read_all(in, bw.p, bw.bytes, "weights", req) != 1 || read_all(in, bx.p, bx.bytes, "input", req) != 1) {
             rc = 1;
-        } else if (run_gemm(path, dtype, bw.p, rows, cols, cols, bx.p, batch, cols, bo.p, rows, &st) != ASR_OK) {
+        } else if (run_gemm(kernel, dtype, bw.p, rows, cols, cols, bx.p, batch, cols, bo.p, rows, &st) != ASR_OK) {
             fprintf(stderr, "kernel_check: request %ld: %s\n", req, st.message);
             rc = 1;
         } else if (fwrite(bo.p, 1, bo.bytes, out) != bo.bytes) {
@@ -550,8 +551,8 @@ static int gemm_file(const char *in_path, const char *out_path)
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "paths") == 0)
-        return print_paths();
+    if (argc == 2 && strcmp(argv[1], "kernels") == 0)
+        return print_kernels();
     if (argc == 4 && strcmp(argv[1], "selftest") == 0) {
         char *end1, *end2;
         unsigned long long seed = strtoull(argv[2], &end1, 10);
@@ -564,7 +565,7 @@ int main(int argc, char **argv)
     }
     if (argc == 4 && strcmp(argv[1], "gemm") == 0)
         return gemm_file(argv[2], argv[3]);
-    fprintf(stderr, "usage: kernel_check paths\n"
+    fprintf(stderr, "usage: kernel_check kernels\n"
                     "       kernel_check selftest SEED N\n"
                     "       kernel_check gemm FILE_IN FILE_OUT\n");
     return 2;

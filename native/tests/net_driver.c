@@ -5,10 +5,10 @@
  * (asr/cross.py, asr-rtf --platform armv7|aarch64; built by native/Makefile).
  *
  * Usage
- *   net_driver paths
- *       Prints the names of the available kernel paths, space separated.
+ *   net_driver kernels
+ *       Prints the names of the available kernels, space separated.
  *   net_driver run JOB OUT
- *       Builds the network described in JOB (asr_net_create, on the path the
+ *       Builds the network described in JOB (asr_net_create, on the kernel the
  *       job names; -1 means auto, which honours ASR_KERNEL), runs every
  *       utterance of JOB through its own asr_stream (asr_stream_forward in
  *       chunks of the job's size, then finish), and writes OUT.
@@ -20,7 +20,7 @@
  *
  * Job format (JOB), little-endian, written by asr/cross.py:
  *     char    magic[4] = "ASRJ"     uint32 version = 1
- *     int32   path                  uint32 chunk (frames per call; 0 = all)
+ *     int32   kernel                  uint32 chunk (frames per call; 0 = all)
  *     uint32  feat_dim, pad_left, pad_right, n_layers
  *     float32 in_scale              int32  in_zero
  *     float32 mean[feat_dim]        float32 inv_std[feat_dim]
@@ -40,7 +40,7 @@
  *
  * Output format (OUT), little-endian:
  *     char magic[4] = "ASRO"  uint32 version = 1
- *     int32 path (the resolved kernel path)   uint32 n_labels   uint32 n_utts
+ *     int32 kernel (the resolved kernel)   uint32 n_labels   uint32 n_utts
  *     n_utts times: uint32 n_out, float32 logprob[n_out x n_labels]
  * The log-probabilities are the floats asr_stream_forward wrote, unchanged.
  */
@@ -124,7 +124,7 @@ static size_t dtype_bytes(int dtype)
 }
 
 typedef struct job {
-    int path;
+    int kernel;
     uint32_t chunk;
     asr_net_desc desc;
     asr_layer_desc *layers;
@@ -173,7 +173,7 @@ static int parse_job(const unsigned char *data, size_t size, job *j)
         fprintf(stderr, "net_driver: job version %u, this driver reads %d\n", version, JOB_VERSION);
         return 1;
     }
-    j->path = take_i32(&c, "header");
+    j->kernel = take_i32(&c, "header");
     j->chunk = take_u32(&c, "header");
     j->desc.feat_dim = take_u32(&c, "header");
     j->desc.pad_left = take_u32(&c, "header");
@@ -349,7 +349,7 @@ static int run_job(const char *job_path, const char *out_path)
     asr_net *net = NULL;
     asr_status st;
     uint32_t n_labels = 0, sub = 0, u;
-    int path = 0, rc = 1;
+    int kernel = 0, rc = 1;
     FILE *out = NULL;
     job j;
 
@@ -361,8 +361,8 @@ static int run_job(const char *job_path, const char *out_path)
         goto done;
     free(data);       /* every array was copied: the file buffer is not needed */
     data = NULL;
-    if (asr_net_create(&j.desc, j.path, &net, &st) != ASR_OK
-        || asr_net_info(net, &n_labels, &sub, &path, &st) != ASR_OK) {
+    if (asr_net_create(&j.desc, j.kernel, &net, &st) != ASR_OK
+        || asr_net_info(net, &n_labels, &sub, &kernel, &st) != ASR_OK) {
         fprintf(stderr, "net_driver: %s\n", st.message);
         goto done;
     }
@@ -375,7 +375,7 @@ static int run_job(const char *job_path, const char *out_path)
         fprintf(stderr, "net_driver: cannot open %s\n", out_path);
         goto done;
     }
-    if (fwrite("ASRO", 1, 4, out) != 4 || !put_u32(out, JOB_VERSION) || !put_u32(out, (uint32_t)path)
+    if (fwrite("ASRO", 1, 4, out) != 4 || !put_u32(out, JOB_VERSION) || !put_u32(out, (uint32_t)kernel)
         || !put_u32(out, n_labels) || !put_u32(out, j.n_utts)) {
         fprintf(stderr, "net_driver: cannot write %s\n", out_path);
         goto done;
@@ -406,13 +406,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "net_driver: big-endian machines are not supported\n");
         return 1;
     }
-    if (argc == 2 && strcmp(argv[1], "paths") == 0)
-        return print_paths();
+    if (argc == 2 && strcmp(argv[1], "kernels") == 0)
+        return print_kernels();
     if (argc == 4 && strcmp(argv[1], "run") == 0)
         return run_job(argv[2], argv[3]);
     if (argc == 3 && strcmp(argv[1], "load") == 0)
         return run_job(argv[2], NULL);
-    fprintf(stderr, "usage: net_driver paths\n"
+    fprintf(stderr, "usage: net_driver kernels\n"
                     "       net_driver run JOB OUT\n"
                     "       net_driver load JOB\n");
     return 2;

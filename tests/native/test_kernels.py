@@ -1,4 +1,4 @@
-"""Every SIMD kernel path against the plain-C reference, bit for bit for the
+"""Every SIMD kernel against the plain-C reference, bit for bit for the
 integer products, and the float path against numpy; plus garbage arguments.
 
 Shapes are random (odd sizes, sizes that are not a multiple of any vector
@@ -11,7 +11,7 @@ from asr import _native
 from asr._native import ffi, lib
 from asr.errors import NativeError
 
-PATHS = _native.available_paths()
+PATHS = _native.available_kernels()
 SIMD = [p for p in PATHS if p != "ref"]
 CTYPE = {np.int8: "int8_t *", np.int16: "int16_t *", np.int32: "int32_t *",
          np.int64: "int64_t *", np.float32: "float *"}
@@ -41,7 +41,7 @@ def gemm(path, w, x, out_cols=None, offsets=(0, 0, 0)):
     sentinel = np.full((batch, out_stride), 77, odt)
     op, oview, keep_o = misaligned(sentinel, offsets[2])
     st = _native.new_status()
-    _native.check(getattr(lib, name)(_native.path_id(path), wp, rows, cols, cols, xp, batch,
+    _native.check(getattr(lib, name)(_native.kernel_id(path), wp, rows, cols, cols, xp, batch,
                                      x_stride, op, out_stride, st), st)
     out = np.array(oview)
     # Nothing outside the rows x batch block may be written.
@@ -183,22 +183,22 @@ def test_fused_pairs_of_distant_groups(rows):
 def test_kernel_path_forced_by_environment(monkeypatch):
     for path in PATHS:
         monkeypatch.setenv("ASR_KERNEL", path)
-        assert _native.resolve_path("auto") == path
+        assert _native.resolve_kernel("auto") == path
     monkeypatch.setenv("ASR_KERNEL", "nonsense")
-    with pytest.raises(NativeError, match="not a kernel path"):
-        _native.resolve_path("auto")
+    with pytest.raises(NativeError, match="not a kernel"):
+        _native.resolve_kernel("auto")
     monkeypatch.delenv("ASR_KERNEL")
-    assert _native.resolve_path("auto") == PATHS[-1]
+    assert _native.resolve_kernel("auto") == PATHS[-1]
 
 
 def test_unavailable_path_is_refused():
-    missing = [p for p in _native.PATH_NAMES.values() if p not in PATHS]
+    missing = [p for p in _native.KERNEL_NAMES.values() if p not in PATHS]
     for name in missing:
         with pytest.raises(NativeError, match="not available"):
-            _native.resolve_path(name)
+            _native.resolve_kernel(name)
     st = _native.new_status()
     out = ffi.new("int *")
-    assert lib.asr_path_resolve(97, out, st) == lib.ASR_E_ARG
+    assert lib.asr_kernel_resolve(97, out, st) == lib.ASR_E_ARG
 
 
 def call(name, path, w, rows, cols, w_stride, x, batch, x_stride, out, out_stride):
@@ -226,7 +226,7 @@ def test_garbage_arguments_are_refused_with_messages():
         ((g, 0, w, 2, 1 << 40, 1 << 40, x, 1, 1 << 40, out, 2), "cols"),
         ((g, 0, w, 2, 2, 2, x, 2, (1 << 64) - 1, out, 2), "overflow"),
         ((g, 0, w, 2, 2, 2, x, (1 << 62), 2, out, 2), "overflow"),
-        ((g, 42, w, 2, 2, 2, x, 1, 2, out, 2), "unknown kernel path"),
+        ((g, 42, w, 2, 2, 2, x, 1, 2, out, 2), "unknown kernel"),
     ]
     for args, needle in cases:
         rc, msg = call(*args)
@@ -244,6 +244,6 @@ def test_weights_outside_the_symmetric_range_are_refused():
 
 def test_path_names_round_trip():
     for name in PATHS:
-        assert ffi.string(lib.asr_path_name(_native.path_id(name))).decode() == name
-    assert lib.asr_path_name(-5) == ffi.NULL
+        assert ffi.string(lib.asr_kernel_name(_native.kernel_id(name))).decode() == name
+    assert lib.asr_kernel_name(-5) == ffi.NULL
     assert lib.asr_api_version() == lib.ASR_API_VERSION

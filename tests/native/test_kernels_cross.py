@@ -1,4 +1,4 @@
-"""The ARM kernel paths (armv7 NEON, aarch64 NEON and sdot), tested on this
+"""The ARM kernels (armv7 NEON, aarch64 NEON and sdot), tested on this
 machine: native/Makefile cross-compiles the library with the C driver
 native/tests/kernel_check.c into static binaries, which run under qemu-user.
 
@@ -67,8 +67,8 @@ def run_arm(build_dir, arch, args, cpu=None):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
 
 
-def paths_of(build_dir, arch, cpu=None):
-    proc = run_arm(build_dir, arch, ["paths"], cpu)
+def kernels_of(build_dir, arch, cpu=None):
+    proc = run_arm(build_dir, arch, ["kernels"], cpu)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.split()
 
@@ -94,7 +94,7 @@ def test_cross_build_of_both_targets(build_dir):
     ("aarch64", "cortex-a53", ["ref", "neon"]),
 ])
 def test_selftest_every_path_matches_reference(build_dir, arch, cpu, expect):
-    assert paths_of(build_dir, arch, cpu) == expect
+    assert kernels_of(build_dir, arch, cpu) == expect
     proc = run_arm(build_dir, arch, ["selftest", "20240611", "300"], cpu)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for path in expect:
@@ -177,15 +177,15 @@ def x86_gemm(dtype, w, x, path):
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHES))
-def test_arm_paths_equal_this_machine(build_dir, arch, tmp_path):
+def test_arm_kernels_equal_this_machine(build_dir, arch, tmp_path):
     rng = np.random.default_rng(7 if arch == "armv7" else 8)
     reqs = random_requests(rng, 60)
     # x86 results: the reference and this CPU's best path (which are equal
     # for integers; test_kernels.py checks that here).
-    host = [(x86_gemm(d, w, x, lib.ASR_PATH_REF), x86_gemm(d, w, x, lib.ASR_PATH_AUTO))
+    host = [(x86_gemm(d, w, x, lib.ASR_KERNEL_REF), x86_gemm(d, w, x, lib.ASR_KERNEL_AUTO))
             for d, _, _, _, w, x in reqs]
     names = {"ref": 0, "neon": 4, "neondot": 5}
-    for name in paths_of(build_dir, arch):
+    for name in kernels_of(build_dir, arch):
         fin, fout = tmp_path / ("req-%s" % name), tmp_path / ("out-%s" % name)
         write_requests(fin, reqs, names[name])
         proc = run_arm(build_dir, arch, ["gemm", str(fin), str(fout)])
@@ -219,7 +219,7 @@ def test_request_errors_are_reported(build_dir, tmp_path):
 # ---------------------------------------------------------------- host
 
 def test_host_build_selftest(build_dir):
-    """The same driver on this machine: the x86 paths under the same
+    """The same driver on this machine: the x86 kernels under the same
     shapes, misaligned pointers and guard pages."""
     if shutil.which("make") is None or shutil.which(os.environ.get("CC", "cc")) is None:
         pytest.skip("make or a C compiler is not installed")
