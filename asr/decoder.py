@@ -73,7 +73,7 @@ class Decoder:
     def __init__(self, labels, lexicon=None, lm=None, greedy=False, frame_shift_s=0.03,
                  beam=DEFAULTS["beam"], beam_delta=DEFAULTS["beam_delta"], prune=DEFAULTS["prune"],
                  lm_weight=DEFAULTS["lm_weight"], word_bonus=DEFAULTS["word_bonus"],
-                 nbest=DEFAULTS["nbest"]):
+                 nbest=DEFAULTS["nbest"], boosts=None):
         self.labels = list(labels)
         if "<blk>" not in self.labels:
             raise DecoderError("the model's labels need a <blk> (CTC blank)")
@@ -119,6 +119,29 @@ class Decoder:
                                          len(self.lexicon.words), opts, out, st), st)
             self._keep = (lex, native_lm)       # the C decoder borrows them
         self._ptr = ffi.gc(out[0], lib.asr_decoder_free)
+        self.boosts = {}
+        if boosts and not self.greedy:
+            self._set_boosts(boosts)
+
+    def _set_boosts(self, boosts):
+        """Hotwords: ``boosts`` {word: nats} added when the search closes the
+        word and anticipated inside it (asr_decoder_set_word_boost)."""
+        arr = np.zeros(len(self.lexicon.words), dtype=np.float32)
+        for word, value in dict(boosts).items():
+            if word not in self.lexicon:
+                raise DecoderError("hotword %r is not in the lexicon" % (word,))
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise DecoderError("hotword %r: boost %r is not a number" % (word, value)) from None
+            if not (math.isfinite(value) and abs(value) <= lib.ASR_MAX_WORD_BOOST):
+                raise DecoderError("hotword %r: boost %r must be finite, at most %g in size"
+                                   % (word, value, lib.ASR_MAX_WORD_BOOST))
+            arr[self.lexicon.word_id[word]] = value
+            self.boosts[word] = value
+        st = new_status()
+        check(lib.asr_decoder_set_word_boost(self._ptr, ffi.cast("float *", ffi.from_buffer(arr)),
+                                             len(arr), st), st)
 
     def stream(self, time_offset_s=0.0):
         """A new search; word times are offset by ``time_offset_s`` seconds."""
@@ -138,7 +161,7 @@ class Decoder:
         lm = self.lm.with_unigrams([w for w, _ in prons], logp10) if self.lm is not None else None
         return Decoder(self.labels, lexicon, lm, frame_shift_s=self.frame_shift_s, beam=self.beam,
                        beam_delta=self.beam_delta, prune=self.prune, lm_weight=self.lm_weight,
-                       word_bonus=self.word_bonus, nbest=self.nbest)
+                       word_bonus=self.word_bonus, nbest=self.nbest, boosts=self.boosts)
 
 
 class DecoderStream:
@@ -236,7 +259,7 @@ class DecoderStream:
 
 
 def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, frame_shift_s=0.03,
-                  words=None, **opts):
+                  words=None, boosts=None, **opts):
     """The decoder the recognizer uses.
 
     ``lexicon``: a path or :class:`Lexicon` (None: the bundled
@@ -246,7 +269,9 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
     is restricted to their words and a phrase grammar replaces the LM; an
     out-of-vocabulary word is a LexiconError). ``greedy``: best-path phone
     output (lexicon and LM unused). ``words``: pronunciations [(word, [phone
-    names])] added to the lexicon (and, as unigrams, to an n-gram LM). ``opts``: beam, beam_delta, prune,
+    names])] added to the lexicon (and, as unigrams, to an n-gram LM).
+    ``boosts``: hotwords {word: nats} (asr.hotwords); those the lexicon
+    lacks are pronounced by the G2P model and added like ``words``. ``opts``: beam, beam_delta, prune,
     lm_weight, word_bonus, nbest (see DEFAULTS)."""
     if "<blk>" not in list(labels):
         raise DecoderError("the model's labels need a <blk> (CTC blank)")
@@ -256,12 +281,17 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
         lex = lexicon
     else:
         lex = load_lexicon(lexicon if lexicon else _bundled("en-us.lexicon"), labels)
+    if boosts and phrases is None:
+        from .g2p import word_prons
+        known = set(w for w, _ in words or [])
+        missing = [w for w in boosts if w not in lex and w not in known]
+        words = list(words or []) + (word_prons(missing) if missing else [])
     if words:
         lex = lex.extended(words)
     if phrases is not None:
         grammar = PhraseGrammar(phrases)
         return Decoder(labels, lex.restricted(grammar.vocab), grammar, frame_shift_s=frame_shift_s,
-                       **opts)
+                       boosts=boosts, **opts)
     if lm is False:
         model = None
     elif isinstance(lm, ArpaLM):
@@ -270,7 +300,7 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
         model = load_arpa(lm if lm else _bundled("en-us.arpa.gz"))
     if words and model is not None:
         model = model.with_unigrams([w for w, _ in words])
-    return Decoder(labels, lex, model, frame_shift_s=frame_shift_s, **opts)
+    return Decoder(labels, lex, model, frame_shift_s=frame_shift_s, boosts=boosts, **opts)
 
 
 def _bundled(name):

@@ -121,12 +121,14 @@ class Recognizer:
     as out-of-grammar speech (default ``asr.rejection.DEFAULT_REJECT``; 0
     keeps every result). ``kernel``: 'auto' or a path name ('ref', 'avx2', ...).
     ``words``: words to add to the lexicon, as for :meth:`add_words` (with
-    phrases, the way to use words the lexicon lacks).
+    phrases, the way to use words the lexicon lacks). ``hotwords``: words
+    and phrases to favour during the search, with optional boosts in nats
+    (:mod:`asr.hotwords`).
     """
 
     def __init__(self, model=None, precision="int8", lexicon=None, lm=None, phrases=None,
                  kernel="auto", beam=None, lm_weight=None, word_bonus=None, greedy=False,
-                 endpoint=EndpointConfig(), reject=None, words=None):
+                 endpoint=EndpointConfig(), reject=None, words=None, hotwords=None):
         from . import decoder as dec
         from .rejection import DEFAULT_REJECT, PhraseScorer
         if model is None:
@@ -139,9 +141,11 @@ class Recognizer:
         opts = {k: v for k, v in (("beam", beam), ("lm_weight", lm_weight),
                                   ("word_bonus", word_bonus)) if v is not None}
         from .g2p import word_prons
+        from .hotwords import parse_hotwords
         self.decoder = dec.build_decoder(self.model.labels, lexicon=lexicon, lm=lm,
                                          phrases=phrases, greedy=greedy,
                                          words=word_prons(words) if words else None,
+                                         boosts=parse_hotwords(hotwords) if hotwords else None,
                                          frame_shift_s=self.frame_shift_s, **opts)
         self.blank = self.model.labels.index("<blk>") if "<blk>" in self.model.labels else 0
         self.scorer = None

@@ -22,6 +22,8 @@ def add_model_options(p, precision_default="int8", multi=False):
     g.add_argument("--phrases", help="file of allowed phrases, one per line (command-and-control)")
     g.add_argument("--words", help="file of words to add to the lexicon (and LM), one per line: "
                         "WORD alone (pronounced by the bundled G2P model) or WORD PH PH ...")
+    g.add_argument("--hotwords", help="file of words or phrases to favour, one per line, each with "
+                        "an optional boost in nats at the end (default: asr.hotwords.DEFAULT_BOOST)")
     g.add_argument("--reject", type=float,
                    help="with --phrases: reject results whose confidence is below this, as "
                         "out-of-grammar speech (0 keeps all; default: asr.rejection.DEFAULT_REJECT)")
@@ -51,13 +53,15 @@ def make_recognizer(args, precision=None, model=None, endpoint=None):
     from ..stream import EndpointConfig, Recognizer
     phrases = read_lines(args.phrases) if args.phrases else None
     words = read_lines(args.words) if getattr(args, "words", None) else None
+    hotwords = read_lines(args.hotwords) if getattr(args, "hotwords", None) else None
     return Recognizer(model=model if model is not None else args.model,
                       precision=precision or args.precision, lexicon=args.lexicon,
                       lm=False if args.no_lm else args.lm, phrases=phrases, kernel=args.kernel,
                       beam=args.beam, lm_weight=args.lm_weight, word_bonus=args.word_bonus,
                       greedy=args.greedy,
                       endpoint=endpoint if endpoint is not None else EndpointConfig(enabled=False),
-                      reject=getattr(args, "reject", None), words=words)
+                      reject=getattr(args, "reject", None), words=words,
+                      hotwords=hotwords)
 
 
 def error(msg):

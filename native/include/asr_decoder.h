@@ -106,6 +106,15 @@ int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
                        const asr_lm *lm, const int32_t *word_lm, size_t n_words,
                        const asr_decoder_opts *opts, asr_decoder **out, asr_status *st);
 void asr_decoder_free(asr_decoder *dec);
+/* Hotwords: boost[w] nats (finite, |boost| <= ASR_MAX_WORD_BOOST) are added
+ * to a hypothesis when it closes lexicon word w, and anticipated by the
+ * look-ahead while it is inside w, so a boosted word survives the beam as
+ * it is being spelled rather than only once it is complete. boost = NULL
+ * clears every boost. n_words must equal the lexicon's. Call it before any
+ * search is created from dec (a decoder in use is read, never changed). */
+#define ASR_MAX_WORD_BOOST 100
+int asr_decoder_set_word_boost(asr_decoder *dec, const float *boost, size_t n_words,
+                               asr_status *st);
 
 /* One output item: a word (beam search: lexicon word id) or a label (greedy:
  * label id), its first frame and the frame after its end, counted from the

@@ -47,7 +47,9 @@ struct asr_decoder {
     const asr_lexicon *lex;       /* NULL: greedy */
     const asr_lm *lm;             /* NULL: no LM */
     int32_t *word_lm;
-    float *la;                    /* look-ahead per trie node (weighted) */
+    float *la;                    /* look-ahead per trie node (weighted, boosted) */
+    float *boost;                 /* nats per lexicon word, NULL: none (hotwords) */
+    size_t n_words;
     asr_decoder_opts o;
 };
 
@@ -128,6 +130,7 @@ void asr_decoder_free(asr_decoder *dec)
         return;
     free(dec->word_lm);
     free(dec->la);
+    free(dec->boost);
     free(dec);
 }
 
@@ -157,10 +160,21 @@ static int check_decoder_args(size_t n_labels, int32_t blank, const asr_lexicon 
     return ASR_OK;
 }
 
-/* The unigram LM look-ahead of every trie node: the best unigram of the
- * words at or below it, times the LM weight (0 without an LM). Children
- * have larger indices than parents, so one backward pass suffices.
- * Nonzero when no word has a nonzero LM probability. */
+/* What closing word w can add at best before the rest of the sentence:
+ * its weighted unigram plus its hotword boost; -inf when the LM rules it out. */
+static float word_lookahead(const asr_decoder *dec, int32_t w)
+{
+    float u = dec->lm ? lm_unigram(dec->lm, dec->word_lm[w]) : 0.0f;
+    if (u == -INFINITY)
+        return -INFINITY;
+    return dec->o.lm_weight * u + (dec->boost ? dec->boost[w] : 0.0f);
+}
+
+/* The look-ahead of every trie node: the best word_lookahead of the words
+ * at or below it. Children have larger indices than parents, so one
+ * backward pass suffices. Without boosts this equals lm_weight times the
+ * best unigram (lm_weight >= 0 keeps the order). Nonzero when no word is
+ * possible. */
 static int build_lookahead(asr_decoder *dec)
 {
     const asr_lexicon *lex = dec->lex;
@@ -169,21 +183,16 @@ static int build_lookahead(asr_decoder *dec)
     for (n = lex->n_nodes; n-- > 0;) {
         float best = -INFINITY;
         for (k = lex->word_start[n]; k < lex->word_start[n + 1]; k++) {
-            float u = dec->lm ? lm_unigram(dec->lm, dec->word_lm[lex->word_ids[k]]) : 0.0f;
+            float u = word_lookahead(dec, lex->word_ids[k]);
             best = u > best ? u : best;
         }
         for (k = lex->child_start[n]; k < lex->child_start[n + 1]; k++) {
             float u = dec->la[lex->child_node[k]];
             best = u > best ? u : best;
         }
-        dec->la[n] = best;       /* unweighted for now */
+        dec->la[n] = best;
     }
-    if (dec->la[0] == -INFINITY)
-        return -1;
-    for (n = 0; n < lex->n_nodes; n++)
-        if (dec->la[n] != -INFINITY)
-            dec->la[n] *= dec->o.lm_weight;
-    return 0;
+    return dec->la[0] == -INFINITY ? -1 : 0;
 }
 
 int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
@@ -217,6 +226,7 @@ int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
         asr_decoder_free(dec);
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
     }
+    dec->n_words = n_words;
     for (w = 0; w < n_words; w++)
         dec->word_lm[w] = lm ? word_lm[w] : -1;
     if (build_lookahead(dec)) {
@@ -224,6 +234,34 @@ int asr_decoder_create(size_t n_labels, int32_t blank, const asr_lexicon *lex,
         return asr_fail(st, ASR_E_ARG, "no word of the lexicon has a nonzero LM probability");
     }
     *out = dec;
+    return ASR_OK;
+}
+
+int asr_decoder_set_word_boost(asr_decoder *dec, const float *boost, size_t n_words,
+                               asr_status *st)
+{
+    float *copy = NULL;
+    size_t w;
+
+    if (!dec || !dec->lex)
+        return asr_fail(st, ASR_E_ARG, "asr_decoder_set_word_boost: no beam-search decoder");
+    if (n_words != dec->n_words)
+        return asr_fail(st, ASR_E_SHAPE, "%zu boosts for a lexicon of %zu words", n_words,
+                        dec->n_words);
+    if (boost) {
+        for (w = 0; w < n_words; w++)
+            if (!isfinite(boost[w]) || fabsf(boost[w]) > (float)ASR_MAX_WORD_BOOST)
+                return asr_fail(st, ASR_E_ARG, "word %zu: boost %g is not finite or beyond %g",
+                                w, (double)boost[w], (double)ASR_MAX_WORD_BOOST);
+        copy = malloc(n_words * sizeof(float));
+        if (!copy)
+            return asr_fail(st, ASR_E_NOMEM, "out of memory");
+        memcpy(copy, boost, n_words * sizeof(float));
+    }
+    free(dec->boost);
+    dec->boost = copy;
+    if (build_lookahead(dec))
+        return asr_fail(st, ASR_E_ARG, "no word of the lexicon has a nonzero LM probability");
     return ASR_OK;
 }
 
@@ -527,7 +565,8 @@ static int extend(asr_search *s, const hyp *y, int32_t c, uint32_t ch, float p, 
                 continue;
         }
         if (add(s, seq_key(y->key, w), 0, c, -INFINITY,
-                p + dec->o.lm_weight * lmv + dec->o.word_bonus - la[y->node] + la[0], y->hist, w, ws))
+                p + dec->o.lm_weight * lmv + dec->o.word_bonus + (dec->boost ? dec->boost[w] : 0.0f)
+                    - la[y->node] + la[0], y->hist, w, ws))
             return -1;
     }
     return 0;

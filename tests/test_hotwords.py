@@ -1,0 +1,115 @@
+"""Hotwords (asr/hotwords.py, asr_decoder_set_word_boost): parsing, the
+boost entering the search exactly, zero boosts changing nothing, a boosted
+word winning on real speech, and bad input refused."""
+import os
+
+import numpy as np
+import pytest
+
+import asr
+from asr._native import ffi, lib, new_status
+from asr.audio import read_audio
+from asr.decoder import build_decoder
+from asr.errors import DecoderError, NativeShapeError
+from asr.hotwords import DEFAULT_BOOST, parse_hotwords
+
+from test_decoder import LABELS, files, posteriors   # noqa: F401  (fixture)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = os.path.join(ROOT, "models", "samples", "librivox-0880.wav")
+
+
+def test_entries_parse():
+    got = parse_hotwords(["Kubernetes", "smart mirror 6", ("Bed", 2), "mirror 3", "route 66 1.5"])
+    assert got == {"kubernetes": DEFAULT_BOOST, "smart": 6.0, "mirror": 6.0, "bed": 2.0,
+                   "route": 1.5, "sixty": 1.5, "six": 1.5}
+    for bad in ["one string", [("x", "big")], [("x", float("nan"))], [""], [3]]:
+        with pytest.raises(DecoderError):
+            parse_hotwords(bad)
+
+
+def best(dec, lp):
+    s = dec.stream()
+    s.accept(lp)
+    r = s.finish()
+    return r.text, r.nbest[0][1]
+
+
+def test_a_boost_adds_exactly_its_nats_to_the_hypothesis(files):   # noqa: F811
+    lex, lm = files
+    lp = posteriors("R EH D AH B UH K".split())
+    plain = build_decoder(LABELS, lexicon=lex, lm=lm)
+    text, score = best(plain, lp)
+    boosted = build_decoder(LABELS, lexicon=lex, lm=lm, boosts={"book": 1.5})
+    text_b, score_b = best(boosted, lp)
+    assert text_b == text
+    assert score_b == pytest.approx(score + 1.5 * text.split().count("book"), abs=1e-4)
+
+
+def test_zero_boosts_change_nothing(files):   # noqa: F811
+    lex, lm = files
+    rng = np.random.default_rng(5)
+    lp = np.log(rng.dirichlet(np.ones(len(LABELS)) * 0.3, size=60)).astype(np.float32)
+    plain = build_decoder(LABELS, lexicon=lex, lm=lm)
+    zero = build_decoder(LABELS, lexicon=lex, lm=lm, boosts={w: 0.0 for w in ("red", "book")})
+    a, b = plain.stream(), zero.stream()
+    a.accept(lp)
+    b.accept(lp)
+    ra, rb = a.finish(), b.finish()
+    assert ra.nbest == rb.nbest
+    assert [(w.word, w.start, w.end, w.conf) for w in ra.words] == \
+        [(w.word, w.start, w.end, w.conf) for w in rb.words]
+
+
+def test_a_boost_turns_a_homophone_around(files):   # noqa: F811
+    """'red' and 'read' share R EH D; the LM prefers one, a boost the other."""
+    lex, lm = files
+    lp = posteriors("R EH D".split())
+    plain = best(build_decoder(LABELS, lexicon=lex, lm=lm), lp)[0]
+    other = "red" if plain == "read" else "read"
+    assert best(build_decoder(LABELS, lexicon=lex, lm=lm, boosts={other: 5.0}), lp)[0] == other
+
+
+def test_a_hotword_is_recognized_in_real_speech_while_streaming():
+    audio = read_audio(SAMPLE)
+    plain = asr.Recognizer()
+    words = plain.recognize(audio).text.split()
+    assert "disposed" not in words          # the word the bundled model misses here
+    rec = asr.Recognizer(hotwords=["disposed"])
+    s = rec.stream()
+    for i in range(0, len(audio), 777):
+        s.accept(audio[i:i + 777])
+    s.finish()
+    streamed = " ".join(r.text for r in s.results if r.text).split()
+    assert "disposed" in streamed
+    assert streamed == rec.recognize(audio).text.split()
+
+
+def test_an_unknown_hotword_is_pronounced_and_added():
+    rec = asr.Recognizer(hotwords=["zorblatt 4"])
+    assert "zorblatt" in rec.decoder.lexicon and rec.decoder.lm.lm_id("zorblatt") >= 0
+    assert rec.decoder.boosts == {"zorblatt": 4.0}
+    rec.add_words([("snarfle", "S N AA R F AH L")])
+    assert rec.decoder.boosts == {"zorblatt": 4.0}      # kept by a new decoder
+
+
+def test_bad_boosts_are_refused(files):   # noqa: F811
+    lex, lm = files
+    for boosts in ({"red": float("inf")}, {"red": 1e6}, {"red": "x"}):
+        with pytest.raises(DecoderError):
+            build_decoder(LABELS, lexicon=lex, lm=lm, boosts=boosts)
+    with pytest.raises(DecoderError):
+        asr.Recognizer(phrases=["turn left"], hotwords=["right"])
+    dec = build_decoder(LABELS, lexicon=lex, lm=lm)
+    st = new_status()
+    arr = ffi.new("float[]", len(dec.lexicon.words) + 1)
+    assert lib.asr_decoder_set_word_boost(dec._ptr, arr, len(dec.lexicon.words) + 1, st) == \
+        lib.ASR_E_SHAPE
+    arr[0] = float("nan")
+    assert lib.asr_decoder_set_word_boost(dec._ptr, arr, len(dec.lexicon.words), st) == \
+        lib.ASR_E_ARG
+    greedy = build_decoder(LABELS, greedy=True)
+    assert lib.asr_decoder_set_word_boost(greedy._ptr, ffi.NULL, 0, st) == lib.ASR_E_ARG
+    assert lib.asr_decoder_set_word_boost(dec._ptr, ffi.NULL, len(dec.lexicon.words), st) == \
+        lib.ASR_OK
+    assert issubclass(NativeShapeError, asr.AsrError)
