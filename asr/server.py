@@ -17,7 +17,9 @@ in bounded memory), ``words`` (include the ``result`` word list, default
 true), ``max_alternatives`` (n-best: adds ``alternatives``
 [{"text", "confidence"}], confidence being the total log score in nats),
 ``phrase_list`` (only these phrases can be recognized, other speech gives
-an empty text as with ``--reject``; Vosk's "[unk]" entry is ignored), ``precision`` ("float", "int16", "int8"; the bundled models
+an empty text as with ``--reject``; Vosk's "[unk]" entry is ignored), ``hotwords`` (words or phrases to favour, each with an
+optional boost in nats, as the lines of --hotwords; lexicon words only),
+``precision`` ("float", "int16", "int8"; the bundled models
 only). Anything else is refused.
 
 A bad message gets ``{"error": "..."}`` and a close code (``CLOSE_*``);
@@ -42,7 +44,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from .errors import AsrError, LanguageModelError, LexiconError, ServeError
+from .errors import AsrError, DecoderError, LanguageModelError, LexiconError, ServeError
 
 log = logging.getLogger("asr.serve")
 
@@ -54,7 +56,7 @@ CLOSE_TOO_BIG = 1009       # sent by the websockets library itself: message > ma
 CLOSE_INTERNAL = 1011      # the server failed (a bug): only this connection ends
 CLOSE_TRY_AGAIN = 1013     # more connections than --max-streams
 
-CONFIG_KEYS = ("sample_rate", "words", "max_alternatives", "phrase_list", "precision")
+CONFIG_KEYS = ("sample_rate", "words", "max_alternatives", "phrase_list", "hotwords", "precision")
 WEB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
 WEB_FILES = {"/": ("index.html", "text/html; charset=utf-8"),
              "/index.html": ("index.html", "text/html; charset=utf-8"),
@@ -82,6 +84,7 @@ class StreamConfig:
     words: bool = True                    # include the per-word "result" list
     max_alternatives: int = 0             # n-best texts in "alternatives" (0: none)
     phrases: Optional[Tuple[str, ...]] = None
+    hotwords: Optional[Tuple[Tuple[str, float], ...]] = None   # (word, boost in nats), sorted
     precision: Optional[str] = None       # None: the server's --precision
 
 
@@ -105,9 +108,10 @@ def check_sample_rate(value, model_rate, limits):
     return rate
 
 
-def parse_config(obj, current, model_rate, limits, max_alternatives):
+def parse_config(obj, current, model_rate, limits, max_alternatives, lexicon=None):
     """``current`` updated with a config object's keys (a StreamConfig), or
-    a ServeError naming the bad key. ``max_alternatives``: the decoder's n-best cap."""
+    a ServeError naming the bad key. ``max_alternatives``: the decoder's n-best cap;
+    ``lexicon``: the words hotwords may name (None: any)."""
     if not isinstance(obj, dict):
         raise ServeError("config must be an object, got %s" % type(obj).__name__, CLOSE_INVALID)
     unknown = sorted(set(obj) - set(CONFIG_KEYS))
@@ -129,6 +133,8 @@ def parse_config(obj, current, model_rate, limits, max_alternatives):
         changes["max_alternatives"] = n
     if "phrase_list" in obj:
         changes["phrases"] = check_phrases(obj["phrase_list"], limits)
+    if "hotwords" in obj:
+        changes["hotwords"] = check_hotwords(obj["hotwords"], limits, lexicon)
     if "precision" in obj:
         from .stream import PRECISIONS
         if obj["precision"] not in PRECISIONS:
@@ -153,15 +159,45 @@ def check_phrases(value, limits):
     return phrases
 
 
+def check_hotwords(value, limits, lexicon=None):
+    """A hotwords list as sorted (word, boost in nats) pairs (None: none).
+    Each entry is "word or phrase [boost]" (asr.hotwords). Words must be in
+    ``lexicon``: pronouncing new ones would copy the shared LM per request."""
+    from .errors import DecoderError
+    from .hotwords import parse_hotwords
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
+        raise ServeError("hotwords must be a list of strings (\"word or phrase [boost]\")",
+                         CLOSE_INVALID)
+    if len(value) > limits.max_phrases:
+        raise ServeError("hotwords has %d entries (at most %d)" % (len(value), limits.max_phrases),
+                         CLOSE_INVALID)
+    if not value:
+        return None
+    try:
+        boosts = parse_hotwords(value)
+    except DecoderError as exc:
+        raise ServeError("hotwords: %s" % exc, CLOSE_INVALID) from None
+    unknown = sorted(w for w in boosts if lexicon is not None and w not in lexicon)
+    if unknown:
+        raise ServeError("hotwords: %s not in the lexicon (the server can add words at start: "
+                         "asr-serve --words FILE)" % ", ".join(map(repr, unknown[:5])), CLOSE_INVALID)
+    return tuple(sorted(boosts.items()))
+
+
 class RecognizerPool:
     """The shared recognizers. The one given (the server's --precision) is
     used by default; another precision or a phrase list gets its own
     recognizer on first request, sharing the lexicon and the LM with it, and
     the last ``limits.max_cached_recognizers`` of those are kept."""
 
-    def __init__(self, base, limits, kernel="auto", custom_model=False, phrases=None):
+    def __init__(self, base, limits, kernel="auto", custom_model=False, phrases=None,
+                 hotwords=None):
+        from .hotwords import parse_hotwords
         self.base = base
         self.base_phrases = tuple(phrases) if phrases else None   # the server's --phrases
+        self.base_hotwords = parse_hotwords(hotwords) if hotwords else {}   # its --hotwords
         self.limits = limits
         self.kernel = kernel
         self.custom_model = custom_model
@@ -175,29 +211,35 @@ class RecognizerPool:
         """The n-best size the decoder keeps (the cap of max_alternatives)."""
         return self.base.decoder.nbest
 
-    def get(self, precision=None, phrases=None):
-        """The recognizer for a precision and phrase list (thread-safe; may
-        load a model, so call it off the event loop)."""
+    @property
+    def lexicon(self):
+        """The words this server knows (None: greedy phone output)."""
+        return self.base.decoder.lexicon
+
+    def get(self, precision=None, phrases=None, hotwords=None):
+        """The recognizer for a precision, phrase list and hotwords
+        (thread-safe; may load a model, so call it off the event loop)."""
         precision = precision or self.base.precision
-        if precision == self.base.precision and phrases is None:
+        if precision == self.base.precision and phrases is None and hotwords is None:
             return self.base
         if precision != self.base.precision and self.custom_model:
             raise ServeError("this server runs one model file (--model); precision %r cannot be "
                              "chosen per stream" % precision, CLOSE_INVALID)
-        key = (precision, phrases)
+        key = (precision, phrases, hotwords)
         with self._lock:
             rec = self._cache.get(key)
             if rec is None:
-                rec = self._make(precision, phrases)
+                rec = self._make(precision, phrases, hotwords)
                 self._cache[key] = rec
                 while len(self._cache) > self.limits.max_cached_recognizers:
                     self._cache.popitem(last=False)
             self._cache.move_to_end(key)
             return rec
 
-    def _make(self, precision, phrases):
-        """A recognizer for another precision and/or phrase list, sharing
-        the base's lexicon, LM and decoder settings."""
+    def _make(self, precision, phrases, hotwords):
+        """A recognizer for another precision, phrase list or hotwords,
+        sharing the base's lexicon, LM and decoder settings; the client's
+        hotwords add to the server's (the larger boost wins)."""
         from .model import Model
         from .stream import Recognizer, default_model_path
         model = self._models.get(precision)
@@ -207,14 +249,17 @@ class RecognizerPool:
         dec = self.base.decoder
         phrases = phrases or self.base_phrases
         lm = dec.lm if phrases is None and isinstance(dec.lm, ArpaLM) else False
+        boosts = dict(self.base_hotwords)
+        for word, boost in hotwords or ():
+            boosts[word] = max(boosts.get(word, boost), boost)
         try:
             return Recognizer(model=model, lexicon=dec.lexicon, lm=lm,
                               phrases=list(phrases) if phrases else None, kernel=self.kernel,
                               beam=dec.beam, lm_weight=dec.lm_weight, word_bonus=dec.word_bonus,
                               greedy=dec.greedy, endpoint=self.base.endpoint,
-                              reject=self.base.reject)
-        except (LexiconError, LanguageModelError) as exc:
-            raise ServeError("phrase_list: %s" % exc, CLOSE_INVALID) from None
+                              reject=self.base.reject, hotwords=list(boosts.items()) or None)
+        except (LexiconError, LanguageModelError, DecoderError) as exc:
+            raise ServeError("phrase_list or hotwords: %s" % exc, CLOSE_INVALID) from None
 
 
 def word_list(words):
@@ -318,12 +363,13 @@ class Session:
     def _configure(self, obj):
         if self.stream is not None:
             raise ServeError("config must come before the audio", CLOSE_POLICY)
-        self.cfg = parse_config(obj, self.cfg, self.server.pool.model_rate, self.server.limits,
-                                self.server.pool.max_alternatives)
+        pool = self.server.pool
+        self.cfg = parse_config(obj, self.cfg, pool.model_rate, self.server.limits,
+                                pool.max_alternatives, pool.lexicon)
 
     async def _open(self):
         cfg = self.cfg
-        rec = await self.server.run(self.server.pool.get, cfg.precision, cfg.phrases)
+        rec = await self.server.run(self.server.pool.get, cfg.precision, cfg.phrases, cfg.hotwords)
         self.stream = rec.stream(sample_rate=cfg.sample_rate)
 
     async def _audio(self, data):

@@ -170,6 +170,15 @@ def test_config_words_alternatives_phrases(served, rec):
     assert [(last["text"], last["result"])] == offline(restricted, samples, rate)
 
 
+def test_config_hotwords_bias_the_search_like_offline(served):
+    """A hotword with a boost changes the result exactly as Recognizer(hotwords=) does offline."""
+    samples, rate = read_int16(os.path.join(ROOT, "models", "samples", "goforward-1.wav"))
+    _, last, _ = asyncio.run(recognize(served.url, samples, rate, config={"hotwords": ["mirrors 10"]}))
+    boosted = Recognizer(hotwords=["mirrors 10"], endpoint=EndpointConfig())
+    assert [(last["text"], last["result"])] == offline(boosted, samples, rate)
+    assert "mirrors" in last["text"]                 # without it: "go forward ten meters"
+
+
 def test_config_precision_uses_that_model(served):
     samples, rate = read_int16(os.path.join(ROOT, "models", "samples", "librivox-0880.wav"))
     replies, last, _ = asyncio.run(recognize(served.url, samples, rate, config={"precision": "float"}))
@@ -207,6 +216,9 @@ BAD_INPUTS = {
     "too many alternatives": (['{"config": {"max_alternatives": 99}}'], CLOSE_INVALID, "0..5"),
     "phrase list out of the lexicon": (['{"config": {"phrase_list": ["zzqxv blorf"]}}', b"\0\0" * 800],
                                        CLOSE_INVALID, "phrase_list"),
+    "hotword out of the lexicon": (['{"config": {"hotwords": ["zzqxv 3"]}}'], CLOSE_INVALID,
+                                   "not in the lexicon"),
+    "hotwords not a list": (['{"config": {"hotwords": "kubernetes"}}'], CLOSE_INVALID, "list of strings"),
     "odd-length pcm": ([b"\x01\x02\x03"], CLOSE_INVALID, "even number of bytes"),
     "text where binary expected": (['{"config": {}}', b"\0\0" * 800, '{"audio": "AAAA"}'],
                                    CLOSE_UNSUPPORTED, "binary messages"),

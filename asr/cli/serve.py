@@ -54,8 +54,9 @@ def make_server(args):
     rec = make_recognizer(args, endpoint=EndpointConfig())
     limits = Limits(max_streams=args.max_streams, max_frame_bytes=args.max_frame_bytes,
                     idle_timeout_s=args.idle_timeout)
+    hotwords = read_lines(args.hotwords) if getattr(args, "hotwords", None) else None
     pool = RecognizerPool(rec, limits, kernel=args.kernel, custom_model=args.model is not None,
-                          phrases=phrases)
+                          phrases=phrases, hotwords=hotwords)
     return Server(pool, limits, threads=args.threads)
 
 
