@@ -66,7 +66,7 @@ WEB_FILES = {"/": ("index.html", "text/html; charset=utf-8"),
 @dataclass(frozen=True)
 class Limits:
     """What one client may ask for; every per-connection resource is bounded by these."""
-    max_streams: int = 32                 # connections recognized at once; more are refused (1013)
+    max_streams: int = 64                 # connections recognized at once; more are refused (1013)
     max_frame_bytes: int = 256 * 1024     # one message: 8 s of 16 kHz int16 audio
     max_queue: int = 4                    # messages buffered per connection before TCP backpressure
     idle_timeout_s: float = 30.0          # seconds without a message before the server closes
