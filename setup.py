@@ -15,7 +15,7 @@ NATIVE_FILES = ("Makefile", "include/*.h", "src/*.c", "src/*.h", "src/*.inc", "t
 
 class BuildPyWithModels(build_py):
     """Copy the bundled model files next to the installed package, where
-    asr.stream.model_dirs() finds them (an editable install reads models/),
+    asr.resources.model_dirs() finds them (an editable install reads models/),
     and the C sources to asr/native, where asr/cross.py finds them."""
 
     def run(self):

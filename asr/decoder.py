@@ -44,6 +44,7 @@ from ._native import check, ffi, lib, new_status
 from .errors import AsrError, DecoderError
 from .lexicon import Lexicon, load_lexicon
 from .lm import ArpaLM, PhraseGrammar, load_arpa
+from .resources import find_model_file
 
 DEFAULTS = {"beam": 48, "beam_delta": 25.0, "prune": 8.0, "lm_weight": 1.0, "word_bonus": 2.0,
             "nbest": 5}
@@ -304,7 +305,6 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
 
 
 def _bundled(name):
-    from .stream import find_model_file
     try:
         return find_model_file(name)
     except AsrError as exc:

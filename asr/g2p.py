@@ -22,6 +22,7 @@ File: a numpy ``.npz`` without pickles: ``letters`` (the alphabet, index
 import numpy as np
 
 from .errors import ModelFormatError
+from .resources import find_model_file
 
 VERSION = 1
 COPIES = 3
@@ -117,7 +118,6 @@ _BUNDLED = {}
 def bundled_g2p():
     """The bundled English G2P model (models/en-us-g2p.npz), loaded once."""
     if "en-us" not in _BUNDLED:
-        from .stream import find_model_file
         _BUNDLED["en-us"] = load_g2p(find_model_file("en-us-g2p.npz"))
     return _BUNDLED["en-us"]
 

@@ -20,20 +20,20 @@ frames where the CTC blank has posterior above ``blank_threshold``, once
 the utterance holds at least one non-blank frame. Its final result is then
 emitted and the decoder starts afresh (the acoustic context continues).
 """
-import os
 import time
 from dataclasses import dataclass, field
 from typing import List, Optional
 
 import numpy as np
 
+from . import decoder as dec
 from .audio import Resampler, to_float32
 from .errors import AsrError, AudioError
 from .features import FeatureStream
 from .model import Model
 from .network import Network
+from .resources import PRECISIONS, default_model_path, find_model_file, model_dirs  # noqa: F401
 
-PRECISIONS = ("float", "int16", "int8")
 
 
 @dataclass
@@ -78,38 +78,6 @@ class EndpointConfig:
     max_utterance_s: float = 30.0
 
 
-def _repo_root():
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def model_dirs():
-    """Where bundled models are looked for, in order: $ASR_MODEL_DIR, the
-    installed package's models/, the source checkout's models/."""
-    dirs = []
-    if os.environ.get("ASR_MODEL_DIR"):
-        dirs.append(os.environ["ASR_MODEL_DIR"])
-    dirs.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "models"))
-    dirs.append(os.path.join(_repo_root(), "models"))
-    return dirs
-
-
-def find_model_file(name):
-    """Path of a bundled file (model, lexicon, LM), or an AsrError naming
-    the places searched."""
-    for d in model_dirs():
-        p = os.path.join(d, name)
-        if os.path.exists(p):
-            return p
-    raise AsrError("bundled file %s not found in %s (set ASR_MODEL_DIR or pass a path)"
-                   % (name, ", ".join(model_dirs())))
-
-
-def default_model_path(precision="int8"):
-    if precision not in PRECISIONS:
-        raise AsrError("precision must be one of %s, got %r" % (", ".join(PRECISIONS), precision))
-    return find_model_file("en-us-%s.asrm" % precision)
-
-
 class Recognizer:
     """Model + network + decoder configuration; makes independent streams.
 
@@ -129,7 +97,6 @@ class Recognizer:
     def __init__(self, model=None, precision="int8", lexicon=None, lm=None, phrases=None,
                  kernel="auto", beam=None, lm_weight=None, word_bonus=None, greedy=False,
                  endpoint=EndpointConfig(), reject=None, words=None, hotwords=None):
-        from . import decoder as dec
         from .rejection import DEFAULT_REJECT, PhraseScorer
         if model is None:
             model = default_model_path(precision)

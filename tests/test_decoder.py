@@ -232,8 +232,8 @@ def test_streams_in_threads_match(files):
 
 
 def test_missing_bundled_files_are_named(monkeypatch, tmp_path):
-    import asr.stream
-    monkeypatch.setattr(asr.stream, "model_dirs", lambda: [str(tmp_path)])
+    import asr.resources
+    monkeypatch.setattr(asr.resources, "model_dirs", lambda: [str(tmp_path)])
     with pytest.raises(DecoderError, match="en-us.lexicon"):
         build_decoder(LABELS)
     (tmp_path / "en-us.lexicon").write_text(LEX)

@@ -3,7 +3,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import sys
 import time
 
@@ -174,7 +173,7 @@ def profile(precision, audio, args):
             "model_bytes": os.path.getsize(path),
             "rtf": {k: round(v, 6) for k, v in rtf.items()},
             "frames_per_s": round(frames / (total * seconds), 1) if frames and total else None,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+            "peak_rss_mb": peak_rss_mb(),
             "threads": args.threads}
 
 
@@ -359,6 +358,16 @@ def print_emulated(report):
           "reproducible; not cycles)")
     print("outputs vs host: this machine's log-probabilities (%s kernel) against the ARM run's"
           % rows[0]["host_kernel"] if rows else "")
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process in MB (None where the platform
+    has no getrusage, e.g. Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
 
 def main(argv=None):
