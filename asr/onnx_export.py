@@ -1,6 +1,6 @@
 """A float acoustic model (.asrm) as an ONNX graph, for comparing with
 onnxruntime on the very same network (``asr.peers``, ``asr-rtf --compare``;
-the command line is ``python tools/onnx_export.py``).
+the command line is ``python -m tools.onnx_export``).
 
 The graph takes normalized, padded features (1 x num_filters x frames;
 asr.reference.normalize_and_pad gives them) and returns log-probabilities

@@ -1,6 +1,6 @@
 """Real-time factors of this project beside its peers, in one run, on the
 same audio, on one CPU thread (``asr-rtf --compare``; also
-``python tools/compare_peers.py``):
+``python -m tools.compare_peers``):
 
 - this project end to end (features + acoustic model + beam search with
   the LM), float / int16 / int8, and its acoustic model alone;

@@ -2,14 +2,12 @@
 asks (cv by sentence, so762 by speaker), never touch the test-only sets, and
 their perturbed copies are reproducible."""
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "corpus"))
 
-import augment  # noqa: E402
-import real_sets  # noqa: E402
+from tools.corpus import augment
+from tools.corpus import real_sets
 
 
 def kaldi_set(root, name, rows):

@@ -2,14 +2,12 @@
 reproducers of every crash the fuzzers found, see tools/fuzz/run.py).
 Each must load cleanly or fail with the project's own error."""
 import os
-import sys
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools", "fuzz"))
 
-import fuzz_targets  # noqa: E402
+from tools.fuzz import fuzz_targets
 
 CASES = [(t, os.path.join(HERE, "fuzz", t, f))
          for t in sorted(fuzz_targets.TARGETS) if os.path.isdir(os.path.join(HERE, "fuzz", t))

@@ -3,7 +3,6 @@
 network, file validation, and new words becoming recognizable."""
 import json
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -15,14 +14,13 @@ from asr.g2p import bundled_g2p, load_g2p, word_prons
 from asr.lexicon import CMU_PHONES, load_lexicon
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 SAMPLE = os.path.join(ROOT, "models", "samples", "goforward-1.wav")
 SAMPLE_WORDS = "go forward ten meters".split()       # models/samples/README.md
 
 
 def test_numpy_inference_matches_the_training_network(tmp_path):
     torch = pytest.importorskip("torch")     # the 'train' extra; CI installs it
-    import train_g2p
+    from tools import train_g2p
     torch.manual_seed(3)
     net = train_g2p.build(torch, channels=16, layers=5, kernel=5)
     for p in net.parameters():

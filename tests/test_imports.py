@@ -3,6 +3,7 @@ imports of sibling modules, at top level or inside functions, read from
 the source with ast."""
 import ast
 import os
+import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -69,3 +70,19 @@ def test_the_package_has_no_import_cycle():
 
 def test_the_cycle_finder_finds_one():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_tools_and_tests_import_the_packages_without_path_hacks():
+    """tools/ is a package run with ``python -m tools.NAME``; only the test
+    suite's conftest puts its own directory (for tests/helpers.py) on the path."""
+    offenders = []
+    for top in ("tools", "tests"):
+        for dirpath, _, files in os.walk(os.path.join(ROOT, top)):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                if not name.endswith(".py") or path.endswith(os.path.join("tests", "conftest.py")):
+                    continue
+                with open(path, encoding="utf-8") as f:
+                    if re.search(r"(?m)^\s*sys\.path\.insert\(", f.read()):
+                        offenders.append(os.path.relpath(path, ROOT))
+    assert offenders == []

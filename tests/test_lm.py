@@ -1,8 +1,6 @@
 """ARPA reading (back-off included), the phrase grammar, the LM builder."""
 import gzip
 import math
-import os
-import sys
 
 import numpy as np
 import pytest
@@ -11,7 +9,6 @@ from asr._native import ffi, lib, new_status
 from asr.errors import LanguageModelError
 from asr.lm import PhraseGrammar, load_arpa, parse_arpa, write_arpa
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
 
 ARPA = """
 \\data\\
@@ -251,7 +248,7 @@ def test_phrase_grammar():
 
 
 def test_built_lm_is_normalized(tmp_path):
-    import build_lm
+    from tools import build_lm
     sents = [s.split() for s in ["go forward ten meters", "turn left", "turn right", "go back",
                                  "go forward two meters", "stop", "turn left now"] * 3]
     grams = build_lm.build(sents, order=3, min_count=(1, 1, 2))
@@ -268,7 +265,7 @@ def test_built_lm_is_normalized(tmp_path):
 def test_build_lm_command(tmp_path):
     """Lexicon vocabulary, --exclude, --oov drop, the size target; the
     result loads in C and scores like the Python reader."""
-    import build_lm
+    from tools import build_lm
     text = tmp_path / "text.txt"
     text.write_text("\n".join(["go forward", "go back now", "turn left", "stop the car",
                                "turn right now", "go forward two meters"] * 5 + ["fly away"]) + "\n")
@@ -293,7 +290,7 @@ def test_build_lm_leaves_out_quotations_of_held_out_text(tmp_path):
     """--exclude-overlap N drops every sentence sharing a run of N words with
     a held-out sentence (a test sentence quoted inside longer text), keeps
     the rest, and several --lexicon files form one vocabulary."""
-    import build_lm
+    from tools import build_lm
     held = "he was not an ill disposed young man"
     text = tmp_path / "text.txt"
     text.write_text("\n".join(["they said he was not an ill disposed fellow",   # 6 words shared
@@ -322,9 +319,7 @@ def test_build_lm_leaves_out_quotations_of_held_out_text(tmp_path):
 def test_extra_lm_text_from_dictionary_and_jargon_files(tmp_path, monkeypatch):
     """tools/corpus/lm_texts.py keeps GCIDE quotations and definitions without
     headwords, editorial marks or attributions, and Jargon File entry bodies."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                    "tools", "corpus"))
-    import lm_texts
+    from tools.corpus import lm_texts
     gcide = tmp_path / "gcide.dict.dz"
     with gzip.open(gcide, "wt") as f:
         f.write("00-database-short\n   Some banner text here\n\n"

@@ -4,7 +4,6 @@ the same padding and frame counts), and CTC training on a toy problem
 learns. Needs the optional PyTorch dependency (.ci/run installs it)."""
 import os
 import random
-import sys
 
 import numpy as np
 import pytest
@@ -12,10 +11,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-import export  # noqa: E402
-import train as T  # noqa: E402
+from tools import export
+from tools import train as T
 from asr import reference  # noqa: E402
 from asr.features import FeatureConfig  # noqa: E402
 from asr.model import Model  # noqa: E402

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How fast can the int8 AVX2 kernel's inner loop run on this CPU at all?
 
-    python tools/bench_ceiling.py
+    python -m tools.bench_ceiling
 
 Compiles (with the system C compiler) and times loops that keep everything
 in registers, so memory plays no part:

@@ -8,8 +8,8 @@ Everything is measured in one run on the same shapes and printed as GMAC/s
 and as a ratio to numpy float32, next to the instruction-throughput peak of
 the path at the CPU's clock, so one can see how close each kernel gets.
 
-    python tools/bench_kernels.py                      # the bundled int8 model's layers
-    python tools/bench_kernels.py --model m.asrm --batch 1,32 --seconds 0.3 --rounds 5
+    python -m tools.bench_kernels                      # the bundled int8 model's layers
+    python -m tools.bench_kernels --model m.asrm --batch 1,32 --seconds 0.3 --rounds 5
 
 The C kernels are timed inside C (asr_bench_gemm) on weights packed once,
 so a few-microsecond product is not hidden under Python's call overhead;
@@ -26,7 +26,6 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from asr import _native  # noqa: E402
 from asr._native import ffi, lib  # noqa: E402

@@ -2,7 +2,7 @@
 """Streaming latency: per-chunk processing time for 10, 100 and 500 ms
 chunks, and the delay from the end of speech to the final result.
 
-    python tools/bench_stream.py [--audio FILES] [--precision int8]
+    python -m tools.bench_stream [--audio FILES] [--precision int8]
 
 Each file is fed as a live source would feed it, one chunk at a time
 (without sleeping: the numbers are compute time, measured per call).
@@ -14,13 +14,11 @@ End-of-speech latency has two parts, reported apart:
 The end of speech is taken as the end of the last word of the final result.
 """
 import argparse
-import os
 import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(argv=None):

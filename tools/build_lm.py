@@ -2,7 +2,7 @@
 """Build a word n-gram language model in ARPA format: interpolated modified
 Kneser-Ney (Chen & Goodman), with count pruning to keep it small.
 
-    python tools/build_lm.py work/corpus/text/lm_train.txt -o models/en-us.arpa.gz \\
+    python -m tools.build_lm work/corpus/text/lm_train.txt -o models/en-us.arpa.gz \\
         --lexicon work/corpus/lexicon.txt --lexicon-out models/en-us.lexicon \\
         --exclude work/corpus/text/test.txt --exclude work/corpus/text/valid.txt
 
@@ -25,7 +25,6 @@ import os
 import sys
 from collections import Counter, defaultdict
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from asr.lm import write_arpa  # noqa: E402
 

@@ -4,7 +4,7 @@ one run, on the same audio (the measurement is asr/peers.py; `asr-rtf
 --compare` runs it too, beside its own per-stage table).
 
     pip install pocketsphinx onnxruntime onnx
-    python tools/compare_peers.py [--audio FILES] [--model-dir models] [--json]
+    python -m tools.compare_peers [--audio FILES] [--model-dir models] [--json]
 """
 import argparse
 import json
@@ -15,7 +15,6 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")     # one thread for everyone, before numpy loads
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
 
 
 def main(argv=None):

@@ -16,12 +16,12 @@ OUT=${OUT:-work/eval}
 mkdir -p "$OUT"
 if [ "${FULL:-0}" = 1 ]; then every_cv=1; every_so=1; else every_cv=3; every_so=6; fi
 sets=("real work/real 1" "cv-test $SPEECH/cv-test $every_cv" "so762-test $SPEECH/so762-test $every_so")
-[ -d work/real ] || python tools/corpus/real_testset.py
+[ -d work/real ] || python -m tools.corpus.real_testset
 for s in "${sets[@]}"; do
     read -r name dir every <<< "$s"
     asr-eval "$dir" --every "$every" --by-speaker --json ${EVAL_ARGS:-} > "$OUT/$name.json"
     if [ "${POCKETSPHINX:-1}" = 1 ] && [ ! -s "$OUT/$name.pocketsphinx.json" ]; then
-        python tools/pocketsphinx_wer.py "$dir" --every "$every" --json > "$OUT/$name.pocketsphinx.json"
+        python -m tools.pocketsphinx_wer "$dir" --every "$every" --json > "$OUT/$name.pocketsphinx.json"
     fi
 done
 python - "$OUT" "${sets[@]}" <<'EOF'

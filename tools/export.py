@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Export a training checkpoint to the runtime's model files.
 
-    python tools/export.py                       # work/train/last.pt -> models/en-us-*.asrm
-    python tools/export.py --checkpoint work/train/epoch-08.pt --out-dir /tmp/m
-    python tools/export.py --requantize models/en-us-float.asrm   # int16 + int8 only
+    python -m tools.export                       # work/train/last.pt -> models/en-us-*.asrm
+    python -m tools.export --checkpoint work/train/epoch-08.pt --out-dir /tmp/m
+    python -m tools.export --requantize models/en-us-float.asrm   # int16 + int8 only
 
 Writes en-us-float.asrm, en-us-int16.asrm and en-us-int8.asrm. Batch
 normalization is folded into the preceding convolution (it sits between
@@ -24,13 +24,11 @@ import sys
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from asr import quantize, reference  # noqa: E402
 from asr.model import Layer, Model  # noqa: E402
 
-import train as T  # noqa: E402
+from tools import train as T  # noqa: E402
 
 
 def fold(net, arch):

@@ -16,8 +16,8 @@ the list (int8, default decoder). Reported:
             recall whose rest-WER is at most 0.3 points worse than without.
   default   reports once on SPEECH/cv-test and so762-test at --boost.
 
-    python tools/hotword_report.py --choose
-    python tools/hotword_report.py --speech ../shared/speech
+    python -m tools.hotword_report --choose
+    python -m tools.hotword_report --speech ../shared/speech
 """
 import argparse
 import collections
@@ -27,7 +27,6 @@ import sys
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 from asr import Recognizer                       # noqa: E402
 from asr.audio import read_audio                 # noqa: E402

@@ -2,7 +2,7 @@
 """Load and soak test of asr-serve over loopback: concurrent real-time streams
 of real recordings, every final result checked against offline decoding.
 
-    python tools/load_serve.py [--levels 1,4,16,64] [--max-streams 64] [--rounds 2]
+    python -m tools.load_serve [--levels 1,4,16,64] [--max-streams 64] [--rounds 2]
                                [--soak SECONDS --soak-streams N] [--audio FILES] [--json]
 
 Starts ``python -m asr.cli.serve --port 0`` as a subprocess (or uses --url,
@@ -42,7 +42,6 @@ import urllib.parse
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 FRAME_S = 0.1                 # seconds of audio per binary message
 MAX_SOAK_S = 3600

@@ -1,15 +1,13 @@
 #!/usr/bin/env python3
 """Write a float acoustic model (.asrm) as an ONNX graph (asr/onnx_export.py).
 
-    python tools/onnx_export.py models/en-us-float.asrm /tmp/en-us.onnx [--int8 /tmp/en-us-int8.onnx]
+    python -m tools.onnx_export models/en-us-float.asrm /tmp/en-us.onnx [--int8 /tmp/en-us-int8.onnx]
 
 --int8 also writes onnxruntime's dynamic int8 quantization of it.
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(argv=None):

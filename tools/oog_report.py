@@ -17,8 +17,8 @@ result (a result with the wrong command is counted apart, as "wrong").
              professional voice (Debian's asterisk-core-sounds-en-wav,
              never trained on), and the training command clips again.
 
-    python tools/oog_report.py --choose
-    python tools/oog_report.py --speech ../shared/speech [--plot oog.png]
+    python -m tools.oog_report --choose
+    python -m tools.oog_report --speech ../shared/speech [--plot oog.png]
 """
 import argparse
 import gzip
@@ -28,7 +28,6 @@ import sys
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 from asr import Recognizer                       # noqa: E402
 from asr.audio import read_audio                 # noqa: E402

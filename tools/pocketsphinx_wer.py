@@ -3,18 +3,16 @@
 a data set, scored exactly as asr-eval scores this project.
 
     pip install pocketsphinx
-    python tools/pocketsphinx_wer.py work/real [--every N] [--json]
+    python -m tools.pocketsphinx_wer work/real [--every N] [--json]
 
 The baseline the bundled model is compared with in the model card.
 """
 import argparse
 import json
-import os
 import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from asr.audio import read_audio  # noqa: E402
 from asr.cli.eval import load_data  # noqa: E402

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compare quantization schemes and precisions on a float model.
 
-    python tools/quant_report.py [--model models/en-us-float.asrm] [--json]
+    python -m tools.quant_report [--model models/en-us-float.asrm] [--json]
 
 Calibrates on utterances of the training corpora (synthetic and recorded)
 and measures on validation utterances held out of training (recorded and
@@ -19,7 +19,6 @@ import random
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 from asr import quantize  # noqa: E402
 from asr.audio import read_audio  # noqa: E402

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Train the bundled acoustic model: a TDNN with CTC over phones, in PyTorch.
 
-    python tools/train.py features            # cache log-mel features (resumable)
-    python tools/train.py train --epochs 12   # train / resume from work/train/last.pt
-    python tools/train.py all --epochs 12     # both, what the README documents
-    python tools/train.py score --checkpoint work/train/best.pt --split cv-train --split cv-valid
+    python -m tools.train features            # cache log-mel features (resumable)
+    python -m tools.train train --epochs 12   # train / resume from work/train/last.pt
+    python -m tools.train all --epochs 12     # both, what the README documents
+    python -m tools.train score --checkpoint work/train/best.pt --split cv-train --split cv-valid
                                               # greedy PER of a checkpoint (fit vs generalization)
 
 Input: the corpus made by tools/corpus/ (Kaldi-style directories
@@ -35,8 +35,6 @@ import zlib
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(1, os.path.join(ROOT, "tools", "corpus"))
 
 from asr.audio import read_audio  # noqa: E402
 from asr.features import ChannelNorm, FeatureConfig, logmel  # noqa: E402
@@ -135,7 +133,7 @@ def _utterance_features(job):
         print("skip %s: %s" % (u, exc), file=sys.stderr)
         return None
     if copy:
-        import augment   # tools/corpus/augment.py; scipy, needed only here
+        from tools.corpus import augment   #; scipy, needed only here
         seed = zlib.crc32(u.encode("utf-8")) * 16 + copy
         x = augment.augment_recorded(x, cfg.sample_rate, np.random.default_rng(seed))
     u = copy_id(u, copy)

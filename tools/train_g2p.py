@@ -1,8 +1,8 @@
 """Train the grapheme-to-phoneme model (asr/g2p.py) on CMUdict and report
 its phone and word error rates on 5 % of the words held out.
 
-    python tools/train_g2p.py                      # -> models/en-us-g2p.npz
-    python tools/train_g2p.py --evaluate-only      # scores the saved model
+    python -m tools.train_g2p                      # -> models/en-us-g2p.npz
+    python -m tools.train_g2p --evaluate-only      # scores the saved model
 
 Held out: every word whose CRC-32 is divisible by 20 (5 %), never trained
 on. A held-out word counts as right when the prediction equals any of its
@@ -12,14 +12,12 @@ Checkpoints to work/g2p/last.pt every epoch and resumes from it.
 """
 import argparse
 import os
-import sys
 import time
 import zlib
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 from asr.g2p import COPIES, VERSION, load_g2p       # noqa: E402
 from asr.lexicon import CMU_PHONES, read_prons       # noqa: E402

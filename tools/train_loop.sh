@@ -17,9 +17,9 @@ while true; do
     if [ -e "$WORK/train/STOP" ]; then
         echo "$(date -Is) STOP file found"; break
     fi
-    python tools/corpus/synth.py --index-only
-    python tools/train.py features
-    python tools/train.py train --epochs "$EPOCHS" --one-epoch "$@"
+    python -m tools.corpus.synth --index-only
+    python -m tools.train features
+    python -m tools.train train --epochs "$EPOCHS" --one-epoch "$@"
     done_epochs=$(python -c "import torch; print(torch.load('$WORK/train/last.pt', weights_only=False)['state']['epoch'])")
     echo "$(date -Is) epoch $done_epochs done"
     if [ "$done_epochs" -ge "$EPOCHS" ]; then break; fi

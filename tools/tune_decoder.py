@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Grid-search the decoder's LM weight, word bonus and beam on a dev set.
 
-    python tools/tune_decoder.py work/corpus/valid --utts 300 [--precision int8]
-    python tools/tune_decoder.py work/corpus/cv-valid work/corpus/so762-valid   # pooled
+    python -m tools.tune_decoder work/corpus/valid --utts 300 [--precision int8]
+    python -m tools.tune_decoder work/corpus/cv-valid work/corpus/so762-valid   # pooled
 
 The acoustic model runs once per utterance; every decoder setting then
 decodes the same log-probabilities, so the grid costs decoder time only.
@@ -20,7 +20,6 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 from asr.audio import read_audio  # noqa: E402
 from asr.cli.eval import load_data  # noqa: E402

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Extra English text for the language model (never spoken by the TTS voices).
 
-    python tools/corpus/lm_texts.py          # -> work/corpus/text/lm_extra.txt
+    python -m tools.corpus.lm_texts          # -> work/corpus/text/lm_extra.txt
 
 The synthetic corpus's own sentences (WordNet examples, fortunes, The Devil's
 Dictionary) are about a million words of short modern sentences. Real
@@ -25,10 +25,9 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import texts  # noqa: E402
-from texts import CORPUS, WORDNET, keep, load_cmudict, normalize, split_sentences  # noqa: E402
+from tools.corpus import texts
+from tools.corpus.texts import CORPUS, WORDNET, keep, load_cmudict, normalize, split_sentences  # noqa: E402
 
 GCIDE = "/usr/share/dictd/gcide.dict.dz"
 JARGON = "/usr/share/doc/jargon-text/jargon.txt.gz"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Training and validation directories from the recorded speech in ../shared/speech.
 
-    python tools/corpus/real_sets.py [--speech ../shared/speech]
+    python -m tools.corpus.real_sets [--speech ../shared/speech]
         -> work/corpus/{cv,so762,fsdd,keywords}-train/, work/corpus/{cv,so762}-valid/,
            work/corpus/lexicon-real.txt, work/corpus/text/lm_real.txt,
            work/corpus/text/{cv,so762}-valid.txt
@@ -38,11 +38,9 @@ import sys
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import texts  # noqa: E402
+from tools.corpus import texts
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, ROOT)
 from asr.cli.eval import load_data, load_speakers  # noqa: E402
 OUT = texts.CORPUS
 EXTRA_LEXICON = os.path.join(HERE, "extra_lexicon.txt")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Kaldi dir of real human recordings from Debian's pocketsphinx-testdata.
 
-    python tools/corpus/real_testset.py          # -> work/real/{wav.scp,text,utt2spk,spk2utt,utt2dur}
+    python -m tools.corpus.real_testset          # -> work/real/{wav.scp,text,utt2spk,spk2utt,utt2dur}
 
 Small (12 utterances, ~1 min) but real speech: LibriVox read speech (5),
 spoken card names (5), TIDIGITS-style digits (1) and "go forward ten meters"
@@ -21,8 +21,7 @@ import wave
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import texts  # noqa: E402
+from tools.corpus import texts
 
 DATA = "/usr/share/pocketsphinx/test/data"
 OUT = os.path.join(texts.WORK, "real")

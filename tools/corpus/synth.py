@@ -2,8 +2,8 @@
 """Synthesize the multi-voice training corpus, offline and resumably.
 
     bash tools/corpus/install_voices.sh
-    python tools/corpus/synth.py --hours 50 --workers 2
-    python tools/corpus/synth.py --index-only      # Kaldi files from the wavs on disk now
+    python -m tools.corpus.synth --hours 50 --workers 2
+    python -m tools.corpus.synth --index-only      # Kaldi files from the wavs on disk now
 
 Writes work/corpus/wav/<split>/<speaker>/<utt>.wav (16 kHz mono 16-bit) and
 Kaldi directories work/corpus/{train,valid,test}/ (wav.scp with absolute
@@ -29,10 +29,9 @@ from multiprocessing import Pool
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import augment  # noqa: E402
-import texts  # noqa: E402
-import voices  # noqa: E402
+from tools.corpus import augment
+from tools.corpus import texts
+from tools.corpus import voices
 
 CORPUS = texts.CORPUS
 SPLITS = ("train", "valid", "test")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the sentence lists and the lexicon for the synthetic corpus.
 
-    python tools/corpus/texts.py            # -> work/corpus/text/*.txt, work/corpus/lexicon.txt
+    python -m tools.corpus.texts            # -> work/corpus/text/*.txt, work/corpus/lexicon.txt
 
 Sources (Debian packages, see install_voices.sh): WordNet usage examples
 (wordnet-base), fortunes, The Devil's Dictionary (dict-devil); plus generated

@@ -4,14 +4,11 @@ or a crash of the interpreter is a bug. Shared by the atheris driver
 (tools/fuzz/run.py) and the regression test that replays the kept corpus
 (tests/test_fuzz_regressions.py)."""
 import os
-import sys
 import tempfile
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 from asr.errors import AsrError  # noqa: E402
 

@@ -2,7 +2,7 @@
 """Coverage-guided fuzzing of the input parsers with atheris (libFuzzer).
 
     pip install atheris
-    python tools/fuzz/run.py model --seconds 300      # or arpa, lexicon
+    python -m tools.fuzz.run model --seconds 300      # or arpa, lexicon
 
 Starts from the seeds in tests/fuzz/<target>/ (valid files and kept
 reproducers), works in work/fuzz/<target>/, and writes any crashing input
@@ -15,7 +15,6 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
 
 
 def main():
@@ -26,7 +25,7 @@ def main():
     args = ap.parse_args()
     import atheris
     with atheris.instrument_imports():
-        import fuzz_targets
+        from tools.fuzz import fuzz_targets
         import asr.model, asr.network, asr.features  # noqa: F401
         if args.target != "model":
             import asr.lm, asr.lexicon  # noqa: F401

@@ -1,0 +1,1 @@
+"""Project tools: corpus, training, export, benchmarks; run as python -m tools.NAME."""

@@ -1,0 +1,1 @@
+"""Corpus building: synthetic speech, recorded sets, texts and lexicons."""

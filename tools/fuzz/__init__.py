@@ -1,0 +1,1 @@
+"""Fuzzing harnesses (atheris) and their targets."""
