@@ -66,3 +66,19 @@ def test_perturbed_copies_are_reproducible_and_bounded():
     assert a.dtype == np.float32 and np.abs(a).max() <= 0.98 + 1e-6
     # 3 s at 8 kHz comes back at 16 kHz, within the speed range 0.9-1.1
     assert 0.85 * 48000 < len(a) < 1.15 * 48000
+
+
+def test_kaldi_directories_are_written_whole(tmp_path):
+    from tools.corpus.kaldi import write_dir
+    rows = [("u2", "s1", "b c", "/x/2.wav", 1.5), ("u1", "s2", "a", "/x/1.wav", 0.25),
+            ("u3", "s1", "d", "/x/3.wav", 2.0)]
+    write_dir(str(tmp_path / "d"), rows)
+    read = lambda name: (tmp_path / "d" / name).read_text().splitlines()   # noqa: E731
+    assert read("wav.scp") == ["u1 /x/1.wav", "u2 /x/2.wav", "u3 /x/3.wav"]
+    assert read("spk2utt") == ["s1 u2 u3", "s2 u1"]
+    assert read("utt2dur") == ["u1 0.250", "u2 1.500", "u3 2.000"]
+    write_dir(str(tmp_path / "e"), [r[:4] + (None,) for r in rows], sort=False)
+    assert (tmp_path / "e" / "text").read_text().splitlines() == ["u2 b c", "u1 a", "u3 d"]
+    assert (tmp_path / "e" / "spk2utt").read_text().splitlines() == ["s1 u2 u3", "s2 u1"]
+    assert not (tmp_path / "e" / "utt2dur").exists()
+    assert not list((tmp_path / "e").glob("*.tmp"))

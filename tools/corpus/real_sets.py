@@ -39,6 +39,7 @@ import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 from tools.corpus import texts
+from tools.corpus.kaldi import write_dir, write_lines
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 from asr.cli.eval import load_data, load_speakers  # noqa: E402
@@ -92,27 +93,6 @@ def load_lexicon():
     return lex
 
 
-def write_lines(path, lines):
-    """Write lines to path atomically (a temporary file, then a rename)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        f.writelines(line + "\n" for line in lines)
-    os.replace(path + ".tmp", path)
-
-
-def write_dir(d, items):
-    """A Kaldi directory (wav.scp, text, utt2spk, spk2utt) of (utt, path, speaker, words) items."""
-    spk2utt = {}
-    for u, _, s, _ in items:
-        spk2utt.setdefault(s, []).append(u)
-    files = {"wav.scp": [(u, p) for u, p, _, _ in items],
-             "text": [(u, " ".join(w)) for u, _, _, w in items],
-             "utt2spk": [(u, s) for u, _, s, _ in items],
-             "spk2utt": [(s, " ".join(us)) for s, us in spk2utt.items()]}
-    for name, rows in files.items():
-        write_lines(os.path.join(d, name), ["%s %s" % r for r in rows])
-
-
 LM_SETS = ("cv-train", "fsdd-train", "keywords-train")
 
 
@@ -125,7 +105,8 @@ def build(speech, out):
         for sub, part in split_set(name, items).items():
             kept = [it for it in part if all(w in lex for w in it[3])]
             dropped = len(part) - len(kept)
-            write_dir(os.path.join(out, sub), kept)
+            write_dir(os.path.join(out, sub), [(u, spk, " ".join(w), p, None) for u, p, spk, w in kept],
+                      sort=False)
             used.update(w for it in kept for w in it[3])
             report[sub] = (len(kept), dropped, len({it[2] for it in kept}))
             if sub in LM_SETS:

@@ -22,6 +22,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 from tools.corpus import texts
+from tools.corpus.kaldi import write_dir
 
 DATA = "/usr/share/pocketsphinx/test/data"
 OUT = os.path.join(texts.WORK, "real")
@@ -86,18 +87,7 @@ def build(out):
             w.writeframes(x.astype("<i2").tobytes())
         os.replace(path + ".tmp", path)
         rows.append((utt, spk, text, path, len(x) / sr))
-    rows.sort()
-    spk2utt = {}
-    for r in rows:
-        spk2utt.setdefault(r[1], []).append(r[0])
-    files = {"wav.scp": ["%s %s" % (r[0], r[3]) for r in rows],
-             "text": ["%s %s" % (r[0], r[2]) for r in rows],
-             "utt2spk": ["%s %s" % (r[0], r[1]) for r in rows],
-             "utt2dur": ["%s %.3f" % (r[0], r[4]) for r in rows],
-             "spk2utt": ["%s %s" % (s, " ".join(u)) for s, u in sorted(spk2utt.items())]}
-    for name, lines in files.items():
-        with open(os.path.join(out, name), "w") as f:
-            f.writelines(l + "\n" for l in lines)
+    write_dir(out, rows)
     return len(rows), sum(r[4] for r in rows)
 
 

@@ -32,6 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 from tools.corpus import augment
 from tools.corpus import texts
 from tools.corpus import voices
+from tools.corpus.kaldi import write_dir
 
 CORPUS = texts.CORPUS
 SPLITS = ("train", "valid", "test")
@@ -203,21 +204,7 @@ def write_index(corpus):
                 entries[split].append((utt, spk, text, os.path.abspath(p), wav_seconds(p)))
     summary = {}
     for split, rows in entries.items():
-        rows.sort()
-        d = os.path.join(corpus, split)
-        os.makedirs(d, exist_ok=True)
-        spk2utt = {}
-        for r in rows:
-            spk2utt.setdefault(r[1], []).append(r[0])
-        files = {"wav.scp": ["%s %s" % (r[0], r[3]) for r in rows],
-                 "text": ["%s %s" % (r[0], r[2]) for r in rows],
-                 "utt2spk": ["%s %s" % (r[0], r[1]) for r in rows],
-                 "utt2dur": ["%s %.3f" % (r[0], r[4]) for r in rows],
-                 "spk2utt": ["%s %s" % (s, " ".join(u)) for s, u in sorted(spk2utt.items())]}
-        for name, lines in files.items():
-            with open(os.path.join(d, name + ".tmp"), "w") as f:
-                f.writelines(l + "\n" for l in lines)
-            os.replace(os.path.join(d, name + ".tmp"), os.path.join(d, name))
+        write_dir(os.path.join(corpus, split), rows)
         summary[split] = (len(rows), sum(r[4] for r in rows) / 3600.0)
     return summary
 
