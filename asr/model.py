@@ -1,20 +1,8 @@
 """The model file (``*.asrm``) and the in-memory :class:`Model`.
 
-File layout (all integers little-endian)::
-
-    offset 0   magic         8 bytes  b"ASRM\\x00\\r\\n\\x1a"
-           8   version       u32      FORMAT_VERSION
-          12   header_len    u32      bytes of JSON that follow
-          16   data_len      u64      bytes of tensor data
-          24   header        JSON (UTF-8): features, labels, layers, tensors, ...
-               padding       zeros up to a multiple of 64
-               data          tensors, each at a 64-byte aligned offset
-               checksum      32 bytes: SHA-256 of every byte before it
-
-The tensor table in the header gives each tensor's dtype, shape, offset (from
-the start of the data section) and byte size; everything is checked before
-any array is made from it, so a damaged file raises ModelFormatError naming
-what is wrong, never an allocation sized by garbage.
+File: the container of :mod:`asr.container` (magic ``b"ASRM\\x00\\r\\n\\x1a"``,
+version FORMAT_VERSION) whose JSON header holds the features, labels,
+layers, normalization and provenance, and whose arrays are the weights.
 
 A layer is a time-delay layer (dilated 1-D convolution, "valid" borders):
 ``y[t] = act(W @ concat(x[t*stride + j*dilation] for j < kernel) + b)`` with W
@@ -22,24 +10,19 @@ of shape (out_dim, kernel*in_dim), tap-major (column j*in_dim + i). The
 network input (normalized features) is padded with ``pad_left``/``pad_right``
 zero frames so output frame t is centred on input frame t*subsampling.
 """
-import hashlib
-import json
 import math
-import struct
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import container
 from ._native import lib
 from .errors import ModelFormatError
 from .features import FeatureConfig
 
 MAGIC = b"ASRM\x00\r\n\x1a"
 FORMAT_VERSION = 1
-ALIGN = 64
 PRECISIONS = ("float", "int16", "int8")
-_DTYPES = {"float32": np.float32, "int8": np.int8, "int16": np.int16,
-           "int32": np.int32, "int64": np.int64}
 # The C library's limits (native/include/asr.h), so a file this module
 # accepts is one the library accepts.
 MAX_DIM = lib.ASR_MAX_DIM
@@ -178,22 +161,9 @@ class Model:
 
     def save(self, path, provenance=None):
         """Write the model to ``path`` atomically (temp file, then rename)."""
-        import os
         self.validate()
-        tensors, blobs, offset = {}, [], 0
-
-        def add(name, arr):
-            nonlocal offset
-            arr = np.ascontiguousarray(arr)
-            pad = (-offset) % ALIGN
-            if pad:
-                blobs.append(b"\0" * pad)
-                offset += pad
-            tensors[name] = {"dtype": arr.dtype.name, "shape": list(arr.shape),
-                             "offset": offset, "nbytes": arr.nbytes}
-            blobs.append(arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes())
-            offset += arr.nbytes
-            return name
+        w = container.Writer()
+        add = w.add
 
         layers = []
         for i, L in enumerate(self.layers):
@@ -221,19 +191,9 @@ class Model:
                               "inv_std": add("norm.inv_std", self.inv_std.astype(np.float32))},
             "input_quant": {"scale": float(self.in_scale), "zero": int(self.in_zero)},
             "subsampling": self.subsampling, "pad_left": self.pad_left, "pad_right": self.pad_right,
-            "layers": layers, "tensors": tensors, "meta": _jsonable(meta),
+            "layers": layers, "meta": _jsonable(meta),
         }
-        hjson = json.dumps(header, indent=1, sort_keys=True).encode("utf-8")
-        head = MAGIC + struct.pack("<IIQ", FORMAT_VERSION, len(hjson), offset)
-        pre = head + hjson
-        pre += b"\0" * ((-len(pre)) % ALIGN)
-        body = pre + b"".join(blobs)
-        digest = hashlib.sha256(body).digest()
-        tmp = "%s.tmp%d" % (path, os.getpid())
-        with open(tmp, "wb") as f:
-            f.write(body)
-            f.write(digest)
-        os.replace(tmp, path)
+        w.write(path, MAGIC, FORMAT_VERSION, header)
 
     # ------------------------------------------------------------ reading
 
@@ -252,56 +212,23 @@ class Model:
         def fail(msg):
             raise ModelFormatError("%s: %s" % (name, msg))
 
-        if len(data) < 8 or data[:8] != MAGIC:
-            fail("not a model file (bad magic %r; expected %r)" % (bytes(data[:8]), MAGIC))
-        if len(data) < 24:
-            fail("truncated: %d bytes, shorter than the fixed header" % len(data))
-        version, hlen, dlen = struct.unpack_from("<IIQ", data, 8)
-        if version != FORMAT_VERSION:
-            fail("format version %d; this library reads version %d" % (version, FORMAT_VERSION))
-        data_start = 24 + hlen + ((-(24 + hlen)) % ALIGN)
-        expected = data_start + dlen + 32
-        if len(data) < expected:
-            fail("truncated: %d bytes, the header announces %d" % (len(data), expected))
-        if len(data) > expected:
-            fail("%d unexpected bytes after the checksum" % (len(data) - expected))
-        if hashlib.sha256(data[:-32]).digest() != bytes(data[-32:]):
-            fail("checksum mismatch: the file is corrupted")
+        h, tensors = container.read(data, MAGIC, FORMAT_VERSION, "model file", fail)
         try:
-            h = json.loads(bytes(data[24:24 + hlen]).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            fail("the JSON header does not parse: %s" % exc)
-        body = memoryview(data)[data_start:data_start + dlen]
-        try:
-            return cls._from_header(h, body, dlen)
+            return cls._from_header(h, tensors)
         except ModelFormatError as exc:
             fail(str(exc))
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             fail("malformed header: %s: %s" % (type(exc).__name__, exc))
 
     @classmethod
-    def _from_header(cls, h, body, dlen):
+    def _from_header(cls, h, tensors):
         if not isinstance(h, dict) or h.get("format") != "asrm":
             raise ModelFormatError("the header is not an asrm header")
-        table = h["tensors"]
-
         def tensor(name, dtype=None):
-            t = table[name]
-            dt = _DTYPES.get(t["dtype"])
-            if dt is None:
-                raise ModelFormatError("tensor %s has unknown dtype %r" % (name, t["dtype"]))
-            shape = [int(s) for s in t["shape"]]
-            if any(s < 0 or s > MAX_K * MAX_DIM for s in shape):
-                raise ModelFormatError("tensor %s has an impossible shape %s" % (name, shape))
-            n = int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize
-            off = int(t["offset"])
-            if n != int(t["nbytes"]) or off < 0 or off % ALIGN or off + n > dlen:
-                raise ModelFormatError("tensor %s lies outside the data section or has a wrong size"
-                                       % name)
-            if dtype is not None and dt != dtype:
-                raise ModelFormatError("tensor %s must be %s" % (name, np.dtype(dtype).name))
-            return np.frombuffer(body, dtype=np.dtype(dt).newbyteorder("<"), count=n // np.dtype(dt).itemsize,
-                                 offset=off).astype(dt).reshape(shape)
+            try:
+                return tensors.get(name, dtype, max_dim=MAX_K * MAX_DIM)
+            except ValueError as exc:
+                raise ModelFormatError(str(exc)) from None
 
         layers = []
         for e in h["layers"]:
