@@ -43,7 +43,7 @@ import numpy as np
 from ._native import check, ffi, lib, new_status
 from .errors import AsrError, DecoderError
 from .lexicon import Lexicon, load_lexicon
-from .lm import ArpaLM, PhraseGrammar, load_arpa
+from .lm import ArpaLM, PhraseGrammar, load_lm
 from .resources import find_model_file
 
 DEFAULTS = {"beam": 48, "beam_delta": 25.0, "prune": 8.0, "lm_weight": 1.0, "word_bonus": 2.0,
@@ -264,8 +264,8 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
     """The decoder the recognizer uses.
 
     ``lexicon``: a path or :class:`Lexicon` (None: the bundled
-    en-us.lexicon). ``lm``: a path to an ARPA file (.arpa or .arpa.gz) or an
-    :class:`ArpaLM` (None: the bundled en-us.arpa.gz; False: no LM).
+    en-us.lexicon). ``lm``: a path to a binary LM (.asrlm) or ARPA file (.arpa,
+    .arpa.gz), or an :class:`ArpaLM` (None: the bundled en-us.asrlm; False: no LM).
     ``phrases``: a list of phrases; only they can be recognized (the lexicon
     is restricted to their words and a phrase grammar replaces the LM; an
     out-of-vocabulary word is a LexiconError). ``greedy``: best-path phone
@@ -298,7 +298,7 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
     elif isinstance(lm, ArpaLM):
         model = lm
     else:
-        model = load_arpa(lm if lm else _bundled("en-us.arpa.gz"))
+        model = load_lm(lm if lm else _bundled("en-us.asrlm"))
     if words and model is not None:
         model = model.with_unigrams([w for w, _ in words])
     return Decoder(labels, lex, model, frame_shift_s=frame_shift_s, boosts=boosts, **opts)

@@ -21,6 +21,7 @@ Both model kinds also have a small pure-Python scorer in natural-log units
 """
 import gzip
 import math
+import os
 
 import numpy as np
 
@@ -188,6 +189,87 @@ def _open_text(path):
 def load_arpa(path):
     """Read and validate an ARPA file (plain or .gz) into an :class:`ArpaLM`."""
     return parse_arpa(_open_text(path), str(path))
+
+
+# ------------------------------------------------------------ binary form
+# The same arrays as ArpaLM holds, in the checksummed container of
+# asr/container.py: "vocab" (UTF-8 words joined by newlines, uint8) and per
+# order n "ids.n" (count x n int32), "logp10.n" and "bow10.n" (float32).
+# Loading skips the ARPA parse: the bundled LM loads in milliseconds, and
+# scores exactly as the ARPA file it was converted from.
+BINARY_MAGIC = b"ASRL\x00\r\n\x1a"
+BINARY_VERSION = 1
+
+
+def save_binary(lm, path):
+    """Write ``lm`` (an :class:`ArpaLM`) as a binary LM file, atomically."""
+    from . import container
+    w = container.Writer()
+    vocab = np.frombuffer("\n".join(lm.vocab).encode("utf-8"), dtype=np.uint8)
+    header = {"format": "asrlm", "format_version": BINARY_VERSION, "order": lm.order,
+              "counts": [len(x) for x in lm.logp10], "source": os.path.basename(str(lm.name)),
+              "vocab": w.add("vocab", vocab)}
+    for n in range(lm.order):
+        w.add("ids.%d" % (n + 1), np.asarray(lm.ids[n], dtype=np.int32))
+        w.add("logp10.%d" % (n + 1), np.asarray(lm.logp10[n], dtype=np.float32))
+        w.add("bow10.%d" % (n + 1), np.asarray(lm.bow10[n], dtype=np.float32))
+    w.write(str(path), BINARY_MAGIC, BINARY_VERSION, header)
+
+
+def load_binary(path):
+    """Read and validate a binary LM file; LanguageModelError naming the
+    problem for a damaged one."""
+    from . import container
+    name = str(path)
+
+    def fail(msg):
+        raise LanguageModelError("%s: %s" % (name, msg))
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise LanguageModelError("%s: cannot read: %s" % (name, exc.strerror)) from None
+    header, tensors = container.read(data, BINARY_MAGIC, BINARY_VERSION, "binary LM file", fail)
+    try:
+        return _lm_from_arrays(header, tensors, name)
+    except LanguageModelError as exc:
+        fail(str(exc))
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        fail("malformed header or arrays: %s: %s" % (type(exc).__name__, exc))
+
+
+def _lm_from_arrays(header, tensors, name):
+    if header.get("format") != "asrlm":
+        raise LanguageModelError("not a binary LM header")
+    order = int(header["order"])
+    if not 1 <= order <= MAX_ORDER:
+        raise LanguageModelError("order %d is not in 1..%d" % (order, MAX_ORDER))
+    vocab = bytes(tensors.get(header["vocab"], np.uint8)).decode("utf-8").split("\n")
+    ids, logp10, bow10 = [], [], []
+    for n in range(1, order + 1):
+        i = tensors.get("ids.%d" % n, np.int32)
+        lp = tensors.get("logp10.%d" % n, np.float32)
+        bo = tensors.get("bow10.%d" % n, np.float32)
+        if i.ndim != 2 or i.shape[1] != n or lp.shape != (len(i),) or bo.shape != (len(i),):
+            raise LanguageModelError("the %d-gram arrays disagree in shape" % n)
+        if len(i) and (i.min() < 0 or i.max() >= len(vocab)):
+            raise LanguageModelError("a %d-gram names a word outside the vocabulary" % n)
+        ids.append(i)
+        logp10.append(lp)
+        bow10.append(bo)
+    return ArpaLM(vocab, ids, logp10, bow10, name)
+
+
+def load_lm(path):
+    """An n-gram LM from a binary LM file or an ARPA file (plain or .gz),
+    told apart by the first bytes."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(BINARY_MAGIC))
+    except OSError as exc:
+        raise LanguageModelError("%s: cannot read: %s" % (path, exc.strerror)) from None
+    return load_binary(path) if head == BINARY_MAGIC else load_arpa(path)
 
 
 def parse_arpa(text, name="<arpa>"):

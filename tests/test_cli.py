@@ -57,6 +57,8 @@ def model_dir(tmp_path_factory):
     import gzip
     with gzip.open(d / "en-us.arpa.gz", "wt") as f:
         f.write(ARPA)
+    from asr.lm import parse_arpa, save_binary
+    save_binary(parse_arpa(ARPA), str(d / "en-us.asrlm"))
     return d
 
 

@@ -237,7 +237,7 @@ def test_missing_bundled_files_are_named(monkeypatch, tmp_path):
     with pytest.raises(DecoderError, match="en-us.lexicon"):
         build_decoder(LABELS)
     (tmp_path / "en-us.lexicon").write_text(LEX)
-    with pytest.raises(DecoderError, match="en-us.arpa.gz"):
+    with pytest.raises(DecoderError, match="en-us.asrlm"):
         build_decoder(LABELS)
     assert build_decoder(LABELS, lm=False).stream() is not None
 

@@ -129,8 +129,8 @@ def test_bad_pronunciations_are_refused_and_change_nothing():
 
 
 def test_added_unigrams_score_the_same_in_python_and_in_c():
-    from asr.lm import LN10, load_arpa
-    lm = load_arpa(os.path.join(ROOT, "models", "en-us.arpa.gz"))
+    from asr.lm import LN10, load_lm
+    lm = load_lm(os.path.join(ROOT, "models", "en-us.asrlm"))
     new = lm.with_unigrams(["zorblatt"], -4.5)
     assert lm.lm_id("zorblatt") == -1 and new.lm_id("zorblatt") == len(lm.vocab)
     assert new.unigram("zorblatt") == pytest.approx(-4.5 * LN10)

@@ -26,7 +26,7 @@ import sys
 from collections import Counter, defaultdict
 
 
-from asr.lm import write_arpa  # noqa: E402
+from asr.lm import load_arpa, save_binary, write_arpa  # noqa: E402
 
 
 def discounts(counts):
@@ -123,11 +123,23 @@ def lower_prob(probs, g):
     return p if p is not None else lower_prob(probs, g[1:])
 
 
+def write_lm(path, grams):
+    """ARPA text, or with an .asrlm name the binary form of the same model."""
+    if not str(path).endswith(".asrlm"):
+        write_arpa(path, grams)
+        return
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        arpa = os.path.join(tmp, os.path.basename(path)[:-len(".asrlm")] + ".arpa")
+        write_arpa(arpa, grams)
+        save_binary(load_arpa(arpa), path)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("text", nargs="+")
-    ap.add_argument("-o", "--out", required=True, help="output .arpa or .arpa.gz")
+    ap.add_argument("-o", "--out", required=True, help="output .arpa, .arpa.gz, or .asrlm (binary, what the recognizer loads fastest)")
     ap.add_argument("--order", type=int, default=3)
     ap.add_argument("--min-count", default="1,1,2", help="per-order count cutoffs")
     ap.add_argument("--lexicon", action="append", default=[],
@@ -183,7 +195,7 @@ def main(argv=None):
     mc = (mc + [mc[-1]] * args.order)[:args.order]
     for attempt in range(60):
         grams = build(sents, args.order, tuple(mc))
-        write_arpa(args.out, grams)
+        write_lm(args.out, grams)
         size_mb = os.path.getsize(args.out) / 1e6
         print("%s: %d sentences (%d excluded, %d with OOV dropped), cutoffs %s, %s, %.2f MB"
               % (args.out, len(sents), dropped, oov_dropped, ",".join(map(str, mc)),

@@ -33,7 +33,7 @@ from asr.audio import read_audio                 # noqa: E402
 from asr.cli.eval import load_data               # noqa: E402
 from asr.hotwords import DEFAULT_BOOST           # noqa: E402
 from asr.lexicon import load_lexicon             # noqa: E402
-from asr.lm import load_arpa                     # noqa: E402
+from asr.lm import load_lm                       # noqa: E402
 from asr.stream import find_model_file           # noqa: E402
 from asr.text import align, normalize            # noqa: E402
 
@@ -42,7 +42,7 @@ BOOSTS = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
 
 def common_words(n):
     """The n most probable unigrams of the bundled LM."""
-    lm = load_arpa(find_model_file("en-us.arpa.gz"))
+    lm = load_lm(find_model_file("en-us.asrlm"))
     order = np.argsort(-lm.logp10[0])
     return {lm.vocab[int(lm.ids[0][i, 0])] for i in order[:n]}
 
@@ -101,7 +101,7 @@ def main(argv=None):
     else:
         dirs, boosts = [os.path.join(args.speech, n) for n in ("cv-test", "so762-test")], (args.boost,)
     lexicon = load_lexicon(find_model_file("en-us.lexicon"))
-    lm = load_arpa(find_model_file("en-us.arpa.gz"))
+    lm = load_lm(find_model_file("en-us.asrlm"))
     base = Recognizer(precision=args.precision, lexicon=lexicon, lm=lm)
     rows = {}
     for d in dirs:

@@ -25,7 +25,7 @@ from asr.audio import read_audio  # noqa: E402
 from asr.cli.eval import load_data  # noqa: E402
 from asr.decoder import build_decoder  # noqa: E402
 from asr.features import logmel  # noqa: E402
-from asr.lm import load_arpa  # noqa: E402
+from asr.lm import load_lm  # noqa: E402
 from asr.lexicon import load_lexicon  # noqa: E402
 from asr.model import Model  # noqa: E402
 from asr.network import Network  # noqa: E402
@@ -60,7 +60,7 @@ def main(argv=None):
         x = read_audio(wav, model.features.sample_rate)
         lps.append(net.forward(logmel(x, model.features)))
     lex = load_lexicon(find_model_file("en-us.lexicon"), model.labels)
-    lm = load_arpa(find_model_file("en-us.arpa.gz"))
+    lm = load_lm(find_model_file("en-us.asrlm"))
     rows = []
     shift = model.features.hop_s * model.subsampling
     grid = itertools.product(args.lm_weight, args.word_bonus, args.beam, args.prune, args.beam_delta)

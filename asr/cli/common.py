@@ -17,7 +17,8 @@ def add_model_options(p, precision_default="int8", multi=False):
                        help="acoustic model precision")
     g.add_argument("--model", help="model file (.asrm); default: the bundled en-us model at --precision")
     g.add_argument("--lexicon", help="pronunciation lexicon (CMU dict format); default: bundled")
-    g.add_argument("--lm", help="ARPA language model (.arpa or .arpa.gz); default: bundled")
+    g.add_argument("--lm", help="n-gram language model: binary (.asrlm) or ARPA (.arpa, .arpa.gz); "
+                        "default: bundled")
     g.add_argument("--no-lm", action="store_true", help="decode without a language model")
     g.add_argument("--phrases", help="file of allowed phrases, one per line (command-and-control)")
     g.add_argument("--words", help="file of words to add to the lexicon (and LM), one per line: "
