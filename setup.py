@@ -8,7 +8,7 @@ from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-MODEL_FILES = ("*.asrm", "*.lexicon", "*.arpa.gz", "*.asrlm", "*.npz", "samples/*.wav", "samples/*.flac", "samples/*.txt")
+MODEL_FILES = ("*.asrm", "*.lexicon", "*.asrlex", "*.arpa.gz", "*.asrlm", "*.npz", "samples/*.wav", "samples/*.flac", "samples/*.txt")
 # The C sources, for asr-rtf --platform armv7|aarch64 (asr/cross.py cross-compiles them).
 NATIVE_FILES = ("Makefile", "include/*.h", "src/*.c", "src/*.h", "src/*.inc", "tests/*.c", "tests/*.h")
 

@@ -264,7 +264,7 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
     """The decoder the recognizer uses.
 
     ``lexicon``: a path or :class:`Lexicon` (None: the bundled
-    en-us.lexicon). ``lm``: a path to a binary LM (.asrlm) or ARPA file (.arpa,
+    en-us.asrlex). ``lm``: a path to a binary LM (.asrlm) or ARPA file (.arpa,
     .arpa.gz), or an :class:`ArpaLM` (None: the bundled en-us.asrlm; False: no LM).
     ``phrases``: a list of phrases; only they can be recognized (the lexicon
     is restricted to their words and a phrase grammar replaces the LM; an
@@ -281,7 +281,7 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
     if isinstance(lexicon, Lexicon):
         lex = lexicon
     else:
-        lex = load_lexicon(lexicon if lexicon else _bundled("en-us.lexicon"), labels)
+        lex = load_lexicon(lexicon if lexicon else _bundled("en-us.asrlex"), labels)
     if boosts and phrases is None:
         from .g2p import word_prons
         known = set(w for w, _ in words or [])

@@ -1,4 +1,4 @@
-"""Pronunciation lexicon (CMU dictionary format) for the decoder.
+"""Pronunciation lexicon (CMU dictionary format, or its binary form) for the decoder.
 
 Format: one ``WORD PH PH ...`` per line; alternates as ``WORD(2) ...``;
 lines starting with ``;;;`` or ``#`` are comments, and so is anything after
@@ -8,12 +8,15 @@ Words are stored lower-case. Plain or gzipped (``.gz``) UTF-8 text.
 The C side (native/src/lexicon.c) stores the pronunciations as a phone
 trie; homophones end at the same trie node.
 
-Out-of-vocabulary words are not supported: the decoder can only output
-words of its lexicon (there is no grapheme-to-phoneme fallback and no
-open-vocabulary phone loop). Add words to the lexicon file to make them
-recognizable; a phrase list naming an unknown word is an error.
+The decoder can only output words of its lexicon (there is no open-
+vocabulary phone loop): words are added at run time with
+``Recognizer.add_words`` (pronounced by the G2P model of asr/g2p.py when no
+phones are given); a phrase list naming an unknown word is an error unless
+the word is given with ``words=``. A binary form (below) holds the same
+entries and loads without parsing text.
 """
 import gzip
+import os
 import re
 
 import numpy as np
@@ -114,7 +117,7 @@ class Lexicon:
         if self._native is None:
             from ._native import ffi, lib, new_status, check
             lengths = np.array([len(ids) for _, ids in self.entries], dtype=np.int64)
-            start = np.zeros(len(lengths) + 1, dtype=np.uint32)
+            start = np.zeros(len(lengths) + 1, dtype=np.int32)
             start[1:] = np.cumsum(lengths)
             phones = np.fromiter((i for _, ids in self.entries for i in ids), dtype=np.int32,
                                  count=int(lengths.sum()))
@@ -157,12 +160,100 @@ def _read(path):
 
 
 def read_prons(path):
-    """[(word, [phones])] of a CMU-format file; LexiconError with the line
-    number for anything malformed."""
+    """[(word, [phones])] of a CMU-format file or a binary lexicon;
+    LexiconError with the line number for anything malformed."""
+    if _is_binary(path):
+        return load_binary(path).prons()
     return [(w, p) for w, p, _ in _read(path)]
 
 
 def load_lexicon(path, labels=None):
-    """Read a lexicon for a model's label set (default: blank + the 39 CMU
-    phones); every phone must be a label (LexiconError naming the line)."""
+    """Read a lexicon (CMU-format text or the binary form) for a model's
+    label set (default: blank + the 39 CMU phones); every phone must be a
+    label (LexiconError naming the line or the problem)."""
+    if _is_binary(path):
+        lex = load_binary(path)
+        if labels is None or list(labels) == lex.labels:
+            return lex
+        return Lexicon.from_prons(lex.prons(), labels, str(path))
     return Lexicon.from_prons(_read(path), labels, str(path))
+
+
+# ------------------------------------------------------------ binary form
+# The lexicon's arrays in the checksummed container of asr/container.py:
+# "words" (UTF-8, newline-joined, uint8), "pron_word" (int32 word id per
+# pronunciation), "pron_start" (int32, n_prons + 1 offsets into "phones")
+# and "phones" (int32 label ids of the header's "labels"). It loads without
+# parsing text, and holds exactly what the text lexicon it came from does.
+BINARY_MAGIC = b"ASRX\x00\r\n\x1a"
+BINARY_VERSION = 1
+
+
+def _is_binary(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(BINARY_MAGIC)) == BINARY_MAGIC
+    except OSError:
+        return False          # the text reader names the problem
+
+
+def save_binary(lex, path):
+    """Write ``lex`` as a binary lexicon file, atomically."""
+    from . import container
+    w = container.Writer()
+    lengths = np.array([len(ids) for _, ids in lex.entries], dtype=np.int64)
+    start = np.zeros(len(lengths) + 1, dtype=np.int32)
+    start[1:] = np.cumsum(lengths)
+    header = {"format": "asrlex", "format_version": BINARY_VERSION, "labels": list(lex.labels),
+              "source": os.path.basename(str(lex.name)),
+              "words": w.add("words", np.frombuffer("\n".join(lex.words).encode("utf-8"), np.uint8)),
+              "pron_word": w.add("pron_word", np.array([wd for wd, _ in lex.entries], np.int32)),
+              "pron_start": w.add("pron_start", start),
+              "phones": w.add("phones", np.array([i for _, ids in lex.entries for i in ids], np.int32))}
+    w.write(str(path), BINARY_MAGIC, BINARY_VERSION, header)
+
+
+def load_binary(path):
+    """Read and validate a binary lexicon; LexiconError naming the problem."""
+    from . import container
+    name = str(path)
+
+    def fail(msg):
+        raise LexiconError("%s: %s" % (name, msg))
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise LexiconError("%s: cannot read: %s" % (name, exc.strerror)) from None
+    header, tensors = container.read(data, BINARY_MAGIC, BINARY_VERSION, "binary lexicon", fail)
+    try:
+        return _lexicon_from_arrays(header, tensors, name)
+    except LexiconError as exc:
+        fail(str(exc))
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        fail("malformed header or arrays: %s: %s" % (type(exc).__name__, exc))
+
+
+def _lexicon_from_arrays(header, tensors, name):
+    if header.get("format") != "asrlex":
+        raise LexiconError("not a binary lexicon header")
+    labels = [str(x) for x in header["labels"]]
+    words = bytes(tensors.get(header["words"], np.uint8)).decode("utf-8").split("\n")
+    pron_word = tensors.get(header["pron_word"], np.int32)
+    start = tensors.get(header["pron_start"], np.int32).astype(np.int64)
+    phones = tensors.get(header["phones"], np.int32)
+    blank = labels.index("<blk>") if "<blk>" in labels else -1
+    if len(set(words)) != len(words) or not all(words):
+        raise LexiconError("the words are not distinct and non-empty")
+    if (pron_word.ndim != 1 or start.shape != (len(pron_word) + 1,) or start[0] != 0
+            or start[-1] != len(phones) or np.any(np.diff(start) < 1)):
+        raise LexiconError("the pronunciation offsets are inconsistent")
+    if len(pron_word) and (pron_word.min() < 0 or pron_word.max() >= len(words)):
+        raise LexiconError("a pronunciation names a word outside the word list")
+    if len(phones) and (phones.min() < 0 or phones.max() >= len(labels) or np.any(phones == blank)):
+        raise LexiconError("a phone is not a label (or is the blank)")
+    flat = phones.tolist()
+    bounds = start.tolist()
+    entries = [(w, flat[bounds[k]:bounds[k + 1]]) for k, w in enumerate(pron_word.tolist())]
+    return Lexicon(entries, words, labels, name)

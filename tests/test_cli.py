@@ -53,6 +53,8 @@ def model_dir(tmp_path_factory):
         q, _ = quantize_model(m, calib, p, report=False)
         q.save(str(d / ("en-us-%s.asrm" % p)))
     (d / "en-us.lexicon").write_text(LEX)
+    from asr.lexicon import load_lexicon, save_binary as save_lexicon
+    save_lexicon(load_lexicon(str(d / "en-us.lexicon")), str(d / "en-us.asrlex"))
     (d / "en-us.arpa").write_text(ARPA)
     import gzip
     with gzip.open(d / "en-us.arpa.gz", "wt") as f:

@@ -234,9 +234,9 @@ def test_streams_in_threads_match(files):
 def test_missing_bundled_files_are_named(monkeypatch, tmp_path):
     import asr.resources
     monkeypatch.setattr(asr.resources, "model_dirs", lambda: [str(tmp_path)])
-    with pytest.raises(DecoderError, match="en-us.lexicon"):
+    with pytest.raises(DecoderError, match="en-us.asrlex"):
         build_decoder(LABELS)
-    (tmp_path / "en-us.lexicon").write_text(LEX)
+    (tmp_path / "en-us.asrlex").write_text(LEX)        # the text form is read too
     with pytest.raises(DecoderError, match="en-us.asrlm"):
         build_decoder(LABELS)
     assert build_decoder(LABELS, lm=False).stream() is not None

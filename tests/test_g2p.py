@@ -36,7 +36,7 @@ def test_numpy_inference_matches_the_training_network(tmp_path):
 
 def test_the_bundled_model_pronounces_words_it_never_saw():
     g2p = bundled_g2p()
-    lex = {w: p for w, p in load_lexicon(os.path.join(ROOT, "models", "en-us.lexicon")).prons()}
+    lex = {w: p for w, p in load_lexicon(os.path.join(ROOT, "models", "en-us.asrlex")).prons()}
     for word in ["snowboy", "kubernetes", "zorblatt"]:
         phones = g2p.pronounce(word)
         assert phones and all(p in CMU_PHONES for p in phones)
@@ -77,7 +77,7 @@ def test_word_items_parse():
 def test_an_added_word_becomes_recognizable():
     """'forward' taken out of the lexicon cannot be recognized; added back
     (with its dictionary pronunciation) it is, without a reload."""
-    full = load_lexicon(os.path.join(ROOT, "models", "en-us.lexicon"))
+    full = load_lexicon(os.path.join(ROOT, "models", "en-us.asrlex"))
     kept = [(w, p) for w, p in full.prons() if w != "forward"]
     lexicon = type(full).from_prons(kept, full.labels)
     rec = asr.Recognizer(lexicon=lexicon, precision="float")

@@ -74,7 +74,7 @@ def test_package_imports_nothing_from_the_checkout(venv):
     files = run([py, "-c", code], work, env).stdout.split()
     assert not [f for f in files if os.path.realpath(f).startswith(ROOT + os.sep)]
     assert any(f.startswith(pkg) and "_asr_native" in f for f in files)
-    for name in ("en-us-int8.asrm", "en-us.lexicon", "en-us.asrlm", "samples/goforward-1.wav",
+    for name in ("en-us-int8.asrm", "en-us.asrlex", "en-us.asrlm", "samples/goforward-1.wav",
                  "../native/src/net.c", "../native/tests/net_driver.c", "../native/Makefile"):
         assert os.path.exists(os.path.join(pkg, "models", name)), name
 

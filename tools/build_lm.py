@@ -3,7 +3,7 @@
 Kneser-Ney (Chen & Goodman), with count pruning to keep it small.
 
     python -m tools.build_lm work/corpus/text/lm_train.txt -o models/en-us.arpa.gz \\
-        --lexicon work/corpus/lexicon.txt --lexicon-out models/en-us.lexicon \\
+        --lexicon work/corpus/lexicon.txt --lexicon-out models/en-us.asrlex \\
         --exclude work/corpus/text/test.txt --exclude work/corpus/text/valid.txt
 
 Input: text files with one normalized sentence per line (lower-case words).
@@ -144,7 +144,8 @@ def main(argv=None):
     ap.add_argument("--min-count", default="1,1,2", help="per-order count cutoffs")
     ap.add_argument("--lexicon", action="append", default=[],
                     help="lexicon (word PH ON ES per line; repeatable): its words form the vocabulary")
-    ap.add_argument("--lexicon-out", help="write the vocabulary's pronunciations here")
+    ap.add_argument("--lexicon-out", help="write the vocabulary's pronunciations here (text; binary "
+                    "when the name ends in .asrlex)")
     ap.add_argument("--exclude", action="append", default=[], help="sentences to leave out")
     ap.add_argument("--exclude-overlap", type=int, default=0, metavar="N",
                     help="also leave out every sentence sharing a run of N words with an "
@@ -208,9 +209,14 @@ def main(argv=None):
             mc[-2] += 1
     if args.lexicon_out:
         vocab = {g[0] for g in grams[0]}
-        with open(args.lexicon_out, "w", encoding="utf-8") as f:
-            for w, ph in prons:
-                if w in vocab:
+        kept = [(w, ph) for w, ph in prons if w in vocab]
+        if args.lexicon_out.endswith(".asrlex"):
+            from asr.lexicon import Lexicon, save_binary as save_lexicon
+            save_lexicon(Lexicon.from_prons(kept, name=os.path.basename(args.lexicon_out)),
+                         args.lexicon_out)
+        else:
+            with open(args.lexicon_out, "w", encoding="utf-8") as f:
+                for w, ph in kept:
                     f.write("%s %s\n" % (w, " ".join(ph)))
     return 0
 

@@ -100,7 +100,7 @@ def main(argv=None):
         dirs, boosts = [os.path.join(args.corpus, n) for n in ("cv-valid", "so762-valid")], BOOSTS
     else:
         dirs, boosts = [os.path.join(args.speech, n) for n in ("cv-test", "so762-test")], (args.boost,)
-    lexicon = load_lexicon(find_model_file("en-us.lexicon"))
+    lexicon = load_lexicon(find_model_file("en-us.asrlex"))
     lm = load_lm(find_model_file("en-us.asrlm"))
     base = Recognizer(precision=args.precision, lexicon=lexicon, lm=lm)
     rows = {}

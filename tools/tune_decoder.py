@@ -59,7 +59,7 @@ def main(argv=None):
     for _, wav, _ in items:
         x = read_audio(wav, model.features.sample_rate)
         lps.append(net.forward(logmel(x, model.features)))
-    lex = load_lexicon(find_model_file("en-us.lexicon"), model.labels)
+    lex = load_lexicon(find_model_file("en-us.asrlex"), model.labels)
     lm = load_lm(find_model_file("en-us.asrlm"))
     rows = []
     shift = model.features.hop_s * model.subsampling

@@ -16,7 +16,8 @@ def add_model_options(p, precision_default="int8", multi=False):
         g.add_argument("--precision", default=precision_default, choices=("float", "int16", "int8"),
                        help="acoustic model precision")
     g.add_argument("--model", help="model file (.asrm); default: the bundled en-us model at --precision")
-    g.add_argument("--lexicon", help="pronunciation lexicon (CMU dict format); default: bundled")
+    g.add_argument("--lexicon", help="pronunciation lexicon: CMU dict text or binary (.asrlex); "
+                        "default: bundled")
     g.add_argument("--lm", help="n-gram language model: binary (.asrlm) or ARPA (.arpa, .arpa.gz); "
                         "default: bundled")
     g.add_argument("--no-lm", action="store_true", help="decode without a language model")

@@ -125,7 +125,7 @@ def evaluate(args):
         from ..lexicon import read_prons
         from ..stream import find_model_file
         prons = {}
-        for w, p in read_prons(args.lexicon or find_model_file("en-us.lexicon")):
+        for w, p in read_prons(args.lexicon or find_model_file("en-us.asrlex")):
             prons.setdefault(w, p)
     hyps = {}
     audio = {}

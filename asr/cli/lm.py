@@ -2,6 +2,7 @@
 
     asr-lm convert IN OUT      any ARPA file (plain or .gz) -> binary .asrlm
     asr-lm info FILE           order, n-gram counts, vocabulary size
+    asr-lm lexicon IN OUT      CMU-format lexicon -> binary .asrlex
 
 The binary form holds the same arrays as the parsed ARPA file, checksummed
 (asr/lm.py), so it scores exactly as its source and loads in milliseconds
@@ -23,6 +24,9 @@ def parse_args(argv):
     c.add_argument("output", help="binary LM file to write (.asrlm)")
     i = sub.add_parser("info", help="describe an LM file")
     i.add_argument("file")
+    x = sub.add_parser("lexicon", help="CMU-format (or binary) lexicon -> binary .asrlex")
+    x.add_argument("input")
+    x.add_argument("output")
     return p.parse_args(argv)
 
 
@@ -31,6 +35,8 @@ def main(argv=None):
     from ..errors import AsrError
     from ..lm import load_lm, save_binary
     try:
+        if args.command == "lexicon":
+            return convert_lexicon(args.input, args.output)
         t0 = time.perf_counter()
         lm = load_lm(args.input if args.command == "convert" else args.file)
         load_s = time.perf_counter() - t0
@@ -48,6 +54,17 @@ def main(argv=None):
     except OSError as exc:
         error("asr-lm: %s" % exc)
         return 1
+    return 0
+
+
+def convert_lexicon(src, dst):
+    from ..lexicon import load_lexicon, save_binary
+    t0 = time.perf_counter()
+    lex = load_lexicon(src)
+    save_binary(lex, dst)
+    print("%s -> %s: %d words, %d pronunciations, %.2f MB (read in %.2f s)"
+          % (src, dst, len(lex.words), len(lex.entries), os.path.getsize(dst) / 1e6,
+             time.perf_counter() - t0))
     return 0
 
 
