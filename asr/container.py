@@ -48,6 +48,10 @@ class Writer:
         self.offset += arr.nbytes
         return name
 
+    def add_strings(self, name, strings):
+        """A list of strings (none holding a newline) as one UTF-8 uint8 array."""
+        return self.add(name, np.frombuffer("\n".join(strings).encode("utf-8"), dtype=np.uint8))
+
     def write(self, path, magic, version, header):
         """``header`` gets the tensor table as "tensors"; temp file, then rename."""
         header = dict(header, tensors=self.tensors)
@@ -60,6 +64,39 @@ class Writer:
             f.write(body)
             f.write(hashlib.sha256(body).digest())
         os.replace(tmp, path)
+
+
+def has_magic(path, magic):
+    """Whether the file at ``path`` starts with ``magic`` (False when it
+    cannot be read: the caller's text reader then names the problem)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
+def load(path, magic, version, kind, error, build):
+    """``build(header, tensors, name)`` of the container file at ``path``;
+    every problem (unreadable, damaged, or refused by ``build``) raises
+    ``error("PATH: what is wrong")``."""
+    name = str(path)
+
+    def fail(msg):
+        raise error("%s: %s" % (name, msg))
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise error("%s: cannot read: %s" % (name, exc.strerror)) from None
+    header, tensors = read(data, magic, version, kind, fail)
+    try:
+        return build(header, tensors, name)
+    except error as exc:
+        fail(str(exc))
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        fail("malformed header or arrays: %s: %s" % (type(exc).__name__, exc))
 
 
 def read(data, magic, version, kind, fail):
@@ -95,6 +132,10 @@ class Tensors:
 
     def __init__(self, table, body, dlen):
         self.table, self.body, self.dlen = table, body, dlen
+
+    def strings(self, name):
+        """The list of strings stored by :meth:`Writer.add_strings`."""
+        return bytes(self.get(name, np.uint8)).decode("utf-8").split("\n")
 
     def get(self, name, dtype=None, max_dim=1 << 31):
         """Array ``name`` (a copy); ValueError when its entry is impossible,

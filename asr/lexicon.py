@@ -190,11 +190,8 @@ BINARY_VERSION = 1
 
 
 def _is_binary(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read(len(BINARY_MAGIC)) == BINARY_MAGIC
-    except OSError:
-        return False          # the text reader names the problem
+    from .container import has_magic
+    return has_magic(path, BINARY_MAGIC)
 
 
 def save_binary(lex, path):
@@ -206,7 +203,7 @@ def save_binary(lex, path):
     start[1:] = np.cumsum(lengths)
     header = {"format": "asrlex", "format_version": BINARY_VERSION, "labels": list(lex.labels),
               "source": os.path.basename(str(lex.name)),
-              "words": w.add("words", np.frombuffer("\n".join(lex.words).encode("utf-8"), np.uint8)),
+              "words": w.add_strings("words", lex.words),
               "pron_word": w.add("pron_word", np.array([wd for wd, _ in lex.entries], np.int32)),
               "pron_start": w.add("pron_start", start),
               "phones": w.add("phones", np.array([i for _, ids in lex.entries for i in ids], np.int32))}
@@ -216,30 +213,15 @@ def save_binary(lex, path):
 def load_binary(path):
     """Read and validate a binary lexicon; LexiconError naming the problem."""
     from . import container
-    name = str(path)
-
-    def fail(msg):
-        raise LexiconError("%s: %s" % (name, msg))
-
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        raise LexiconError("%s: cannot read: %s" % (name, exc.strerror)) from None
-    header, tensors = container.read(data, BINARY_MAGIC, BINARY_VERSION, "binary lexicon", fail)
-    try:
-        return _lexicon_from_arrays(header, tensors, name)
-    except LexiconError as exc:
-        fail(str(exc))
-    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
-        fail("malformed header or arrays: %s: %s" % (type(exc).__name__, exc))
+    return container.load(path, BINARY_MAGIC, BINARY_VERSION, "binary lexicon", LexiconError,
+                          _lexicon_from_arrays)
 
 
 def _lexicon_from_arrays(header, tensors, name):
     if header.get("format") != "asrlex":
         raise LexiconError("not a binary lexicon header")
     labels = [str(x) for x in header["labels"]]
-    words = bytes(tensors.get(header["words"], np.uint8)).decode("utf-8").split("\n")
+    words = tensors.strings(header["words"])
     pron_word = tensors.get(header["pron_word"], np.int32)
     start = tensors.get(header["pron_start"], np.int32).astype(np.int64)
     phones = tensors.get(header["phones"], np.int32)

@@ -205,10 +205,9 @@ def save_binary(lm, path):
     """Write ``lm`` (an :class:`ArpaLM`) as a binary LM file, atomically."""
     from . import container
     w = container.Writer()
-    vocab = np.frombuffer("\n".join(lm.vocab).encode("utf-8"), dtype=np.uint8)
     header = {"format": "asrlm", "format_version": BINARY_VERSION, "order": lm.order,
               "counts": [len(x) for x in lm.logp10], "source": os.path.basename(str(lm.name)),
-              "vocab": w.add("vocab", vocab)}
+              "vocab": w.add_strings("vocab", lm.vocab)}
     for n in range(lm.order):
         w.add("ids.%d" % (n + 1), np.asarray(lm.ids[n], dtype=np.int32))
         w.add("logp10.%d" % (n + 1), np.asarray(lm.logp10[n], dtype=np.float32))
@@ -220,23 +219,8 @@ def load_binary(path):
     """Read and validate a binary LM file; LanguageModelError naming the
     problem for a damaged one."""
     from . import container
-    name = str(path)
-
-    def fail(msg):
-        raise LanguageModelError("%s: %s" % (name, msg))
-
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        raise LanguageModelError("%s: cannot read: %s" % (name, exc.strerror)) from None
-    header, tensors = container.read(data, BINARY_MAGIC, BINARY_VERSION, "binary LM file", fail)
-    try:
-        return _lm_from_arrays(header, tensors, name)
-    except LanguageModelError as exc:
-        fail(str(exc))
-    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
-        fail("malformed header or arrays: %s: %s" % (type(exc).__name__, exc))
+    return container.load(path, BINARY_MAGIC, BINARY_VERSION, "binary LM file",
+                          LanguageModelError, _lm_from_arrays)
 
 
 def _lm_from_arrays(header, tensors, name):
@@ -245,7 +229,7 @@ def _lm_from_arrays(header, tensors, name):
     order = int(header["order"])
     if not 1 <= order <= MAX_ORDER:
         raise LanguageModelError("order %d is not in 1..%d" % (order, MAX_ORDER))
-    vocab = bytes(tensors.get(header["vocab"], np.uint8)).decode("utf-8").split("\n")
+    vocab = tensors.strings(header["vocab"])
     ids, logp10, bow10 = [], [], []
     for n in range(1, order + 1):
         i = tensors.get("ids.%d" % n, np.int32)
@@ -264,12 +248,8 @@ def _lm_from_arrays(header, tensors, name):
 def load_lm(path):
     """An n-gram LM from a binary LM file or an ARPA file (plain or .gz),
     told apart by the first bytes."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(len(BINARY_MAGIC))
-    except OSError as exc:
-        raise LanguageModelError("%s: cannot read: %s" % (path, exc.strerror)) from None
-    return load_binary(path) if head == BINARY_MAGIC else load_arpa(path)
+    from .container import has_magic
+    return load_binary(path) if has_magic(path, BINARY_MAGIC) else load_arpa(path)
 
 
 def parse_arpa(text, name="<arpa>"):

@@ -1,4 +1,9 @@
-"""Shared test helpers: small random models in the project's format."""
+"""Shared test helpers: small random models in the project's format, and
+re-signed container files (asr/container.py) for the damage tests."""
+import hashlib
+import json
+import struct
+
 import numpy as np
 
 from asr.features import FeatureConfig
@@ -33,3 +38,22 @@ def random_feats(model, n_frames, seed=0):
     rng = np.random.default_rng(seed)
     return (model.mean + rng.standard_normal((n_frames, model.features.num_filters))
             / model.inv_std).astype(np.float32)
+
+
+def resign(data, edit_header=None, edit_body=None):
+    """A container file (model, LM, lexicon) with ``edit_header(header)``
+    and ``edit_body(header, bytearray of the data section)`` applied and the
+    checksum made right again, as a careless or malicious writer would."""
+    _, hlen, dlen = struct.unpack_from("<IIQ", data, 8)
+    h = json.loads(data[24:24 + hlen])
+    if edit_header:
+        edit_header(h)
+    start = 24 + hlen + ((-(24 + hlen)) % 64)
+    body = bytearray(data[start:start + dlen])
+    if edit_body:
+        edit_body(h, body)
+    hj = json.dumps(h).encode()
+    pre = data[:8] + struct.pack("<IIQ", 1, len(hj), dlen) + hj
+    pre += b"\0" * ((-len(pre)) % 64)
+    full = pre + bytes(body)
+    return full + hashlib.sha256(full).digest()

@@ -1,10 +1,6 @@
 """The binary lexicon (asr/lexicon.py save_binary/load_binary, asr-lm
 lexicon): the same words and pronunciations as the text it came from, the
 same decoding, and damage refused with a LexiconError."""
-import hashlib
-import json
-import struct
-
 import numpy as np
 import pytest
 
@@ -14,6 +10,7 @@ from asr.errors import LexiconError
 from asr.lexicon import (BINARY_MAGIC, DEFAULT_LABELS, load_binary, load_lexicon, read_prons,
                          save_binary)
 
+from helpers import resign
 from test_decoder import ARPA, LABELS, LEX, posteriors
 
 
@@ -53,22 +50,6 @@ def test_another_label_order_is_mapped_by_name(pair):
     labels = ["<blk>"] + sorted(DEFAULT_LABELS[1:], reverse=True)
     a, b = load_lexicon(text, labels), load_lexicon(binary, labels)
     assert (a.words, a.entries) == (b.words, b.entries)
-
-
-def resign(data, edit_header=None, edit_body=None):
-    _, hlen, dlen = struct.unpack_from("<IIQ", data, 8)
-    h = json.loads(data[24:24 + hlen])
-    if edit_header:
-        edit_header(h)
-    start = 24 + hlen + ((-(24 + hlen)) % 64)
-    body = bytearray(data[start:start + dlen])
-    if edit_body:
-        edit_body(h, body)
-    hj = json.dumps(h).encode()
-    pre = data[:8] + struct.pack("<IIQ", 1, len(hj), dlen) + hj
-    pre += b"\0" * ((-len(pre)) % 64)
-    full = pre + bytes(body)
-    return full + hashlib.sha256(full).digest()
 
 
 def poke(name, index, value, dtype=np.int32):

@@ -2,8 +2,6 @@
 arrays and scores as the ARPA file it came from, and every kind of damage
 refused with a LanguageModelError."""
 import gzip
-import hashlib
-import json
 import struct
 
 import numpy as np
@@ -13,6 +11,7 @@ from asr.cli.lm import main as asr_lm
 from asr.errors import LanguageModelError
 from asr.lm import BINARY_MAGIC, load_binary, load_lm, parse_arpa, save_binary
 
+from helpers import resign
 from test_lm import ARPA
 
 SENTENCES = [["a", "b"], ["b", "c", "a"], ["zzz"], [], ["c", "c", "c", "b"]]
@@ -44,19 +43,6 @@ def test_load_lm_reads_either_form(tmp_path, pair):
     with gzip.open(arpa, "wt") as f:
         f.write(ARPA)
     assert load_lm(str(arpa)).vocab == load_lm(path).vocab == lm.vocab
-
-
-def resign(data, edit):
-    """Apply edit(header) and fix the checksum, as a careless writer would."""
-    _, hlen, dlen = struct.unpack_from("<IIQ", data, 8)
-    h = json.loads(data[24:24 + hlen])
-    edit(h)
-    start = 24 + hlen + ((-(24 + hlen)) % 64)
-    hj = json.dumps(h).encode()
-    pre = data[:8] + struct.pack("<IIQ", 1, len(hj), dlen) + hj
-    pre += b"\0" * ((-len(pre)) % 64)
-    full = pre + data[start:start + dlen]
-    return full + hashlib.sha256(full).digest()
 
 
 def test_damaged_files_are_refused(tmp_path, pair):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from asr.errors import ModelFormatError
-from asr.model import MAGIC, Model
+from asr.model import Model
 from asr.quantize import quantize_model
-from helpers import random_feats, random_float_model
+from helpers import random_feats, random_float_model, resign
 
 
 @pytest.fixture(scope="module")
@@ -67,23 +67,6 @@ def test_missing_file_is_a_model_error(tmp_path):
         Model.load(str(tmp_path / "nope.asrm"))
 
 
-def _rewrite_header(data, edit):
-    """Apply edit(header_dict) and re-sign the file, as a malicious writer would."""
-    import hashlib
-    import json
-    _, hlen, dlen = struct.unpack_from("<IIQ", data, 8)
-    h = json.loads(data[24:24 + hlen])
-    edit(h)
-    m = Model.__new__(Model)
-    start = 24 + hlen + ((-(24 + hlen)) % 64)
-    body = data[start:start + dlen]
-    hj = json.dumps(h).encode()
-    pre = MAGIC + struct.pack("<IIQ", 1, len(hj), dlen) + hj
-    pre += b"\0" * ((-len(pre)) % 64)
-    full = pre + body
-    return full + hashlib.sha256(full).digest()
-
-
 @pytest.mark.parametrize("edit,match", [
     (lambda h: h["layers"][0].update(out_dim=10 ** 9), "out_dim"),
     (lambda h: h["layers"][0].update(in_dim=-3), "in_dim"),
@@ -96,6 +79,6 @@ def _rewrite_header(data, edit):
     (lambda h: h["layers"][2].update(act="gelu"), "activation|log-softmax"),
 ])
 def test_impossible_headers_are_refused(model_file, edit, match):
-    data = _rewrite_header(model_file.read_bytes(), edit)
+    data = resign(model_file.read_bytes(), edit)
     with pytest.raises(ModelFormatError, match=match):
         Model.from_bytes(data)
