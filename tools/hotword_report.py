@@ -40,9 +40,8 @@ from asr.text import align, normalize            # noqa: E402
 BOOSTS = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
 
 
-def common_words(n):
-    """The n most probable unigrams of the bundled LM."""
-    lm = load_lm(find_model_file("en-us.asrlm"))
+def common_words(lm, n):
+    """The n most probable unigrams of ``lm``."""
     order = np.argsort(-lm.logp10[0])
     return {lm.vocab[int(lm.ids[0][i, 0])] for i in order[:n]}
 
@@ -95,13 +94,13 @@ def main(argv=None):
     ap.add_argument("--every", type=int, default=1, help="use every Nth utterance")
     ap.add_argument("--precision", default="int8")
     args = ap.parse_args(argv)
-    common = common_words(args.common)
     if args.choose:
         dirs, boosts = [os.path.join(args.corpus, n) for n in ("cv-valid", "so762-valid")], BOOSTS
     else:
         dirs, boosts = [os.path.join(args.speech, n) for n in ("cv-test", "so762-test")], (args.boost,)
     lexicon = load_lexicon(find_model_file("en-us.asrlex"))
     lm = load_lm(find_model_file("en-us.asrlm"))
+    common = common_words(lm, args.common)
     base = Recognizer(precision=args.precision, lexicon=lexicon, lm=lm)
     rows = {}
     for d in dirs:

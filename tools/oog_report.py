@@ -87,7 +87,7 @@ def score_set(rec, items, log):
     return out
 
 
-def rates(scored, threshold, commands_set):
+def rates(scored, threshold):
     """(accepted, wrong, rejected) fractions at ``threshold``: accepted with
     the reference phrase, with another phrase, or no result."""
     if not scored:
@@ -102,17 +102,17 @@ def false_accepts(scored, threshold):
     return sum(1 for c, h, _ in scored if h and c > 0 and c >= threshold) / float(len(scored))
 
 
-def choose(sentences, commands, commands_set):
+def choose(sentences, commands):
     """The grid threshold minimizing false-accept + false-reject rate."""
-    cost = [false_accepts(sentences, t) + rates(commands, t, commands_set)[2] for t in GRID]
+    cost = [false_accepts(sentences, t) + rates(commands, t)[2] for t in GRID]
     return float(GRID[int(np.argmin(cost))])
 
 
-def curve_rows(named_sentences, named_commands, commands_set):
+def curve_rows(named_sentences, named_commands):
     rows = []
     for t in GRID:
         row = [t] + [false_accepts(s, t) for _, s in named_sentences]
-        row += [rates(c, t, commands_set)[2] for _, c in named_commands]
+        row += [rates(c, t)[2] for _, c in named_commands]
         rows.append(row)
     return rows
 
@@ -164,7 +164,7 @@ def main(argv=None):
 
     threshold = args.threshold
     if args.choose:
-        threshold = choose([x for _, s in named_sent for x in s], named_cmds[0][1], cset)
+        threshold = choose([x for _, s in named_sent for x in s], named_cmds[0][1])
         print("chosen threshold: %.2f (minimum false-accept + false-reject rate)" % threshold)
     print("%d commands, %s, threshold %.2f" % (len(commands), args.precision, threshold))
     print("| set | recordings | false accepts |")
@@ -175,10 +175,10 @@ def main(argv=None):
     print("\n| commands | clips | accepted | wrong command | false rejects (without rejection) |")
     print("|---|---|---|---|---|")
     for name, c in named_cmds:
-        ok, wrong, rej = rates(c, threshold, cset)
+        ok, wrong, rej = rates(c, threshold)
         print("| %s | %d | %.1f %% | %.1f %% | %.1f %% (%.1f %%) |"
-              % (name, len(c), 100 * ok, 100 * wrong, 100 * rej, 100 * rates(c, 0.0, cset)[2]))
-    rows = curve_rows(named_sent, named_cmds, cset)
+              % (name, len(c), 100 * ok, 100 * wrong, 100 * rej, 100 * rates(c, 0.0)[2]))
+    rows = curve_rows(named_sent, named_cmds)
     header = ["threshold"] + ["FA " + n for n, _ in named_sent] + ["FR " + n for n, _ in named_cmds]
     if args.curve:
         with open(args.curve, "w", encoding="utf-8") as f:
