@@ -128,6 +128,7 @@ def word_prons(items, g2p=None):
     ``(word, phones)`` pair with phones as a string or a list. Words are
     lower-cased; phones upper-cased with stress digits dropped."""
     from .errors import LexiconError
+    from .lexicon import phone_name
     if isinstance(items, str):
         raise LexiconError("words must be a list of words, not one string")
     if isinstance(items, dict):
@@ -149,5 +150,5 @@ def word_prons(items, g2p=None):
             if not phones:
                 raise LexiconError("the G2P model gives no phones for %r; give its pronunciation"
                                    % word)
-        out.append((word, [p.upper().rstrip("012") for p in phones]))
+        out.append((word, [phone_name(p) for p in phones]))
     return out

@@ -32,6 +32,12 @@ _STRESS = re.compile(r"[012]$")
 _PHONE = re.compile(r"[A-Z]+")
 
 
+def phone_name(phone):
+    """A CMU phone as the lexicon stores it: upper case, stress digit dropped
+    (``ah0`` -> ``AH``)."""
+    return _STRESS.sub("", phone).upper()
+
+
 class Lexicon:
     """Words and their pronunciations as label ids of a model's label set.
 
@@ -148,7 +154,7 @@ def _read(path):
                     raise LexiconError("%s:%d: a word needs at least one phone: %r"
                                        % (path, n, line[:80]))
                 word = _VARIANT.sub("", parts[0]).lower()
-                phones = [_STRESS.sub("", p).upper() for p in parts[1:]]
+                phones = [phone_name(p) for p in parts[1:]]
                 if not word or any(not _PHONE.fullmatch(p) for p in phones):
                     raise LexiconError("%s:%d: malformed entry %r" % (path, n, line[:80]))
                 out.append((word, phones, n))
