@@ -27,6 +27,7 @@ from typing import List, Optional
 import numpy as np
 
 from . import decoder as dec
+from ._native import check, ffi, lib, new_status
 from .audio import Resampler, to_float32
 from .errors import AsrError, AudioError
 from .features import FeatureStream
@@ -109,11 +110,12 @@ class Recognizer:
                                   ("word_bonus", word_bonus)) if v is not None}
         from .g2p import word_prons
         from .hotwords import parse_hotwords
-        self.decoder = dec.build_decoder(self.model.labels, lexicon=lexicon, lm=lm,
+        decoder = dec.build_decoder(self.model.labels, lexicon=lexicon, lm=lm,
                                          phrases=phrases, greedy=greedy,
                                          words=word_prons(words) if words else None,
                                          boosts=parse_hotwords(hotwords) if hotwords else None,
                                          frame_shift_s=self.frame_shift_s, **opts)
+        self.decoder = decoder          # also builds the C recognizer (_core)
         self.blank = self.model.labels.index("<blk>") if "<blk>" in self.model.labels else 0
         self.scorer = None
         if phrases is not None and not self.decoder.greedy:
@@ -135,6 +137,16 @@ class Recognizer:
         prons = word_prons(words)
         self.decoder = self.decoder.with_words(prons, logp10)
         return prons
+
+    @property
+    def decoder(self):
+        return self._decoder
+
+    @decoder.setter
+    def decoder(self, decoder):
+        # Streams hold the old C recognizer until their next utterance.
+        self._core = _Core(self.network, decoder, self.endpoint)
+        self._decoder = decoder
 
     @property
     def precision(self):
@@ -165,6 +177,32 @@ class Recognizer:
         return merge_results(s.results, s.audio_seconds)
 
 
+class _Core:
+    """The C recognizer (asr_recognizer.h) over a network and a decoder,
+    keeping both alive as long as it lives."""
+
+    def __init__(self, network, decoder, endpoint):
+        self.network, self.decoder = network, decoder
+        names = decoder.labels if decoder.greedy else decoder.lexicon.words
+        keep = [ffi.new("char[]", n.encode("utf-8")) for n in names]
+        arr = ffi.new("const char *[]", keep) if keep else ffi.NULL
+        ep = ffi.new("asr_endpoint_opts *", {
+            "enabled": int(endpoint.enabled), "silence_s": endpoint.endpoint_silence_s,
+            "blank_threshold": endpoint.blank_threshold, "max_utterance_s": endpoint.max_utterance_s})
+        out = ffi.new("asr_recognizer **")
+        st = new_status()
+        check(lib.asr_recognizer_create(network._net, decoder._ptr, arr, len(keep), decoder.blank,
+                                        decoder.frame_shift_s, ep, decoder.nbest, out, st), st)
+        self.ptr = ffi.gc(out[0], lib.asr_recognizer_free)
+
+    def new_stream(self, keep_logprobs=False):
+        out = ffi.new("asr_rstream **")
+        st = new_status()
+        check(lib.asr_rstream_create(self.ptr, int(keep_logprobs), out, st), st)
+        # The stream borrows this recognizer: keep it alive with the stream.
+        return ffi.gc(out[0], lambda p, _keep=self: lib.asr_rstream_free(p))
+
+
 def merge_results(results, audio_s=0.0):
     """One result for a whole recording from its utterances' results."""
     words = [w for r in results for w in r.words]
@@ -178,33 +216,40 @@ def merge_results(results, audio_s=0.0):
 
 
 class Stream:
-    """One audio source being recognized. Not thread-safe; use one per thread."""
+    """One audio source being recognized. Not thread-safe; use one per thread.
+
+    Resampling and features run here; the network, the endpointing and the
+    search run in one C stream (native/src/recognizer.c)."""
 
     def __init__(self, rec, sample_rate):
         self.rec = rec
         self.resampler = None if sample_rate == rec.sample_rate else Resampler(sample_rate, rec.sample_rate)
         self.features = FeatureStream(rec.model.features)
-        self.net = rec.network.stream()
+        self._core = rec._core          # the C recognizer of the utterance in progress
+        self._next = None               # one set for the next utterance (add_words)
+        self._ptr = self._core.new_stream(keep_logprobs=rec.scorer is not None)
         self.results: List[Result] = []
-        self.timings = {"features": 0.0, "model": 0.0, "decoder": 0.0}
+        self._features_s = 0.0
         self.samples_in = 0
         self.sample_rate = sample_rate
         self._finished = False
-        self._frame = 0                  # output frames seen
-        self._new_utterance()
 
-    def _new_utterance(self):
-        self._dec = self.rec.decoder.stream(time_offset_s=self._frame * self.rec.frame_shift_s)
-        self._utt_start = self._frame
-        self._blank_run = 0
-        self._speech = False
-        self._speech_end_wall = None
-        self._utt_lp = []                # phrase mode: the utterance's frames, for its confidence
+    @property
+    def timings(self):
+        """Seconds spent so far per stage: features, model, decoder."""
+        t = ffi.new("double[3]")
+        st = new_status()
+        check(lib.asr_rstream_timings(self._ptr, t, st), st)
+        return {"features": self._features_s, "model": t[1], "decoder": t[2]}
 
-    def _feed(self, lp):
-        self._dec.accept(lp)
-        if self.rec.scorer is not None and len(lp):
-            self._utt_lp.append(np.array(lp, dtype=np.float32))
+    def _follow_recognizer(self):
+        """If the recognizer's decoder was replaced (add_words), switch to
+        it from the next utterance; the current one keeps its own."""
+        core = self.rec._core
+        if core is not self._core and core is not self._next:
+            st = new_status()
+            check(lib.asr_rstream_set_recognizer(self._ptr, core.ptr, st), st)
+            self._next = core
 
     def accept(self, chunk):
         """Feed samples (1-D int16/float array, or n x channels: mixed down).
@@ -223,13 +268,15 @@ class Stream:
         if self.resampler is not None:
             x = self.resampler.process(x)
         feats = self.features.accept(x)
-        t1 = time.perf_counter()
-        lp = self.net.forward(feats)
-        t2 = time.perf_counter()
-        self.timings["features"] += t1 - t0
-        self.timings["model"] += t2 - t1
-        finals = self._decode(lp)
-        return Partial(text=self._dec.partial().text, endpoint=bool(finals), finals=finals)
+        self._features_s += time.perf_counter() - t0
+        self._follow_recognizer()
+        feats = np.ascontiguousarray(feats, dtype=np.float32)
+        n = ffi.new("size_t *")
+        st = new_status()
+        check(lib.asr_rstream_accept_features(self._ptr, ffi.cast("float *", ffi.from_buffer(feats)),
+                                              len(feats), n, st), st)
+        finals = self._collect(n[0], last=False)
+        return Partial(text=self._partial(), endpoint=bool(finals), finals=finals)
 
     def finish(self):
         """Flush everything; returns the last utterance's final result (all
@@ -242,65 +289,50 @@ class Stream:
         feats = self.features.accept(x) if x is not None and len(x) else None
         tail = self.features.finish()
         feats = tail if feats is None else np.concatenate([feats, tail])
-        t1 = time.perf_counter()
-        lp = self.net.forward(feats, finish=True)
-        t2 = time.perf_counter()
-        self.timings["features"] += t1 - t0
-        self.timings["model"] += t2 - t1
-        self._decode(lp)
-        return self._close_utterance(force=True)
+        self._features_s += time.perf_counter() - t0
+        self._follow_recognizer()
+        feats = np.ascontiguousarray(feats, dtype=np.float32)
+        n = ffi.new("size_t *")
+        st = new_status()
+        check(lib.asr_rstream_accept_features(self._ptr, ffi.cast("float *", ffi.from_buffer(feats)),
+                                              len(feats), n, st), st)
+        finals = self._collect(n[0], last=False)
+        check(lib.asr_rstream_finish(self._ptr, n, st), st)
+        finals += self._collect(n[0], last=True)
+        return finals[-1]
 
-    def _decode(self, lp):
-        """Feed log-prob frames to the decoder, cutting utterances at endpoints."""
-        ep = self.rec.endpoint
-        finals = []
-        t0 = time.perf_counter()
-        need = int(round(ep.endpoint_silence_s / self.rec.frame_shift_s))
-        max_frames = int(round(ep.max_utterance_s / self.rec.frame_shift_s))
-        start = 0
-        if ep.enabled and len(lp):
-            blank_lp = lp[:, self.rec.blank]
-            thr = np.log(ep.blank_threshold)
-            for i in range(len(lp)):
-                if blank_lp[i] >= thr:
-                    self._blank_run += 1
-                    if self._blank_run == 1:
-                        self._speech_end_wall = None
-                else:
-                    self._blank_run = 0
-                    self._speech = True
-                frame = self._frame + i + 1
-                long_utt = frame - self._utt_start >= max_frames
-                if (self._speech and self._blank_run >= need) or long_utt:
-                    self._feed(lp[start:i + 1])
-                    self._frame += i + 1 - start
-                    start = i + 1
-                    finals.append(self._close_utterance())
-                    self._new_utterance()
-        if start < len(lp):
-            self._feed(lp[start:])
-            self._frame += len(lp) - start
-        self.timings["decoder"] += time.perf_counter() - t0
-        return finals
+    def _partial(self):
+        text = ffi.new("const char **")
+        st = new_status()
+        check(lib.asr_rstream_partial(self._ptr, text, st), st)
+        return ffi.string(text[0]).decode("utf-8")
 
-    def _close_utterance(self, force=False):
-        t = time.perf_counter()
-        r = self._dec.finish()
-        res = Result(text=r.text, words=[Word(w.word, w.start, w.end, w.conf) for w in r.words],
-                     start=self._utt_start * self.rec.frame_shift_s,
-                     end=self._frame * self.rec.frame_shift_s,
-                     nbest=getattr(r, "nbest", []))
-        if self.rec.scorer is not None and res.text:
-            self._judge(res)
-        self.timings["decoder"] += time.perf_counter() - t
-        if res.text or not force or not self.results:
-            self.results.append(res)
-        return res
+    def _collect(self, n, last):
+        """The C stream's n new finals as Results, appended to ``results``
+        (with ``last``, an empty final only when it is the stream's only
+        result)."""
+        out = []
+        r = ffi.new("asr_result *")
+        st = new_status()
+        for i in range(n):
+            check(lib.asr_rstream_final(self._ptr, i, r, st), st)
+            res = _result(r[0])
+            if self.rec.scorer is not None and res.text:
+                lp = np.frombuffer(ffi.buffer(r.logprobs, 4 * r.n_frames * self.rec.network.n_labels),
+                                   dtype=np.float32).reshape(r.n_frames, -1) if r.n_frames else \
+                    np.zeros((0, self.rec.network.n_labels), np.float32)
+                self._judge(res, lp)
+            if res.text or not last or not self.results:
+                self.results.append(res)
+            out.append(res)
+        if n and self._next is not None:
+            # An utterance ended, so the C stream now uses the new recognizer.
+            self._core, self._next = self._next, None
+        return out
 
-    def _judge(self, res):
+    def _judge(self, res, lp):
         """Phrase mode: set the result's confidence; below the threshold the
         phrase is moved to ``rejected`` and the result has no text."""
-        lp = np.concatenate(self._utt_lp) if self._utt_lp else np.zeros((0, 1), np.float32)
         res.conf = self.rec.scorer.confidence(lp, res.text.split())
         if res.conf < self.rec.reject:
             res.rejected, res.text, res.words, res.nbest = res.text, "", [], []
@@ -308,3 +340,16 @@ class Stream:
     @property
     def audio_seconds(self):
         return self.samples_in / float(self.sample_rate)
+
+
+def _text(p):
+    return ffi.string(p).decode("utf-8")
+
+
+def _result(r):
+    """An asr_result (C) as a Result."""
+    words = [Word(_text(w.word), w.start, w.end, min(1.0, max(0.0, float(w.conf))))
+             for w in (r.words[i] for i in range(r.n_words))]
+    nbest = [(_text(r.alternative_text[i]), float(r.alternative_score[i]))
+             for i in range(r.n_alternatives)]
+    return Result(text=_text(r.text), words=words, start=r.start, end=r.end, nbest=nbest)

@@ -100,9 +100,11 @@ def test_a_word_without_phones_is_pronounced_by_the_g2p_model():
 def test_a_running_stream_keeps_its_decoder_until_its_next_utterance():
     rec = asr.Recognizer(precision="float")
     s = rec.stream()
-    old = s._dec.dec
+    old = s._core.decoder
     rec.add_words([("zorblatt", "Z AO R B L AE T")])
-    assert s._dec.dec is old and rec.decoder is not old
+    s.accept(np.zeros(1600, np.float32))          # no endpoint: the utterance goes on
+    assert s._core.decoder is old and rec.decoder is not old
+    assert s._next.decoder is rec.decoder          # taken at the next utterance
     assert "zorblatt" in rec.decoder.lexicon and "zorblatt" not in old.lexicon
     assert rec.decoder.lm.lm_id("zorblatt") >= 0
 

@@ -1,0 +1,123 @@
+/*
+ * asr_recognizer.h - the recognizer in C: acoustic model + search +
+ * endpointing, from feature frames to utterances of words.
+ *
+ * An asr_recognizer ties together a network (asr.h), a decoder
+ * (asr_decoder.h) and the names of the decoder's words, plus the endpoint
+ * rule; it is immutable after creation and may be shared by threads. Each
+ * asr_rstream is one audio source: it runs the network incrementally, cuts
+ * utterances at endpoints and decodes each with a fresh search.
+ *
+ * Endpointing, per output frame of the network: a frame is "silent" when
+ * the CTC blank's log-probability is at least log(blank_threshold). An
+ * utterance ends after silence_s seconds of consecutive silent frames once
+ * it holds one non-silent frame, or when it reaches max_utterance_s. Its
+ * final result is then produced and the next utterance starts with a new
+ * search (the network's context carries on). The rule is applied frame by
+ * frame, so any chunking of the input gives the same utterances.
+ *
+ * Results: the words of the best final hypothesis, with times in seconds
+ * from the start of the stream and confidences in [0, 1]; the text is the
+ * words joined by single spaces; up to nbest distinct texts with their
+ * total scores (natural log), best first. For a greedy decoder the "words"
+ * are the model's labels.
+ *
+ * Conventions are asr.h's: a code is returned, an asr_status filled on
+ * failure, every size validated. Pointers to results stay valid until the
+ * next call that feeds, finishes or frees the stream.
+ */
+#ifndef ASR_RECOGNIZER_H
+#define ASR_RECOGNIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asr.h"
+#include "asr_decoder.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct asr_endpoint_opts {
+    int enabled;            /* 0: one utterance per stream                    */
+    float silence_s;        /* silent seconds that end an utterance (> 0)    */
+    float blank_threshold;  /* blank posterior above which a frame is silent,
+                               in (0, 1]                                      */
+    float max_utterance_s;  /* longest utterance, seconds (> 0)               */
+} asr_endpoint_opts;
+
+typedef struct asr_recognizer asr_recognizer;
+typedef struct asr_rstream asr_rstream;
+
+/* The network and the decoder are borrowed: they must outlive the
+ * recognizer and its streams. names[i] is the text of the decoder's word i
+ * (lexicon words; for a greedy decoder, the model's labels), n_names of
+ * them; the strings are copied. blank: the model's blank label. frame_shift_s:
+ * seconds per network output frame. nbest: alternatives kept per result
+ * (0 allowed). */
+int asr_recognizer_create(const asr_net *net, const asr_decoder *dec, const char *const *names,
+                          size_t n_names, int32_t blank, double frame_shift_s,
+                          const asr_endpoint_opts *endpoint, size_t nbest,
+                          asr_recognizer **out, asr_status *st);
+void asr_recognizer_free(asr_recognizer *rec);
+
+/* A stream of rec (which must outlive it). keep_logprobs nonzero keeps each
+ * utterance's network output frames with its result (asr_result.logprobs),
+ * for callers that score the utterance again (phrase rejection). */
+int asr_rstream_create(const asr_recognizer *rec, int keep_logprobs, asr_rstream **out,
+                       asr_status *st);
+void asr_rstream_free(asr_rstream *s);
+
+/* Switch to another recognizer over the same network (e.g. one whose
+ * decoder knows more words) from the next utterance on; rec must outlive
+ * the stream's use of it. */
+int asr_rstream_set_recognizer(asr_rstream *s, const asr_recognizer *rec, asr_status *st);
+
+/* Feeds n_frames raw log-mel feature frames (n_frames x feat_dim floats; 0
+ * allowed). *n_finals gets the number of utterances this call ended; read
+ * them with asr_rstream_final(s, 0 .. *n_finals - 1). */
+int asr_rstream_accept_features(asr_rstream *s, const float *feats, size_t n_frames,
+                                size_t *n_finals, asr_status *st);
+/* Ends the input: the network's tail is computed, and the last utterance
+ * is always closed (*n_finals >= 1; its text may be empty). After this the
+ * stream accepts nothing more. */
+int asr_rstream_finish(asr_rstream *s, size_t *n_finals, asr_status *st);
+
+typedef struct asr_result_word {
+    const char *word;
+    double start;           /* seconds from the start of the stream */
+    double end;
+    float conf;
+} asr_result_word;
+
+typedef struct asr_result {
+    const char *text;
+    size_t n_words;
+    const asr_result_word *words;
+    double start;           /* the utterance's span, seconds */
+    double end;
+    size_t n_alternatives;
+    const char *const *alternative_text;   /* n_alternatives texts, best first */
+    const double *alternative_score;
+    size_t n_frames;        /* the utterance's output frames                */
+    const float *logprobs;  /* n_frames x labels, or NULL (keep_logprobs 0) */
+} asr_result;
+
+/* Final i of the last accept/finish call. */
+int asr_rstream_final(const asr_rstream *s, size_t i, asr_result *out, asr_status *st);
+/* The best hypothesis of the utterance in progress (words cut off by the
+ * present not included); valid until the next call on the stream. */
+int asr_rstream_partial(asr_rstream *s, const char **text, asr_status *st);
+
+/* Seconds spent so far in each stage: [0] features (0 here: frames are
+ * given), [1] network, [2] search and endpointing. */
+int asr_rstream_timings(const asr_rstream *s, double *seconds3, asr_status *st);
+/* Network output frames consumed so far. */
+int asr_rstream_frames(const asr_rstream *s, size_t *n_frames, asr_status *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASR_RECOGNIZER_H */

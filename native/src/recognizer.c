@@ -1,0 +1,553 @@
+/*
+ * recognizer.c - network + search + endpointing (asr_recognizer.h).
+ *
+ * A stream owns a network stream and the search of the utterance in
+ * progress. Each fed chunk goes through the network; its output frames are
+ * scanned one by one for endpoints, and the frames of each utterance are
+ * handed to that utterance's search. Results of the call are kept in the
+ * stream (strings in one arena per result) until the next call.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "asr_recognizer.h"
+#include "common.h"
+
+struct asr_recognizer {
+    const asr_net *net;
+    const asr_decoder *dec;
+    char **names;
+    size_t n_names;
+    uint32_t n_labels;
+    int32_t blank;
+    double frame_shift_s;
+    int endpoint_enabled;
+    size_t silence_frames;  /* silent frames that end an utterance */
+    size_t max_frames;      /* frames that end an utterance regardless */
+    double blank_logp;      /* log(blank_threshold) */
+    size_t nbest;
+};
+
+/* One final result, owning its storage. */
+typedef struct final_result {
+    char *text;
+    asr_result_word *words;
+    size_t n_words;
+    double start, end;
+    char **alt_text;
+    double *alt_score;
+    size_t n_alt;
+    float *logprobs;
+    size_t n_frames;
+} final_result;
+
+struct asr_rstream {
+    const asr_recognizer *rec;
+    const asr_recognizer *next_rec;     /* takes over at the next utterance */
+    asr_stream *net;
+    asr_search *search;
+    int keep_logprobs;
+    int finished;
+    size_t frame;           /* output frames consumed, whole stream */
+    size_t utt_start;       /* first frame of the utterance in progress */
+    size_t blank_run;
+    int speech;
+    float *out;             /* network output of the current call */
+    size_t out_cap;
+    float *utt_lp;          /* keep_logprobs: the utterance's frames */
+    size_t utt_lp_n, utt_lp_cap;
+    final_result *finals;
+    size_t n_finals, finals_cap;
+    asr_word *hyp;          /* scratch for asr_search_hyp */
+    size_t hyp_cap;
+    char *partial;
+    double seconds[3];
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ----------------------------------------------------------- recognizer */
+
+static int check_endpoint(const asr_endpoint_opts *ep, double frame_shift_s, asr_status *st)
+{
+    if (!ep->enabled)
+        return ASR_OK;
+    if (!(ep->silence_s > 0 && ep->silence_s < 3600) || !(ep->max_utterance_s > 0 && ep->max_utterance_s <= 86400)
+        || !(ep->blank_threshold > 0 && ep->blank_threshold <= 1))
+        return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: endpoint needs silence_s in (0, 3600), "
+                        "max_utterance_s in (0, 86400] and blank_threshold in (0, 1]");
+    (void)frame_shift_s;
+    return ASR_OK;
+}
+
+int asr_recognizer_create(const asr_net *net, const asr_decoder *dec, const char *const *names,
+                          size_t n_names, int32_t blank, double frame_shift_s,
+                          const asr_endpoint_opts *endpoint, size_t nbest,
+                          asr_recognizer **out, asr_status *st)
+{
+    asr_recognizer *r;
+    uint32_t n_labels, sub;
+    int kernel, rc;
+    size_t i;
+
+    if (!out || !net || !dec || !endpoint || (n_names && !names))
+        return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: null pointer");
+    *out = NULL;
+    if (!(frame_shift_s > 0 && frame_shift_s < 10))
+        return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: frame shift %g s is not in (0, 10)",
+                        frame_shift_s);
+    if (nbest > 1000 || n_names > (size_t)INT32_MAX)
+        return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: nbest (%zu) or word count (%zu) too large",
+                        nbest, n_names);
+    if ((rc = check_endpoint(endpoint, frame_shift_s, st)) != ASR_OK)
+        return rc;
+    if ((rc = asr_net_info(net, &n_labels, &sub, &kernel, st)) != ASR_OK)
+        return rc;
+    if (blank < 0 || (uint32_t)blank >= n_labels)
+        return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: blank %d is not a label of the "
+                        "network's %u", (int)blank, n_labels);
+    for (i = 0; i < n_names; i++)
+        if (!names[i])
+            return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: word %zu has no name", i);
+
+    r = calloc(1, sizeof(*r));
+    if (!r || !(r->names = calloc(n_names ? n_names : 1, sizeof(char *)))) {
+        free(r);
+        return asr_fail(st, ASR_E_NOMEM, "asr_recognizer_create: out of memory");
+    }
+    r->n_names = n_names;
+    for (i = 0; i < n_names; i++) {
+        size_t len = strlen(names[i]);
+        if (!(r->names[i] = malloc(len + 1))) {
+            asr_recognizer_free(r);
+            return asr_fail(st, ASR_E_NOMEM, "asr_recognizer_create: out of memory");
+        }
+        memcpy(r->names[i], names[i], len + 1);
+    }
+    r->net = net;
+    r->dec = dec;
+    r->n_labels = n_labels;
+    r->blank = blank;
+    r->frame_shift_s = frame_shift_s;
+    r->endpoint_enabled = endpoint->enabled != 0;
+    if (r->endpoint_enabled) {
+        /* Rounded as the Python stream did: round-half-even of a double. */
+        r->silence_frames = (size_t)nearbyint((double)endpoint->silence_s / frame_shift_s);
+        r->max_frames = (size_t)nearbyint((double)endpoint->max_utterance_s / frame_shift_s);
+        r->blank_logp = log((double)endpoint->blank_threshold);
+    }
+    r->nbest = nbest;
+    *out = r;
+    return ASR_OK;
+}
+
+void asr_recognizer_free(asr_recognizer *r)
+{
+    size_t i;
+    if (!r)
+        return;
+    for (i = 0; i < r->n_names; i++)
+        free(r->names[i]);
+    free(r->names);
+    free(r);
+}
+
+/* --------------------------------------------------------------- results */
+
+static void final_clear(final_result *f)
+{
+    size_t i;
+    free(f->text);
+    free(f->words);
+    for (i = 0; i < f->n_alt; i++)
+        free(f->alt_text[i]);
+    free(f->alt_text);
+    free(f->alt_score);
+    free(f->logprobs);
+    memset(f, 0, sizeof(*f));
+}
+
+static void finals_clear(asr_rstream *s)
+{
+    size_t i;
+    for (i = 0; i < s->n_finals; i++)
+        final_clear(&s->finals[i]);
+    s->n_finals = 0;
+}
+
+/* Hypothesis `rank` of the last asr_search_rank into s->hyp; its word
+ * count in *n. */
+static int fetch_hyp(asr_rstream *s, size_t rank, size_t *n, double *score, asr_status *st)
+{
+    int rc;
+    for (;;) {
+        if ((rc = asr_search_hyp(s->search, rank, s->hyp, s->hyp_cap, n, score, st)) != ASR_OK)
+            return rc;
+        if (*n <= s->hyp_cap)
+            return ASR_OK;
+        if (asr_grow((void **)&s->hyp, &s->hyp_cap, *n, sizeof(asr_word)))
+            return asr_fail(st, ASR_E_NOMEM, "asr_rstream: out of memory for %zu words", *n);
+    }
+}
+
+/* The words of s->hyp[0..n) joined by spaces; NULL when out of memory or
+ * when a word id is not a name (reported in st). */
+static char *join_words(const asr_rstream *s, size_t n, asr_status *st)
+{
+    const asr_recognizer *r = s->rec;
+    size_t i, len = 1;
+    char *text, *p;
+    for (i = 0; i < n; i++) {
+        if (s->hyp[i].id < 0 || (size_t)s->hyp[i].id >= r->n_names) {
+            asr_fail(st, ASR_E_SHAPE, "asr_rstream: the decoder gave word %d, the recognizer "
+                     "names %zu", (int)s->hyp[i].id, r->n_names);
+            return NULL;
+        }
+        len += strlen(r->names[s->hyp[i].id]) + 1;
+    }
+    if (!(p = text = malloc(len))) {
+        asr_fail(st, ASR_E_NOMEM, "asr_rstream: out of memory");
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        size_t k = strlen(r->names[s->hyp[i].id]);
+        if (i)
+            *p++ = ' ';
+        memcpy(p, r->names[s->hyp[i].id], k);
+        p += k;
+    }
+    *p = '\0';
+    return text;
+}
+
+static int add_alternative(final_result *f, char *text, double score, size_t cap)
+{
+    size_t i;
+    for (i = 0; i < f->n_alt; i++)
+        if (!strcmp(f->alt_text[i], text)) {
+            free(text);
+            return 0;
+        }
+    if (f->n_alt >= cap) {
+        free(text);
+        return 0;
+    }
+    f->alt_text[f->n_alt] = text;
+    f->alt_score[f->n_alt++] = score;
+    return 0;
+}
+
+/* The final result of the search into f. */
+static int close_search(asr_rstream *s, final_result *f, asr_status *st)
+{
+    const asr_recognizer *r = s->rec;
+    size_t n_hyps, n, rank, i;
+    double score, t0 = (double)s->utt_start * r->frame_shift_s;
+    int rc;
+
+    if ((rc = asr_search_rank(s->search, 1, &n_hyps, st)) != ASR_OK)
+        return rc;
+    f->start = t0;
+    f->end = (double)s->frame * r->frame_shift_s;
+    if (n_hyps == 0)
+        return (f->text = calloc(1, 1)) ? ASR_OK : asr_fail(st, ASR_E_NOMEM, "asr_rstream: out of memory");
+    if ((rc = fetch_hyp(s, 0, &n, &score, st)) != ASR_OK)
+        return rc;
+    if (!(f->text = join_words(s, n, st)))
+        return st ? st->code : ASR_E_NOMEM;
+    if (n && !(f->words = malloc(n * sizeof(asr_result_word))))
+        return asr_fail(st, ASR_E_NOMEM, "asr_rstream: out of memory");
+    for (i = 0; i < n; i++) {
+        float c = s->hyp[i].conf;
+        f->words[i].word = r->names[s->hyp[i].id];
+        f->words[i].start = t0 + (double)s->hyp[i].start * r->frame_shift_s;
+        f->words[i].end = t0 + (double)s->hyp[i].end * r->frame_shift_s;
+        f->words[i].conf = c < 0 ? 0.0f : c > 1 ? 1.0f : c;
+    }
+    f->n_words = n;
+    if (!r->nbest)
+        return ASR_OK;
+    if (!(f->alt_text = calloc(r->nbest, sizeof(char *))) || !(f->alt_score = calloc(r->nbest, sizeof(double))))
+        return asr_fail(st, ASR_E_NOMEM, "asr_rstream: out of memory");
+    for (rank = 0; rank < n_hyps && f->n_alt < r->nbest; rank++) {
+        char *text;
+        if (rank == 0) {
+            text = malloc(strlen(f->text) + 1);
+            if (text)
+                strcpy(text, f->text);
+            else
+                return asr_fail(st, ASR_E_NOMEM, "asr_rstream: out of memory");
+        } else {
+            if ((rc = fetch_hyp(s, rank, &n, &score, st)) != ASR_OK)
+                return rc;
+            if (!(text = join_words(s, n, st)))
+                return st ? st->code : ASR_E_NOMEM;
+        }
+        add_alternative(f, text, score, r->nbest);
+    }
+    return ASR_OK;
+}
+
+/* Starts the next utterance at frame s->frame with a new search (of the
+ * pending recognizer, if one was set). */
+static int start_utterance(asr_rstream *s, asr_status *st)
+{
+    asr_search *search;
+    int rc;
+    if (s->next_rec) {
+        s->rec = s->next_rec;
+        s->next_rec = NULL;
+    }
+    if ((rc = asr_search_create(s->rec->dec, &search, st)) != ASR_OK)
+        return rc;
+    asr_search_free(s->search);
+    s->search = search;
+    s->utt_start = s->frame;
+    s->blank_run = 0;
+    s->speech = 0;
+    s->utt_lp_n = 0;
+    return ASR_OK;
+}
+
+/* Ends the utterance in progress: its final result joins s->finals. With
+ * `last`, an empty result is kept only when it is the stream's only one. */
+static int close_utterance(asr_rstream *s, asr_status *st)
+{
+    final_result *f;
+    int rc;
+    if (asr_grow((void **)&s->finals, &s->finals_cap, s->n_finals + 1, sizeof(final_result)))
+        return asr_fail(st, ASR_E_NOMEM, "asr_rstream: out of memory");
+    f = &s->finals[s->n_finals];
+    memset(f, 0, sizeof(*f));
+    s->n_finals++;
+    if ((rc = close_search(s, f, st)) != ASR_OK)
+        return rc;
+    if (s->keep_logprobs && s->utt_lp_n) {
+        size_t bytes = s->utt_lp_n * s->rec->n_labels * sizeof(float);
+        if (!(f->logprobs = malloc(bytes)))
+            return asr_fail(st, ASR_E_NOMEM, "asr_rstream: out of memory");
+        memcpy(f->logprobs, s->utt_lp, bytes);
+        f->n_frames = s->utt_lp_n;
+    } else {
+        f->n_frames = s->frame - s->utt_start;
+    }
+    return ASR_OK;
+}
+
+/* Hands output frames [from, to) of s->out to the utterance's search. */
+static int feed_search(asr_rstream *s, size_t from, size_t to, asr_status *st)
+{
+    size_t L = s->rec->n_labels;
+    int rc;
+    if (to <= from)
+        return ASR_OK;
+    if ((rc = asr_search_accept(s->search, s->out + from * L, to - from, L, st)) != ASR_OK)
+        return rc;
+    if (s->keep_logprobs) {
+        if (asr_grow((void **)&s->utt_lp, &s->utt_lp_cap, (s->utt_lp_n + to - from) * L, sizeof(float)))
+            return asr_fail(st, ASR_E_NOMEM, "asr_rstream: out of memory");
+        memcpy(s->utt_lp + s->utt_lp_n * L, s->out + from * L, (to - from) * L * sizeof(float));
+        s->utt_lp_n += to - from;
+    }
+    s->frame += to - from;
+    return ASR_OK;
+}
+
+/* Endpointing over n output frames in s->out, feeding them to the searches. */
+static int decode_frames(asr_rstream *s, size_t n, asr_status *st)
+{
+    size_t i, start = 0;
+    int rc;
+    for (i = 0; i < n && s->rec->endpoint_enabled; i++) {
+        const asr_recognizer *r = s->rec;
+        size_t frame;
+        if ((double)s->out[i * r->n_labels + r->blank] >= r->blank_logp) {
+            s->blank_run++;
+        } else {
+            s->blank_run = 0;
+            s->speech = 1;
+        }
+        frame = s->frame + (i + 1 - start);
+        if ((s->speech && s->blank_run >= r->silence_frames) || frame - s->utt_start >= r->max_frames) {
+            if ((rc = feed_search(s, start, i + 1, st)) != ASR_OK)
+                return rc;
+            start = i + 1;
+            if ((rc = close_utterance(s, st)) != ASR_OK || (rc = start_utterance(s, st)) != ASR_OK)
+                return rc;
+        }
+    }
+    return feed_search(s, start, n, st);
+}
+
+/* ----------------------------------------------------------------- stream */
+
+int asr_rstream_create(const asr_recognizer *rec, int keep_logprobs, asr_rstream **out,
+                       asr_status *st)
+{
+    asr_rstream *s;
+    int rc;
+    if (!rec || !out)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_create: null pointer");
+    *out = NULL;
+    if (!(s = calloc(1, sizeof(*s))))
+        return asr_fail(st, ASR_E_NOMEM, "asr_rstream_create: out of memory");
+    s->rec = rec;
+    s->keep_logprobs = keep_logprobs != 0;
+    if ((rc = asr_stream_create(rec->net, &s->net, st)) != ASR_OK
+        || (rc = start_utterance(s, st)) != ASR_OK) {
+        asr_rstream_free(s);
+        return rc;
+    }
+    *out = s;
+    return ASR_OK;
+}
+
+void asr_rstream_free(asr_rstream *s)
+{
+    if (!s)
+        return;
+    finals_clear(s);
+    free(s->finals);
+    asr_stream_free(s->net);
+    asr_search_free(s->search);
+    free(s->out);
+    free(s->utt_lp);
+    free(s->hyp);
+    free(s->partial);
+    free(s);
+}
+
+int asr_rstream_set_recognizer(asr_rstream *s, const asr_recognizer *rec, asr_status *st)
+{
+    if (!s || !rec)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_set_recognizer: null pointer");
+    if (rec->net != s->rec->net)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_set_recognizer: the recognizer runs another network");
+    s->next_rec = rec == s->rec ? NULL : rec;
+    return ASR_OK;
+}
+
+/* Runs the network over n_frames features (and its tail when finish), then
+ * the endpointing and search over its output. */
+static int run(asr_rstream *s, const float *feats, size_t n_frames, int finish, asr_status *st)
+{
+    size_t need, got;
+    double t0, t1;
+    int rc;
+    if ((rc = asr_stream_pending(s->net, n_frames, finish, &need, st)) != ASR_OK)
+        return rc;
+    if (need > SIZE_MAX / sizeof(float) / s->rec->n_labels)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream: %zu output frames is not a plausible count", need);
+    if (asr_grow((void **)&s->out, &s->out_cap, need * s->rec->n_labels, sizeof(float)))
+        return asr_fail(st, ASR_E_NOMEM, "asr_rstream: out of memory for %zu frames", need);
+    t0 = now_s();
+    if ((rc = asr_stream_forward(s->net, feats, n_frames, finish, s->out, s->out_cap / s->rec->n_labels,
+                                 &got, st)) != ASR_OK)
+        return rc;
+    t1 = now_s();
+    s->seconds[1] += t1 - t0;
+    rc = decode_frames(s, got, st);
+    s->seconds[2] += now_s() - t1;
+    return rc;
+}
+
+int asr_rstream_accept_features(asr_rstream *s, const float *feats, size_t n_frames,
+                                size_t *n_finals, asr_status *st)
+{
+    int rc;
+    if (!s || !n_finals)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_accept_features: null pointer");
+    *n_finals = 0;
+    if (s->finished)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_accept_features: the stream is finished");
+    finals_clear(s);
+    rc = run(s, feats, n_frames, 0, st);
+    *n_finals = s->n_finals;
+    return rc;
+}
+
+int asr_rstream_finish(asr_rstream *s, size_t *n_finals, asr_status *st)
+{
+    double t;
+    int rc;
+    if (!s || !n_finals)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_finish: null pointer");
+    *n_finals = 0;
+    if (s->finished)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_finish: the stream is finished");
+    s->finished = 1;
+    finals_clear(s);
+    if ((rc = run(s, NULL, 0, 1, st)) != ASR_OK)
+        return rc;
+    t = now_s();
+    rc = close_utterance(s, st);
+    s->seconds[2] += now_s() - t;
+    *n_finals = s->n_finals;
+    return rc;
+}
+
+int asr_rstream_final(const asr_rstream *s, size_t i, asr_result *out, asr_status *st)
+{
+    const final_result *f;
+    if (!s || !out)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_final: null pointer");
+    if (i >= s->n_finals)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_final: result %zu of %zu", i, s->n_finals);
+    f = &s->finals[i];
+    out->text = f->text;
+    out->n_words = f->n_words;
+    out->words = f->words;
+    out->start = f->start;
+    out->end = f->end;
+    out->n_alternatives = f->n_alt;
+    out->alternative_text = (const char *const *)f->alt_text;
+    out->alternative_score = f->alt_score;
+    out->n_frames = f->n_frames;
+    out->logprobs = f->logprobs;
+    return ASR_OK;
+}
+
+int asr_rstream_partial(asr_rstream *s, const char **text, asr_status *st)
+{
+    size_t n_hyps, n;
+    double score;
+    int rc;
+    if (!s || !text)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_partial: null pointer");
+    *text = "";
+    free(s->partial);
+    s->partial = NULL;
+    if ((rc = asr_search_rank(s->search, 0, &n_hyps, st)) != ASR_OK)
+        return rc;
+    if (n_hyps == 0)
+        return ASR_OK;
+    if ((rc = fetch_hyp(s, 0, &n, &score, st)) != ASR_OK)
+        return rc;
+    if (!(s->partial = join_words(s, n, st)))
+        return st ? st->code : ASR_E_NOMEM;
+    *text = s->partial;
+    return ASR_OK;
+}
+
+int asr_rstream_timings(const asr_rstream *s, double *seconds3, asr_status *st)
+{
+    if (!s || !seconds3)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_timings: null pointer");
+    memcpy(seconds3, s->seconds, sizeof(s->seconds));
+    return ASR_OK;
+}
+
+int asr_rstream_frames(const asr_rstream *s, size_t *n_frames, asr_status *st)
+{
+    if (!s || !n_frames)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_frames: null pointer");
+    *n_frames = s->frame;
+    return ASR_OK;
+}

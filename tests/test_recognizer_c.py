@@ -1,0 +1,161 @@
+"""The C recognizer (native/src/recognizer.c: network + endpointing +
+search) gives the results the Python stream gave before it (the oracle in
+tests/stream_oracle.py), field for field, in every decoding mode and for
+any chunking; and it refuses bad arguments without crashing."""
+import glob
+import os
+
+import numpy as np
+import pytest
+
+import asr
+from asr._native import ffi, lib, new_status
+from asr.audio import read_audio
+from asr.errors import NativeError
+from asr.stream import EndpointConfig
+
+from stream_oracle import OracleStream
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLES = sorted(glob.glob(os.path.join(ROOT, "models", "samples", "*.wav")))
+
+
+@pytest.fixture(scope="module")
+def audio():
+    """The bundled samples end to end with a pause between them, so the
+    endpointer cuts several utterances in one stream."""
+    parts = []
+    for p in SAMPLES:
+        parts += [read_audio(p), np.zeros(16000, np.float32)]
+    return np.concatenate(parts)
+
+
+def chunks(x, seed):
+    rng = np.random.default_rng(seed)
+    i = 0
+    while i < len(x):
+        n = int(rng.choice([0, 1, 37, 160, 1000, 4321, 16000]))
+        yield x[i:i + n]
+        i += n
+
+
+def run(stream, x, seed):
+    partials = []
+    for c in chunks(x, seed):
+        p = stream.accept(c)
+        partials.append((p.text, p.endpoint, [r.text for r in p.finals]))
+    stream.finish()
+    return partials, stream.results
+
+
+def same(a, b):
+    assert [r.text for r in a] == [r.text for r in b]
+    for x, y in zip(a, b):
+        assert (x.start, x.end, x.nbest, x.conf, x.rejected) == (y.start, y.end, y.nbest, y.conf, y.rejected)
+        assert [(w.word, w.start, w.end, w.conf) for w in x.words] == \
+               [(w.word, w.start, w.end, w.conf) for w in y.words]
+
+
+MODES = {
+    "int8 + LM": dict(precision="int8"),
+    "float, no LM": dict(precision="float", lm=False),
+    "greedy": dict(precision="int16", greedy=True),
+    "phrases + rejection": dict(precision="int8", phrases=["go forward ten meters", "stop",
+                                                           "turn left", "nine eight three"]),
+    "no endpointing": dict(precision="int8", endpoint=EndpointConfig(enabled=False)),
+    "short utterances": dict(precision="int8", endpoint=EndpointConfig(max_utterance_s=1.5)),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_c_stream_equals_the_python_oracle(audio, mode):
+    rec = asr.Recognizer(**MODES[mode])
+    for seed in (1, 2):
+        got = run(rec.stream(), audio, seed)
+        want = run(OracleStream(rec, rec.sample_rate), audio, seed)
+        assert got[0] == want[0]              # partial texts, endpoints, finals per chunk
+        same(got[1], want[1])
+    assert len(got[1]) >= (1 if mode in ("no endpointing", "phrases + rejection") else 3)
+
+
+def test_other_rates_and_words_added_midway(audio):
+    rec = asr.Recognizer()
+    x = read_audio(SAMPLES[0], 44100)
+    a, b = rec.stream(44100), OracleStream(rec, 44100)
+    a.accept(x[:30000]), b.accept(x[:30000])
+    rec.add_words([("zorblatt", "Z AO R B L AE T")])
+    a.accept(x[30000:]), b.accept(x[30000:])
+    a.finish(), b.finish()
+    same(a.results, b.results)
+
+
+def status_of(call):
+    st = new_status()
+    code = call(st)
+    return code, ffi.string(st.message).decode()
+
+
+def test_bad_arguments_are_refused():
+    rec = asr.Recognizer(lm=False)
+    net, dec = rec.network._net, rec.decoder._ptr
+    ep = ffi.new("asr_endpoint_opts *", {"enabled": 1, "silence_s": 0.8, "blank_threshold": 0.95,
+                                          "max_utterance_s": 30})
+    out = ffi.new("asr_recognizer **")
+    names = [ffi.new("char[]", b"a")]
+    arr = ffi.new("const char *[]", names)
+    for args, what in [((ffi.NULL, dec, arr, 1, 0, 0.03, ep, 5, out), "null"),
+                       ((net, dec, arr, 1, 0, 0.0, ep, 5, out), "frame shift"),
+                       ((net, dec, arr, 1, 0, float("nan"), ep, 5, out), "frame shift"),
+                       ((net, dec, arr, 1, 9999, 0.03, ep, 5, out), "blank"),
+                       ((net, dec, arr, 1, 0, 0.03, ep, 10 ** 6, out), "nbest"),
+                       ((net, dec, ffi.NULL, 3, 0, 0.03, ep, 5, out), "null")]:
+        code, msg = status_of(lambda st: lib.asr_recognizer_create(*args, st))
+        assert code == lib.ASR_E_ARG and what in msg
+    for field, value in [("silence_s", 0.0), ("blank_threshold", 1.5), ("max_utterance_s", -1.0),
+                         ("silence_s", float("nan"))]:
+        bad = ffi.new("asr_endpoint_opts *", {"enabled": 1, "silence_s": 0.8, "blank_threshold": 0.95,
+                                               "max_utterance_s": 30})
+        setattr(bad, field, value)
+        code, msg = status_of(lambda st: lib.asr_recognizer_create(net, dec, arr, 1, 0, 0.03, bad, 5,
+                                                                   out, st))
+        assert code == lib.ASR_E_ARG and "endpoint" in msg
+
+
+def test_a_stream_refuses_misuse():
+    rec = asr.Recognizer(lm=False)
+    s = rec.stream()
+    n = ffi.new("size_t *")
+    r = ffi.new("asr_result *")
+    code, msg = status_of(lambda st: lib.asr_rstream_final(s._ptr, 0, r, st))
+    assert code == lib.ASR_E_ARG and "result 0 of 0" in msg
+    bad = np.full((3, rec.model.features.num_filters), np.nan, np.float32)
+    code, msg = status_of(lambda st: lib.asr_rstream_accept_features(
+        s._ptr, ffi.cast("float *", ffi.from_buffer(bad)), 3, n, st))
+    assert code == lib.ASR_E_ARG and "non-finite" in msg
+    s.finish()
+    code, msg = status_of(lambda st: lib.asr_rstream_finish(s._ptr, n, st))
+    assert code == lib.ASR_E_ARG and "finished" in msg
+    with pytest.raises(asr.AsrError):
+        s.accept(np.zeros(10, np.float32))
+
+
+def test_words_the_decoder_cannot_name_are_an_error_not_a_crash():
+    """A recognizer given fewer names than its decoder has words reports
+    the word it cannot name."""
+    rec = asr.Recognizer(phrases=["go forward", "stop"])
+    ep = ffi.new("asr_endpoint_opts *", {"enabled": 0})
+    out = ffi.new("asr_recognizer **")
+    st = new_status()
+    assert lib.asr_recognizer_create(rec.network._net, rec.decoder._ptr, ffi.NULL, 0, rec.blank,
+                                     rec.frame_shift_s, ep, 1, out, st) == 0
+    core = ffi.gc(out[0], lib.asr_recognizer_free)
+    s = ffi.new("asr_rstream **")
+    assert lib.asr_rstream_create(core, 0, s, st) == 0
+    s = ffi.gc(s[0], lib.asr_rstream_free)
+    feats = asr.features.logmel(read_audio(SAMPLES[0]), rec.model.features)
+    n = ffi.new("size_t *")
+    feats = np.ascontiguousarray(feats)
+    assert lib.asr_rstream_accept_features(s, ffi.cast("float *", ffi.from_buffer(feats)),
+                                           len(feats), n, st) == 0
+    code, msg = status_of(lambda st: lib.asr_rstream_finish(s, n, st))
+    assert code == lib.ASR_E_SHAPE and "names 0" in msg
