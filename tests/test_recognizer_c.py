@@ -159,3 +159,19 @@ def test_words_the_decoder_cannot_name_are_an_error_not_a_crash():
                                            len(feats), n, st) == 0
     code, msg = status_of(lambda st: lib.asr_rstream_finish(s, n, st))
     assert code == lib.ASR_E_SHAPE and "names 0" in msg
+
+
+def test_long_chunks_cut_long_utterances_as_short_chunks_do(audio):
+    """The max-utterance rule counts the frames of the utterance in
+    progress, also after a cut earlier in the same chunk (the former Python
+    loop counted those twice and cut one-frame utterances after it)."""
+    rec = asr.Recognizer(endpoint=EndpointConfig(max_utterance_s=1.5))
+    whole, small = rec.stream(), rec.stream()
+    whole.accept(audio)
+    whole.finish()
+    for i in range(0, len(audio), 160):
+        small.accept(audio[i:i + 160])
+    small.finish()
+    same(whole.results, small.results)
+    assert all(r.end - r.start <= 1.5 + 1e-9 for r in whole.results)
+    assert min(r.end - r.start for r in whole.results[:-1]) > 1.0
