@@ -31,7 +31,7 @@ import numpy as np
 
 from . import _native
 from ._native import ffi, lib
-from .errors import NativeError
+from .errors import AudioError, NativeError
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ class FeatureStream:
         self.cfg = cfg
         self.sample_rate = int(cfg.sample_rate if sample_rate is None else sample_rate)
         if not 0 < self.sample_rate <= lib.ASR_FE_MAX_RATE:
-            raise ValueError("sample rate %r Hz is outside 1..%d" % (sample_rate, lib.ASR_FE_MAX_RATE))
+            raise AudioError("sample rate %r Hz is outside 1..%d" % (sample_rate, lib.ASR_FE_MAX_RATE))
         self.frontend = Frontend.get(cfg)
         out = ffi.new("asr_fstream **")
         st = _native.new_status()
