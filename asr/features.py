@@ -1,10 +1,13 @@
-"""Log-mel filterbank features, whole-utterance and incremental.
+"""Log-mel filterbank features, whole-utterance and incremental, computed by
+the C frontend (native/include/asr_frontend.h), which also resamples the
+input to the model's rate.
 
-The computation uses python_speech_features' framing, power spectrum and mel
-filterbank, with its pre-emphasis made stateful and its final matrix product
-replaced by a per-frame reduction, so that a stream fed in any chunking gives
-bit-identical frames to one call on the whole signal (a BLAS product may
-round a row differently depending on how many rows it is given).
+The computation is python_speech_features' framing, power spectrum and mel
+filterbank, with its pre-emphasis made stateful; its numpy specification is
+asr/reference.py (``reference.logmel``, ``reference.FeatureStream``), which
+the C frontend matches to float32 rounding (tests/test_frontend.py). A
+stream fed in any chunking gives bit-identical frames to one call on the
+whole signal.
 
 Times: ``win_s``/``hop_s`` in seconds, frequencies in Hz, samples are float
 in [-1, 1]. Output: float32 array (frames x num_filters) of natural-log
@@ -19,14 +22,16 @@ the model's own mean and variance normalization expects. The running mean
 starts from ``cmn_prior`` (the training set's mean) weighted as
 ``cmn_prior_frames`` frames, so the first frames of a stream are not
 normalized by themselves alone. It is causal and computed frame by frame,
-so streaming keeps its bit-identical chunking.
+so streaming keeps its bit-identical chunking (``reference.ChannelNorm``
+is its numpy specification).
 """
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import python_speech_features as psf
-from scipy import signal
-from python_speech_features import sigproc
+
+from . import _native
+from ._native import ffi, lib
+from .errors import AudioError, NativeError
 
 
 @dataclass(frozen=True)
@@ -78,37 +83,6 @@ class FeatureConfig:
                              % self.num_filters)
 
 
-class ChannelNorm:
-    """Streaming channel (cepstral-style) mean normalization of log-mel frames.
-
-    With a = 1 - 1/cmn_frames, after frame t the decayed sum and count are
-    S_t = a S_{t-1} + f_t and C_t = a C_{t-1} + 1, starting from
-    S = cmn_prior_frames * prior and C = cmn_prior_frames; the output frame
-    is f_t - S_t / C_t + prior. Sums are float64 and the frames are visited
-    in order one at a time, so any chunking gives identical bits.
-    """
-
-    def __init__(self, cfg):
-        cfg.check()
-        self.decay = 1.0 - 1.0 / cfg.cmn_frames
-        self.prior = np.asarray(cfg.cmn_prior, dtype=np.float64)
-        # [S | C] of the last frame; the filter's state is a times that.
-        self.last = np.append(self.prior * cfg.cmn_prior_frames, float(cfg.cmn_prior_frames))
-
-    def apply(self, frames):
-        """(n, num_filters) log-mel frames -> normalized float32 frames; updates the state."""
-        if len(frames) == 0:
-            return np.asarray(frames, dtype=np.float32)
-        f = np.asarray(frames, dtype=np.float64)
-        x = np.concatenate([f, np.ones((len(f), 1))], axis=1)
-        # One first-order recursion per column, y[t] = x[t] + a y[t-1], run
-        # frame by frame in C by lfilter; its state carries over between calls.
-        y, _ = signal.lfilter([1.0], [1.0, -self.decay], x, axis=0,
-                              zi=(self.decay * self.last)[None, :])
-        self.last = y[-1]
-        return (f - y[:, :-1] / y[:, -1:] + self.prior).astype(np.float32)
-
-
 def num_frames(n_samples, cfg):
     """Frames produced for ``n_samples`` samples: python_speech_features'
     rule, one frame for anything up to one window, then one per hop with the
@@ -120,101 +94,125 @@ def num_frames(n_samples, cfg):
     return 1 + int(np.ceil((n_samples - cfg.win_len) / cfg.hop_len))
 
 
-class _Bank:
-    """The mel filterbank matrix and window for a config (cached per config)."""
+
+_WINDOWS = {"hamming": lib.ASR_FE_WINDOW_HAMMING, "rect": lib.ASR_FE_WINDOW_RECT}
+
+
+class Frontend:
+    """The C frontend of one FeatureConfig: window, mel filterbank and FFT
+    tables. Immutable and shareable between threads; ``Frontend.get(cfg)``
+    returns the one made for an equal config."""
     _cache = {}
+
+    def __init__(self, cfg):
+        cfg.check()
+        if cfg.window not in _WINDOWS:
+            raise ValueError("unknown window %r" % cfg.window)
+        d = ffi.new("asr_frontend_desc *")
+        d.mode = lib.ASR_FE_FLOAT
+        d.sample_rate, d.win_len, d.hop_len = cfg.sample_rate, cfg.win_len, cfg.hop_len
+        d.nfft, d.num_filters = cfg.nfft, cfg.num_filters
+        d.low_hz, d.high_hz = cfg.low_hz, cfg.high_hz or 0.0
+        d.preemph, d.log_floor, d.window = cfg.preemph, cfg.log_floor, _WINDOWS[cfg.window]
+        d.cmn_frames, d.cmn_prior_frames = cfg.cmn_frames, cfg.cmn_prior_frames
+        prior = np.ascontiguousarray(cfg.cmn_prior, dtype=np.float64)
+        if len(prior):
+            d.cmn_prior = ffi.cast("double *", ffi.from_buffer(prior))
+        out = ffi.new("asr_frontend **")
+        st = _native.new_status()
+        _native.check(lib.asr_frontend_create(d, out, st), st)
+        self._fe = ffi.gc(out[0], lib.asr_frontend_free)
+        self.cfg = cfg
 
     @classmethod
     def get(cls, cfg):
-        b = cls._cache.get(cfg)
-        if b is None:
-            fb = psf.get_filterbanks(cfg.num_filters, cfg.nfft, cfg.sample_rate,
-                                     cfg.low_hz, cfg.high_hz)
-            if cfg.window == "hamming":
-                win = np.hamming(cfg.win_len)
-            elif cfg.window == "rect":
-                win = np.ones(cfg.win_len)
-            else:
-                raise ValueError("unknown window %r" % cfg.window)
-            b = cls._cache[cfg] = (np.ascontiguousarray(fb), win)
-        return b
+        fe = cls._cache.get(cfg)
+        if fe is None:
+            fe = cls._cache[cfg] = cls(cfg)
+        return fe
 
 
-def _frames_to_logmel(frames, cfg):
-    """frames: (n, win_len) pre-emphasized samples -> (n, num_filters) float32."""
-    fb, win = _Bank.get(cfg)
-    pspec = sigproc.powspec(frames * win, cfg.nfft)            # (n, nfft/2+1)
-    # Per-row reduction (numpy's pairwise sum on the last axis) rather than
-    # pspec @ fb.T: the result of one row never depends on the other rows.
-    # Blocks of 64 rows bound the temporary (64 x filters x bins doubles).
-    energy = np.empty((len(pspec), fb.shape[0]))
-    for i in range(0, len(pspec), 64):
-        energy[i:i + 64] = np.add.reduce(pspec[i:i + 64, None, :] * fb[None, :, :], axis=-1)
-    return np.log(np.maximum(energy, cfg.log_floor)).astype(np.float32)
-
-
-def logmel(samples, cfg=FeatureConfig()):
-    """Whole-utterance features of mono float samples at cfg.sample_rate."""
-    fe = FeatureStream(cfg)
-    a = fe.accept(samples)
-    b = fe.finish()
-    return np.concatenate([a, b]) if len(a) else b
+# Samples per C call: the C library's per-call limit (ASR_FE_MAX_CHUNK) is far
+# above this; smaller calls only bound the output array of one call.
+_PIECE = 1 << 20
 
 
 class FeatureStream:
     """Incremental features: ``accept`` chunks of samples, then ``finish``.
 
-    Keeps the last sample (for pre-emphasis) and the samples of the frames
-    not yet complete; emits a frame as soon as its window is filled.
+    ``sample_rate``: the rate of the samples given (Hz; default the
+    config's); other rates are resampled in C as they arrive (the filter of
+    :class:`asr.audio.Resampler`). Samples are 1-D float (in [-1, 1],
+    finite) or int16 PCM. Frames are float32, frames x num_filters,
+    identical bit for bit whatever the chunking. The C stream holds one
+    window of samples and the resampler's filter span, nothing more.
     """
 
-    def __init__(self, cfg=FeatureConfig()):
+    def __init__(self, cfg=FeatureConfig(), sample_rate=None):
         self.cfg = cfg
-        self.cmn = ChannelNorm(cfg) if cfg.cmn_frames else None
-        self.prev = 0.0          # last raw sample, for pre-emphasis
-        self.pending = np.zeros(0, dtype=np.float64)  # pre-emphasized, from frame `done`
-        self.done = 0            # frames emitted
-        self.total = 0           # samples seen
+        self.sample_rate = int(cfg.sample_rate if sample_rate is None else sample_rate)
+        if not 0 < self.sample_rate <= lib.ASR_FE_MAX_RATE:
+            raise AudioError("sample rate %r Hz is outside 1..%d" % (sample_rate, lib.ASR_FE_MAX_RATE))
+        self.frontend = Frontend.get(cfg)
+        out = ffi.new("asr_fstream **")
+        st = _native.new_status()
+        _native.check(lib.asr_fstream_create(self.frontend._fe, self.sample_rate, out, st), st)
+        self._s = ffi.gc(out[0], lib.asr_fstream_free)
         self.finished = False
 
     def accept(self, samples):
-        """Add samples (1-D float); return the frames now complete."""
+        """Add samples (1-D float or int16); return the frames now complete."""
         if self.finished:
             raise ValueError("the feature stream is finished")
-        x = np.asarray(samples, dtype=np.float64).reshape(-1)
-        if len(x) == 0:
+        x = np.asarray(samples)
+        if x.dtype == np.int16:
+            x, fn, ctype = np.ascontiguousarray(x.reshape(-1)), lib.asr_fstream_accept_s16, "int16_t *"
+        else:
+            x, fn, ctype = (np.ascontiguousarray(x.reshape(-1), dtype=np.float32),
+                            lib.asr_fstream_accept_f32, "float *")
+        parts = [self._call(fn, x[i:i + _PIECE], ctype) for i in range(0, len(x), _PIECE)]
+        if not parts:
             return np.zeros((0, self.cfg.num_filters), dtype=np.float32)
-        shifted = np.concatenate([[self.prev], x[:-1]])
-        emph = x - self.cfg.preemph * shifted
-        self.prev = x[-1]
-        self.total += len(x)
-        self.pending = np.concatenate([self.pending, emph])
-        win, hop = self.cfg.win_len, self.cfg.hop_len
-        # Only frames that are complete AND that the whole-signal rule would
-        # also produce unpadded are emitted early; the tail waits for finish.
-        n = 0 if len(self.pending) < win else 1 + (len(self.pending) - win) // hop
-        return self._emit(n)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def finish(self):
-        """Flush the remaining frames (zero-padding the last, as the whole
-        call does) and close the stream."""
+        """Flush the resampler and the remaining frames (zero-padding the
+        last, as the whole call does) and close the stream."""
         if self.finished:
             raise ValueError("the feature stream is finished")
         self.finished = True
-        n = num_frames(self.total, self.cfg) - self.done
-        need = (n - 1) * self.cfg.hop_len + self.cfg.win_len if n > 0 else 0
-        if need > len(self.pending):
-            self.pending = np.concatenate([self.pending, np.zeros(need - len(self.pending))])
-        return self._emit(n)
+        return self._call(None, None, None)
 
-    def _emit(self, n):
-        if n <= 0:
-            return np.zeros((0, self.cfg.num_filters), dtype=np.float32)
-        win, hop = self.cfg.win_len, self.cfg.hop_len
-        idx = np.arange(n)[:, None] * hop + np.arange(win)[None, :]
-        out = _frames_to_logmel(self.pending[idx], self.cfg)
-        if self.cmn is not None:
-            out = self.cmn.apply(out)
-        self.pending = self.pending[n * hop:]
-        self.done += n
+    @property
+    def samples_out(self):
+        """Samples at the config's rate produced so far (after resampling)."""
+        n = ffi.new("uint64_t *")
+        st = _native.new_status()
+        _native.check(lib.asr_fstream_samples(self._s, n, st), st)
+        return int(n[0])
+
+    def _call(self, fn, x, ctype):
+        st = _native.new_status()
+        need = ffi.new("size_t *")
+        n_in = 0 if x is None else len(x)
+        _native.check(lib.asr_fstream_pending(self._s, n_in, int(fn is None), need, st), st)
+        out = np.empty((need[0], self.cfg.num_filters), dtype=np.float32)
+        got = ffi.new("size_t *")
+        optr = ffi.cast("float *", ffi.from_buffer(out))
+        if fn is None:
+            _native.check(lib.asr_fstream_finish(self._s, optr, need[0], got, st), st)
+        else:
+            xptr = ffi.cast(ctype, ffi.from_buffer(x))
+            _native.check(fn(self._s, xptr, n_in, optr, need[0], got, st), st)
+        if got[0] != need[0]:
+            raise NativeError("internal: %d frames computed, %d announced" % (got[0], need[0]))
         return out
+
+
+def logmel(samples, cfg=FeatureConfig(), sample_rate=None):
+    """Whole-utterance features of mono samples (float or int16) at
+    ``sample_rate`` Hz (default cfg.sample_rate)."""
+    fe = FeatureStream(cfg, sample_rate)
+    a = fe.accept(samples)
+    b = fe.finish()
+    return np.concatenate([a, b]) if len(a) else b

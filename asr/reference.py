@@ -1,4 +1,14 @@
-"""Plain numpy forward passes: the specification the C network is tested against.
+"""Plain numpy specifications the C code is tested against: the feature
+frontend (native/src/frontend.c) and the network forward (native/src/net.c).
+
+Features: ``logmel``, ``FeatureStream`` and ``ChannelNorm`` compute the
+log-mel frames in numpy (python_speech_features' framing, power spectrum
+and filterbank, stateful pre-emphasis, the causal channel normalization);
+``asr.audio.Resampler`` is the resampler's specification. tests/test_frontend.py
+compares the C frontend with them. scipy and python_speech_features are
+imported only when a feature function runs.
+
+Network:
 
 ``forward_float`` runs a float model in float64; ``forward_int`` runs an
 integer model with exactly the integer arithmetic of native/src/net.c
@@ -115,3 +125,148 @@ def forward_int(model, feats, trace=None):
         if trace is not None:
             trace.append(x)
     raise ValueError("the last layer must be log-softmax")
+
+
+# ----------------------------------------------------------------- features
+#
+# Times: ``win_s``/``hop_s`` in seconds, frequencies in Hz, samples are float
+# in [-1, 1]; output float32 (frames x num_filters) natural-log energies.
+# python_speech_features' final matrix product is replaced by a per-frame
+# reduction, so a stream fed in any chunking gives bit-identical frames to one
+# call on the whole signal (a BLAS product may round a row differently
+# depending on how many rows it is given).
+
+
+class ChannelNorm:
+    """Streaming channel (cepstral-style) mean normalization of log-mel frames.
+
+    With a = 1 - 1/cmn_frames, after frame t the decayed sum and count are
+    S_t = a S_{t-1} + f_t and C_t = a C_{t-1} + 1, starting from
+    S = cmn_prior_frames * prior and C = cmn_prior_frames; the output frame
+    is f_t - S_t / C_t + prior. Sums are float64 and the frames are visited
+    in order one at a time, so any chunking gives identical bits. (The C
+    frontend runs the same recursion, in the same order.)
+    """
+
+    def __init__(self, cfg):
+        cfg.check()
+        self.decay = 1.0 - 1.0 / cfg.cmn_frames
+        self.prior = np.asarray(cfg.cmn_prior, dtype=np.float64)
+        # [S | C] of the last frame; the filter's state is a times that.
+        self.last = np.append(self.prior * cfg.cmn_prior_frames, float(cfg.cmn_prior_frames))
+
+    def apply(self, frames):
+        """(n, num_filters) log-mel frames -> normalized float32 frames; updates the state."""
+        from scipy import signal
+        if len(frames) == 0:
+            return np.asarray(frames, dtype=np.float32)
+        f = np.asarray(frames, dtype=np.float64)
+        x = np.concatenate([f, np.ones((len(f), 1))], axis=1)
+        # One first-order recursion per column, y[t] = x[t] + a y[t-1], run
+        # frame by frame in C by lfilter; its state carries over between calls.
+        y, _ = signal.lfilter([1.0], [1.0, -self.decay], x, axis=0,
+                              zi=(self.decay * self.last)[None, :])
+        self.last = y[-1]
+        return (f - y[:, :-1] / y[:, -1:] + self.prior).astype(np.float32)
+
+
+_BANKS = {}
+
+
+def filterbank(cfg):
+    """(mel filterbank matrix num_filters x (nfft/2+1), window) of a config."""
+    b = _BANKS.get(cfg)
+    if b is None:
+        import python_speech_features as psf
+        fb = psf.get_filterbanks(cfg.num_filters, cfg.nfft, cfg.sample_rate,
+                                 cfg.low_hz, cfg.high_hz)
+        if cfg.window == "hamming":
+            win = np.hamming(cfg.win_len)
+        elif cfg.window == "rect":
+            win = np.ones(cfg.win_len)
+        else:
+            raise ValueError("unknown window %r" % cfg.window)
+        b = _BANKS[cfg] = (np.ascontiguousarray(fb), win)
+    return b
+
+
+def frames_to_logmel(frames, cfg):
+    """frames: (n, win_len) pre-emphasized samples -> (n, num_filters) float32."""
+    from python_speech_features import sigproc
+    fb, win = filterbank(cfg)
+    pspec = sigproc.powspec(frames * win, cfg.nfft)            # (n, nfft/2+1)
+    # Per-row reduction (numpy's pairwise sum on the last axis) rather than
+    # pspec @ fb.T: the result of one row never depends on the other rows.
+    # Blocks of 64 rows bound the temporary (64 x filters x bins doubles).
+    energy = np.empty((len(pspec), fb.shape[0]))
+    for i in range(0, len(pspec), 64):
+        energy[i:i + 64] = np.add.reduce(pspec[i:i + 64, None, :] * fb[None, :, :], axis=-1)
+    return np.log(np.maximum(energy, cfg.log_floor)).astype(np.float32)
+
+
+def logmel(samples, cfg):
+    """Whole-utterance features of mono float samples at cfg.sample_rate."""
+    fe = FeatureStream(cfg)
+    a = fe.accept(samples)
+    b = fe.finish()
+    return np.concatenate([a, b]) if len(a) else b
+
+
+class FeatureStream:
+    """Incremental features: ``accept`` chunks of samples, then ``finish``.
+
+    Keeps the last sample (for pre-emphasis) and the samples of the frames
+    not yet complete; emits a frame as soon as its window is filled.
+    """
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.cmn = ChannelNorm(cfg) if cfg.cmn_frames else None
+        self.prev = 0.0          # last raw sample, for pre-emphasis
+        self.pending = np.zeros(0, dtype=np.float64)  # pre-emphasized, from frame `done`
+        self.done = 0            # frames emitted
+        self.total = 0           # samples seen
+        self.finished = False
+
+    def accept(self, samples):
+        """Add samples (1-D float); return the frames now complete."""
+        if self.finished:
+            raise ValueError("the feature stream is finished")
+        x = np.asarray(samples, dtype=np.float64).reshape(-1)
+        if len(x) == 0:
+            return np.zeros((0, self.cfg.num_filters), dtype=np.float32)
+        shifted = np.concatenate([[self.prev], x[:-1]])
+        emph = x - self.cfg.preemph * shifted
+        self.prev = x[-1]
+        self.total += len(x)
+        self.pending = np.concatenate([self.pending, emph])
+        win, hop = self.cfg.win_len, self.cfg.hop_len
+        # Only frames that are complete AND that the whole-signal rule would
+        # also produce unpadded are emitted early; the tail waits for finish.
+        n = 0 if len(self.pending) < win else 1 + (len(self.pending) - win) // hop
+        return self._emit(n)
+
+    def finish(self):
+        """Flush the remaining frames (zero-padding the last, as the whole
+        call does) and close the stream."""
+        from .features import num_frames
+        if self.finished:
+            raise ValueError("the feature stream is finished")
+        self.finished = True
+        n = num_frames(self.total, self.cfg) - self.done
+        need = (n - 1) * self.cfg.hop_len + self.cfg.win_len if n > 0 else 0
+        if need > len(self.pending):
+            self.pending = np.concatenate([self.pending, np.zeros(need - len(self.pending))])
+        return self._emit(n)
+
+    def _emit(self, n):
+        if n <= 0:
+            return np.zeros((0, self.cfg.num_filters), dtype=np.float32)
+        win, hop = self.cfg.win_len, self.cfg.hop_len
+        idx = np.arange(n)[:, None] * hop + np.arange(win)[None, :]
+        out = frames_to_logmel(self.pending[idx], self.cfg)
+        if self.cmn is not None:
+            out = self.cmn.apply(out)
+        self.pending = self.pending[n * hop:]
+        self.done += n
+        return out

@@ -91,8 +91,9 @@ class StreamConfig:
 def check_sample_rate(value, model_rate, limits):
     """The client's sample rate as an int (Hz), or a ServeError. A rate is
     refused when resampling it to ``model_rate`` would need more than
-    ``limits.max_resampler_phases`` filter phases (asr.audio.Resampler
-    keeps one row of taps per phase: dst / gcd(src, dst) rows)."""
+    ``limits.max_resampler_phases`` filter phases (the C frontend's
+    resampler, like asr.audio.Resampler, keeps one row of taps per phase:
+    dst / gcd(src, dst) rows, and computes them per output beyond 2^18 taps)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or value != int(value):
         raise ServeError("sample_rate must be an integer number of Hz, got %r" % (value,), CLOSE_INVALID)

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import decoder as dec
 from ._native import check, ffi, lib, new_status
-from .audio import Resampler, to_float32
+from .audio import to_float32
 from .errors import AsrError, AudioError
 from .features import FeatureStream
 from .model import Model
@@ -223,8 +223,8 @@ class Stream:
 
     def __init__(self, rec, sample_rate):
         self.rec = rec
-        self.resampler = None if sample_rate == rec.sample_rate else Resampler(sample_rate, rec.sample_rate)
-        self.features = FeatureStream(rec.model.features)
+        # resampling to the model's rate and the features, in C (asr_frontend.h)
+        self.features = FeatureStream(rec.model.features, sample_rate)
         self._core = rec._core          # the C recognizer of the utterance in progress
         self._next = None               # one set for the next utterance (add_words)
         self._ptr = self._core.new_stream(keep_logprobs=rec.scorer is not None)
@@ -256,17 +256,17 @@ class Stream:
         Returns a :class:`Partial`."""
         if self._finished:
             raise AsrError("the stream is finished")
-        x = to_float32(chunk)
+        x = np.asarray(chunk)
+        # int16 PCM goes to C as it is (scaled there exactly as to_float32 does)
+        x = x if x.dtype == np.int16 and x.ndim == 1 else to_float32(x)
         if x.ndim == 2:
             x = x.mean(axis=1, dtype=np.float32)
         if x.ndim != 1:
             raise AudioError("expected 1-D samples or samples x channels, got shape %s" % (x.shape,))
-        if not np.all(np.isfinite(x)):
+        if x.dtype != np.int16 and not np.all(np.isfinite(x)):
             raise AudioError("the audio contains NaN or infinite samples")
         self.samples_in += len(x)
         t0 = time.perf_counter()
-        if self.resampler is not None:
-            x = self.resampler.process(x)
         feats = self.features.accept(x)
         self._features_s += time.perf_counter() - t0
         self._follow_recognizer()
@@ -285,10 +285,7 @@ class Stream:
             raise AsrError("the stream is finished")
         self._finished = True
         t0 = time.perf_counter()
-        x = self.resampler.process(np.zeros(0, np.float32), final=True) if self.resampler else None
-        feats = self.features.accept(x) if x is not None and len(x) else None
-        tail = self.features.finish()
-        feats = tail if feats is None else np.concatenate([feats, tail])
+        feats = self.features.finish()
         self._features_s += time.perf_counter() - t0
         self._follow_recognizer()
         feats = np.ascontiguousarray(feats, dtype=np.float32)

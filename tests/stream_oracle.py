@@ -8,7 +8,7 @@ from typing import List
 
 import numpy as np
 
-from asr.audio import Resampler, to_float32
+from asr.audio import to_float32
 from asr.errors import AsrError, AudioError
 from asr.features import FeatureStream
 from asr.stream import Partial, Result, Word
@@ -19,8 +19,7 @@ class OracleStream:
 
     def __init__(self, rec, sample_rate):
         self.rec = rec
-        self.resampler = None if sample_rate == rec.sample_rate else Resampler(sample_rate, rec.sample_rate)
-        self.features = FeatureStream(rec.model.features)
+        self.features = FeatureStream(rec.model.features, sample_rate)
         self.net = rec.network.stream()
         self.results: List[Result] = []
         self.timings = {"features": 0.0, "model": 0.0, "decoder": 0.0}
@@ -57,8 +56,6 @@ class OracleStream:
             raise AudioError("the audio contains NaN or infinite samples")
         self.samples_in += len(x)
         t0 = time.perf_counter()
-        if self.resampler is not None:
-            x = self.resampler.process(x)
         feats = self.features.accept(x)
         t1 = time.perf_counter()
         lp = self.net.forward(feats)
@@ -75,10 +72,7 @@ class OracleStream:
             raise AsrError("the stream is finished")
         self._finished = True
         t0 = time.perf_counter()
-        x = self.resampler.process(np.zeros(0, np.float32), final=True) if self.resampler else None
-        feats = self.features.accept(x) if x is not None and len(x) else None
-        tail = self.features.finish()
-        feats = tail if feats is None else np.concatenate([feats, tail])
+        feats = self.features.finish()
         t1 = time.perf_counter()
         lp = self.net.forward(feats, finish=True)
         t2 = time.perf_counter()

@@ -2,7 +2,8 @@ import numpy as np
 import python_speech_features as psf
 import pytest
 
-from asr.features import ChannelNorm, FeatureConfig, FeatureStream, logmel, num_frames
+from asr.features import FeatureConfig, FeatureStream, logmel, num_frames
+from asr.reference import ChannelNorm
 
 
 def signal(n, seed=0):

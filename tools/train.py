@@ -37,7 +37,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from asr.audio import read_audio  # noqa: E402
-from asr.features import ChannelNorm, FeatureConfig, logmel  # noqa: E402
+from asr.features import FeatureConfig, logmel  # noqa: E402
+from asr.reference import ChannelNorm  # noqa: E402
 
 PHONES = ("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T "
           "TH UH UW V W Y Z ZH").split()
@@ -711,7 +712,7 @@ def main(argv=None):
                     % ARCH[0][0])
     ap.add_argument("--cmn-frames", type=int,
                     help="channel normalization of a new run: time constant of the running "
-                         "feature mean, in 10 ms frames (asr.features.ChannelNorm; default off)")
+                         "feature mean, in 10 ms frames (asr.reference.ChannelNorm; default off)")
     ap.add_argument("--bn-train", action="store_true",
                     help="with --init: let batch normalization use and track batch statistics "
                          "again instead of keeping the warm start's (frozen by default)")

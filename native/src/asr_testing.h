@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "asr.h"
+#include "asr_frontend.h"
 
 /* Stand-alone matrix products: the weights are packed for one call. The
  * network calls the same kernels on weights packed once at load.
@@ -76,5 +77,18 @@ int asr_requant_s64(const int64_t *acc, size_t n, const int64_t *bias,
  * out = logit - max - log(sum(exp(logit - max))), in Q10, saturated to
  * [-32767, 0]. exp and log use 2^x / log2 tables; no floating point. */
 int asr_logsoftmax_q10(const int32_t *logits, size_t n, int16_t *out, asr_status *st);
+
+/* ---- the feature frontend (include/asr_frontend.h) ---- */
+
+/* The frontend's mel filterbank as a dense num_filters x (nfft/2 + 1)
+ * matrix (cap values of room), to compare with python_speech_features'. */
+int asr_frontend_filterbank(const asr_frontend *fe, double *out, size_t cap, asr_status *st);
+
+/* The frontend's resampler on a whole signal: n float samples at src_rate
+ * -> *n_out samples at dst_rate, flushed at the end (asr/audio.py's
+ * Resampler.process(x, final=True)). ASR_E_SHAPE with *n_out set to the
+ * count when out_cap is too small. */
+int asr_resample_f32(uint32_t src_rate, uint32_t dst_rate, const float *x, size_t n, float *out,
+                     size_t out_cap, size_t *n_out, asr_status *st);
 
 #endif /* ASR_TESTING_H */

@@ -1,0 +1,122 @@
+/*
+ * asr_frontend.h - the feature frontend of the C API: audio samples in,
+ * log-mel frames out, incrementally.
+ *
+ * Same conventions as asr.h: every function returns an asr_code and fills
+ * the caller's asr_status on failure; every size and pointer is checked.
+ *
+ * The computation is the one asr/reference.py specifies (python_speech_features'
+ * framing, power spectrum and mel filterbank, with stateful pre-emphasis and
+ * the causal channel normalization), preceded by the resampler of
+ * asr/audio.py (Resampler) when the input rate is not the model's:
+ *
+ *   samples -> resample to sample_rate -> pre-emphasis -> frames of win_len
+ *   every hop_len -> window -> |FFT(nfft)|^2 / nfft -> mel filterbank ->
+ *   log(max(energy, log_floor)) -> channel normalization (cmn_frames > 0)
+ *
+ * Streaming: a stream fed in any chunking (empty chunks and one-sample
+ * chunks included) writes bit-identical frames, because every sample and
+ * every frame is computed by the same arithmetic in the same order whatever
+ * the chunk boundaries. Memory is bounded: a stream holds one window of
+ * samples and the resampler's filter span, never the chunks it was given.
+ *
+ * Modes: ASR_FE_FLOAT computes in double and writes float frames. The
+ * integer mode (int16 in, fixed-point FFT and filterbank, table log,
+ * frames quantized for the network's first layer) is reserved: its number
+ * is refused with ASR_E_UNSUPPORTED until it is written.
+ *
+ * Plain declarations only: asr/_build.py reads this file as a cffi cdef.
+ */
+#ifndef ASR_FRONTEND_H
+#define ASR_FRONTEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asr.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ASR_FE_INT is reserved: refused with ASR_E_UNSUPPORTED for now. */
+#define ASR_FE_FLOAT 0
+#define ASR_FE_INT 1
+
+#define ASR_FE_WINDOW_HAMMING 0
+#define ASR_FE_WINDOW_RECT 1
+
+/* Limits that reject absurd descriptions before anything is allocated:
+ * rates in Hz (input and model), nfft a power of two in 4..ASR_FE_MAX_NFFT. */
+#define ASR_FE_MAX_RATE 768000
+#define ASR_FE_MAX_NFFT 8192
+#define ASR_FE_MAX_FILTERS 1024
+#define ASR_FE_MAX_CMN_FRAMES 100000000
+/* Samples per accept call; larger inputs are split by the caller. Keeps
+ * every count of a call far from overflow in 64-bit arithmetic. */
+#define ASR_FE_MAX_CHUNK 1073741824
+
+/* What the frontend computes; mirrors asr.features.FeatureConfig. The
+ * caller's arrays may be freed after asr_frontend_create. */
+typedef struct asr_frontend_desc {
+    int mode;                 /* ASR_FE_FLOAT                                   */
+    uint32_t sample_rate;     /* Hz: the rate the features are computed at      */
+    uint32_t win_len;         /* samples per frame, 1..nfft                     */
+    uint32_t hop_len;         /* samples between frame starts, 1..win_len       */
+    uint32_t nfft;            /* FFT size: a power of two, 4..ASR_FE_MAX_NFFT   */
+    uint32_t num_filters;     /* mel filters = values per frame                 */
+    double low_hz;            /* lowest filter edge, Hz, >= 0                   */
+    double high_hz;           /* highest edge, Hz, <= sample_rate/2; 0: the top */
+    double preemph;           /* y[n] = x[n] - preemph x[n-1], |preemph| <= 1   */
+    double log_floor;         /* energies are clamped to this (> 0) before log  */
+    int window;               /* ASR_FE_WINDOW_HAMMING or ASR_FE_WINDOW_RECT    */
+    uint32_t cmn_frames;      /* running-mean time constant, frames; 0: off     */
+    uint32_t cmn_prior_frames;/* weight of cmn_prior at the start, frames       */
+    const double *cmn_prior;  /* num_filters log energies; needed if cmn_frames */
+} asr_frontend_desc;
+
+typedef struct asr_frontend asr_frontend; /* immutable after creation; shareable  */
+typedef struct asr_fstream asr_fstream;   /* one audio stream; one thread at once */
+
+/* Validates the description and computes the window, the filterbank and
+ * the FFT tables. */
+int asr_frontend_create(const asr_frontend_desc *desc, asr_frontend **out, asr_status *st);
+void asr_frontend_free(asr_frontend *fe);
+/* Values per frame and the rate the features are computed at. */
+int asr_frontend_info(const asr_frontend *fe, uint32_t *num_filters, uint32_t *sample_rate,
+                      asr_status *st);
+
+/* A stream of mono audio at in_rate Hz (1..ASR_FE_MAX_RATE); it resamples
+ * to the frontend's rate when in_rate differs. The stream keeps a pointer
+ * to fe, which must outlive it. */
+int asr_fstream_create(const asr_frontend *fe, uint32_t in_rate, asr_fstream **out,
+                       asr_status *st);
+void asr_fstream_free(asr_fstream *s);
+/* How many frames the next call would write: asr_fstream_accept_* with
+ * n_samples more samples (finish = 0), or those then asr_fstream_finish
+ * (finish != 0; n_samples = 0 asks about finish alone). */
+int asr_fstream_pending(const asr_fstream *s, size_t n_samples, int finish, size_t *n_frames,
+                        asr_status *st);
+/* Feed n samples (may be 0) and write the frames now complete into out
+ * (room for out_cap frames of num_filters floats). Float samples are in
+ * [-1, 1] (not clamped) and must be finite; int16 samples are scaled by
+ * 1/32768. A call that fails (non-finite sample, out_cap too small, ...)
+ * changes nothing, so the stream can go on. */
+int asr_fstream_accept_f32(asr_fstream *s, const float *x, size_t n, float *out, size_t out_cap,
+                           size_t *n_frames, asr_status *st);
+int asr_fstream_accept_s16(asr_fstream *s, const int16_t *x, size_t n, float *out, size_t out_cap,
+                           size_t *n_frames, asr_status *st);
+/* Ends the input: flushes the resampler (zeros after the last sample) and
+ * writes the remaining frames, the last zero-padded, so the total is
+ * python_speech_features' count (1 for up to win_len samples, then one
+ * more per hop_len started). After it the stream refuses every call. */
+int asr_fstream_finish(asr_fstream *s, float *out, size_t out_cap, size_t *n_frames,
+                       asr_status *st);
+/* Samples at the frontend's rate produced so far (after resampling). */
+int asr_fstream_samples(const asr_fstream *s, uint64_t *n_resampled, asr_status *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASR_FRONTEND_H */
