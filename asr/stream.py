@@ -30,7 +30,7 @@ from . import decoder as dec
 from ._native import check, ffi, lib, new_status
 from .audio import to_float32
 from .errors import AsrError, AudioError
-from .features import FeatureStream
+from .features import Frontend
 from .model import Model
 from .network import Network
 from .resources import PRECISIONS, default_model_path, find_model_file, model_dirs  # noqa: F401
@@ -145,7 +145,7 @@ class Recognizer:
     @decoder.setter
     def decoder(self, decoder):
         # Streams hold the old C recognizer until their next utterance.
-        self._core = _Core(self.network, decoder, self.endpoint)
+        self._core = _Core(Frontend.get(self.model.features), self.network, decoder, self.endpoint)
         self._decoder = decoder
 
     @property
@@ -181,8 +181,8 @@ class _Core:
     """The C recognizer (asr_recognizer.h) over a network and a decoder,
     keeping both alive as long as it lives."""
 
-    def __init__(self, network, decoder, endpoint):
-        self.network, self.decoder = network, decoder
+    def __init__(self, frontend, network, decoder, endpoint):
+        self.frontend, self.network, self.decoder = frontend, network, decoder
         names = decoder.labels if decoder.greedy else decoder.lexicon.words
         keep = [ffi.new("char[]", n.encode("utf-8")) for n in names]
         arr = ffi.new("const char *[]", keep) if keep else ffi.NULL
@@ -191,14 +191,14 @@ class _Core:
             "blank_threshold": endpoint.blank_threshold, "max_utterance_s": endpoint.max_utterance_s})
         out = ffi.new("asr_recognizer **")
         st = new_status()
-        check(lib.asr_recognizer_create(network._net, decoder._ptr, arr, len(keep), decoder.blank,
+        check(lib.asr_recognizer_create(frontend._fe, network._net, decoder._ptr, arr, len(keep), decoder.blank,
                                         decoder.frame_shift_s, ep, decoder.nbest, out, st), st)
         self.ptr = ffi.gc(out[0], lib.asr_recognizer_free)
 
-    def new_stream(self, keep_logprobs=False):
+    def new_stream(self, sample_rate, keep_logprobs=False):
         out = ffi.new("asr_rstream **")
         st = new_status()
-        check(lib.asr_rstream_create(self.ptr, int(keep_logprobs), out, st), st)
+        check(lib.asr_rstream_create(self.ptr, sample_rate, int(keep_logprobs), out, st), st)
         # The stream borrows this recognizer: keep it alive with the stream.
         return ffi.gc(out[0], lambda p, _keep=self: lib.asr_rstream_free(p))
 
@@ -218,18 +218,18 @@ def merge_results(results, audio_s=0.0):
 class Stream:
     """One audio source being recognized. Not thread-safe; use one per thread.
 
-    Resampling and features run here; the network, the endpointing and the
-    search run in one C stream (native/src/recognizer.c)."""
+    Everything after the checks of the input runs in one C stream
+    (native/src/recognizer.c): resampling and features, the network, the
+    endpointing and the search."""
 
     def __init__(self, rec, sample_rate):
         self.rec = rec
-        # resampling to the model's rate and the features, in C (asr_frontend.h)
-        self.features = FeatureStream(rec.model.features, sample_rate)
+        if not 0 < int(sample_rate) <= lib.ASR_FE_MAX_RATE:
+            raise AudioError("sample rate %r Hz is outside 1..%d" % (sample_rate, lib.ASR_FE_MAX_RATE))
         self._core = rec._core          # the C recognizer of the utterance in progress
         self._next = None               # one set for the next utterance (add_words)
-        self._ptr = self._core.new_stream(keep_logprobs=rec.scorer is not None)
+        self._ptr = self._core.new_stream(int(sample_rate), keep_logprobs=rec.scorer is not None)
         self.results: List[Result] = []
-        self._features_s = 0.0
         self.samples_in = 0
         self.sample_rate = sample_rate
         self._finished = False
@@ -240,7 +240,7 @@ class Stream:
         t = ffi.new("double[3]")
         st = new_status()
         check(lib.asr_rstream_timings(self._ptr, t, st), st)
-        return {"features": self._features_s, "model": t[1], "decoder": t[2]}
+        return {"features": t[0], "model": t[1], "decoder": t[2]}
 
     def _follow_recognizer(self):
         """If the recognizer's decoder was replaced (add_words), switch to
@@ -265,17 +265,19 @@ class Stream:
             raise AudioError("expected 1-D samples or samples x channels, got shape %s" % (x.shape,))
         if x.dtype != np.int16 and not np.all(np.isfinite(x)):
             raise AudioError("the audio contains NaN or infinite samples")
-        self.samples_in += len(x)
-        t0 = time.perf_counter()
-        feats = self.features.accept(x)
-        self._features_s += time.perf_counter() - t0
+        x = np.ascontiguousarray(x)
         self._follow_recognizer()
-        feats = np.ascontiguousarray(feats, dtype=np.float32)
         n = ffi.new("size_t *")
         st = new_status()
-        check(lib.asr_rstream_accept_features(self._ptr, ffi.cast("float *", ffi.from_buffer(feats)),
-                                              len(feats), n, st), st)
-        finals = self._collect(n[0], last=False)
+        if x.dtype == np.int16:
+            rc = lib.asr_rstream_accept_s16(self._ptr, ffi.cast("int16_t *", ffi.from_buffer(x)),
+                                            len(x), n, st)
+        else:
+            rc = lib.asr_rstream_accept_f32(self._ptr, ffi.cast("float *", ffi.from_buffer(x)),
+                                            len(x), n, st)
+        finals = self._collect(n[0], last=False)     # those before an error stay delivered
+        check(rc, st)
+        self.samples_in += len(x)
         return Partial(text=self._partial(), endpoint=bool(finals), finals=finals)
 
     def finish(self):
@@ -284,18 +286,12 @@ class Stream:
         if self._finished:
             raise AsrError("the stream is finished")
         self._finished = True
-        t0 = time.perf_counter()
-        feats = self.features.finish()
-        self._features_s += time.perf_counter() - t0
         self._follow_recognizer()
-        feats = np.ascontiguousarray(feats, dtype=np.float32)
         n = ffi.new("size_t *")
         st = new_status()
-        check(lib.asr_rstream_accept_features(self._ptr, ffi.cast("float *", ffi.from_buffer(feats)),
-                                              len(feats), n, st), st)
-        finals = self._collect(n[0], last=False)
-        check(lib.asr_rstream_finish(self._ptr, n, st), st)
-        finals += self._collect(n[0], last=True)
+        rc = lib.asr_rstream_finish(self._ptr, n, st)
+        finals = self._collect(n[0], last=True)
+        check(rc, st)
         return finals[-1]
 
     def _partial(self):
@@ -314,12 +310,13 @@ class Stream:
         for i in range(n):
             check(lib.asr_rstream_final(self._ptr, i, r, st), st)
             res = _result(r[0])
+            is_last = last and i == n - 1
             if self.rec.scorer is not None and res.text:
                 lp = np.frombuffer(ffi.buffer(r.logprobs, 4 * r.n_frames * self.rec.network.n_labels),
                                    dtype=np.float32).reshape(r.n_frames, -1) if r.n_frames else \
                     np.zeros((0, self.rec.network.n_labels), np.float32)
                 self._judge(res, lp)
-            if res.text or not last or not self.results:
+            if res.text or not is_last or not self.results:
                 self.results.append(res)
             out.append(res)
         if n and self._next is not None:

@@ -109,15 +109,15 @@ def test_bad_arguments_are_refused():
                        ((net, dec, arr, 1, 9999, 0.03, ep, 5, out), "blank"),
                        ((net, dec, arr, 1, 0, 0.03, ep, 10 ** 6, out), "nbest"),
                        ((net, dec, ffi.NULL, 3, 0, 0.03, ep, 5, out), "null")]:
-        code, msg = status_of(lambda st: lib.asr_recognizer_create(*args, st))
+        code, msg = status_of(lambda st: lib.asr_recognizer_create(ffi.NULL, *args, st))
         assert code == lib.ASR_E_ARG and what in msg
     for field, value in [("silence_s", 0.0), ("blank_threshold", 1.5), ("max_utterance_s", -1.0),
                          ("silence_s", float("nan"))]:
         bad = ffi.new("asr_endpoint_opts *", {"enabled": 1, "silence_s": 0.8, "blank_threshold": 0.95,
                                                "max_utterance_s": 30})
         setattr(bad, field, value)
-        code, msg = status_of(lambda st: lib.asr_recognizer_create(net, dec, arr, 1, 0, 0.03, bad, 5,
-                                                                   out, st))
+        code, msg = status_of(lambda st: lib.asr_recognizer_create(ffi.NULL, net, dec, arr, 1, 0, 0.03,
+                                                                   bad, 5, out, st))
         assert code == lib.ASR_E_ARG and "endpoint" in msg
 
 
@@ -128,10 +128,16 @@ def test_a_stream_refuses_misuse():
     r = ffi.new("asr_result *")
     code, msg = status_of(lambda st: lib.asr_rstream_final(s._ptr, 0, r, st))
     assert code == lib.ASR_E_ARG and "result 0 of 0" in msg
-    bad = np.full((3, rec.model.features.num_filters), np.nan, np.float32)
+    bad = np.full(300, np.nan, np.float32)
+    code, msg = status_of(lambda st: lib.asr_rstream_accept_f32(
+        s._ptr, ffi.cast("float *", ffi.from_buffer(bad)), 300, n, st))
+    assert code == lib.ASR_E_ARG and "finite" in msg
+    code, msg = status_of(lambda st: lib.asr_rstream_accept_s16(s._ptr, ffi.NULL, 5, n, st))
+    assert code == lib.ASR_E_ARG and "null samples" in msg
+    feats = np.zeros((3, rec.model.features.num_filters), np.float32)
     code, msg = status_of(lambda st: lib.asr_rstream_accept_features(
-        s._ptr, ffi.cast("float *", ffi.from_buffer(bad)), 3, n, st))
-    assert code == lib.ASR_E_ARG and "non-finite" in msg
+        s._ptr, ffi.cast("float *", ffi.from_buffer(feats)), 3, n, st))
+    assert code == lib.ASR_E_ARG and "its own features" in msg
     s.finish()
     code, msg = status_of(lambda st: lib.asr_rstream_finish(s._ptr, n, st))
     assert code == lib.ASR_E_ARG and "finished" in msg
@@ -146,11 +152,11 @@ def test_words_the_decoder_cannot_name_are_an_error_not_a_crash():
     ep = ffi.new("asr_endpoint_opts *", {"enabled": 0})
     out = ffi.new("asr_recognizer **")
     st = new_status()
-    assert lib.asr_recognizer_create(rec.network._net, rec.decoder._ptr, ffi.NULL, 0, rec.blank,
+    assert lib.asr_recognizer_create(ffi.NULL, rec.network._net, rec.decoder._ptr, ffi.NULL, 0, rec.blank,
                                      rec.frame_shift_s, ep, 1, out, st) == 0
     core = ffi.gc(out[0], lib.asr_recognizer_free)
     s = ffi.new("asr_rstream **")
-    assert lib.asr_rstream_create(core, 0, s, st) == 0
+    assert lib.asr_rstream_create(core, 0, 0, s, st) == 0
     s = ffi.gc(s[0], lib.asr_rstream_free)
     feats = asr.features.logmel(read_audio(SAMPLES[0]), rec.model.features)
     n = ffi.new("size_t *")
@@ -175,3 +181,15 @@ def test_long_chunks_cut_long_utterances_as_short_chunks_do(audio):
     same(whole.results, small.results)
     assert all(r.end - r.start <= 1.5 + 1e-9 for r in whole.results)
     assert min(r.end - r.start for r in whole.results[:-1]) > 1.0
+
+
+def test_a_frontend_of_another_size_is_refused():
+    import dataclasses
+    from asr.features import Frontend
+    rec = asr.Recognizer(lm=False)
+    other = Frontend.get(dataclasses.replace(rec.model.features, num_filters=23, cmn_frames=0))
+    ep = ffi.new("asr_endpoint_opts *", {"enabled": 0})
+    out = ffi.new("asr_recognizer **")
+    code, msg = status_of(lambda st: lib.asr_recognizer_create(
+        other._fe, rec.network._net, rec.decoder._ptr, ffi.NULL, 0, rec.blank, 0.03, ep, 1, out, st))
+    assert code == lib.ASR_E_SHAPE and "23 values" in msg

@@ -147,6 +147,8 @@ void asr_net_free(asr_net *net);
 /* Output label count, total frame subsampling, and the kernel in use. */
 int asr_net_info(const asr_net *net, uint32_t *n_out, uint32_t *subsampling, int *kernel,
                  asr_status *st);
+/* Values per input feature frame. */
+int asr_net_input_dim(const asr_net *net, uint32_t *feat_dim, asr_status *st);
 
 /* A stream reads its network's weights on every forward, so the network
  * must outlive the stream's use; freeing may happen in either order (the

@@ -1,12 +1,23 @@
 /*
- * asr_recognizer.h - the recognizer in C: acoustic model + search +
- * endpointing, from feature frames to utterances of words.
+ * asr_recognizer.h - the recognizer in C: features + acoustic model +
+ * search + endpointing, from audio samples to utterances of words.
  *
- * An asr_recognizer ties together a network (asr.h), a decoder
- * (asr_decoder.h) and the names of the decoder's words, plus the endpoint
- * rule; it is immutable after creation and may be shared by threads. Each
- * asr_rstream is one audio source: it runs the network incrementally, cuts
- * utterances at endpoints and decodes each with a fresh search.
+ * An asr_recognizer ties together a feature frontend (asr_frontend.h), a
+ * network (asr.h), a decoder (asr_decoder.h) and the names of the decoder's
+ * words, plus the endpoint rule; it is immutable after creation and may be
+ * shared by threads. Each asr_rstream is one audio source: it computes the
+ * features and runs the network incrementally, cuts utterances at
+ * endpoints and decodes each with a fresh search.
+ *
+ * Typical use (files loaded with asr_files.h; errors ignored for brevity):
+ *
+ *     asr_recognizer_create(fe, net, dec, words, n_words, blank, shift,
+ *                           &endpoint, 5, &rec, &st);
+ *     asr_rstream_create(rec, 16000, 0, &s, &st);
+ *     while (more audio)
+ *         asr_rstream_accept_s16(s, pcm, n, &n_finals, &st);  // + partials
+ *     asr_rstream_finish(s, &n_finals, &st);
+ *     asr_rstream_final(s, n_finals - 1, &result, &st);
  *
  * Endpointing, per output frame of the network: a frame is "silent" when
  * the CTC blank's log-probability is at least log(blank_threshold). An
@@ -34,6 +45,7 @@
 
 #include "asr.h"
 #include "asr_decoder.h"
+#include "asr_frontend.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,22 +62,25 @@ typedef struct asr_endpoint_opts {
 typedef struct asr_recognizer asr_recognizer;
 typedef struct asr_rstream asr_rstream;
 
-/* The network and the decoder are borrowed: they must outlive the
- * recognizer and its streams. names[i] is the text of the decoder's word i
+/* The frontend, the network and the decoder are borrowed: they must
+ * outlive the recognizer and its streams. fe may be NULL: the streams then
+ * take feature frames only (asr_rstream_accept_features); otherwise its
+ * values per frame must be the network's input size. names[i] is the text of the decoder's word i
  * (lexicon words; for a greedy decoder, the model's labels), n_names of
  * them; the strings are copied. blank: the model's blank label. frame_shift_s:
  * seconds per network output frame. nbest: alternatives kept per result
  * (0 allowed). */
-int asr_recognizer_create(const asr_net *net, const asr_decoder *dec, const char *const *names,
+int asr_recognizer_create(const asr_frontend *fe, const asr_net *net, const asr_decoder *dec, const char *const *names,
                           size_t n_names, int32_t blank, double frame_shift_s,
                           const asr_endpoint_opts *endpoint, size_t nbest,
                           asr_recognizer **out, asr_status *st);
 void asr_recognizer_free(asr_recognizer *rec);
 
-/* A stream of rec (which must outlive it). keep_logprobs nonzero keeps each
+/* A stream of rec (which must outlive it), of mono audio at in_rate Hz
+ * (resampled to the model's rate; ignored without a frontend). keep_logprobs nonzero keeps each
  * utterance's network output frames with its result (asr_result.logprobs),
  * for callers that score the utterance again (phrase rejection). */
-int asr_rstream_create(const asr_recognizer *rec, int keep_logprobs, asr_rstream **out,
+int asr_rstream_create(const asr_recognizer *rec, uint32_t in_rate, int keep_logprobs, asr_rstream **out,
                        asr_status *st);
 void asr_rstream_free(asr_rstream *s);
 
@@ -74,12 +89,20 @@ void asr_rstream_free(asr_rstream *s);
  * the stream's use of it. */
 int asr_rstream_set_recognizer(asr_rstream *s, const asr_recognizer *rec, asr_status *st);
 
-/* Feeds n_frames raw log-mel feature frames (n_frames x feat_dim floats; 0
+/* Feeds n samples (0 allowed): int16 PCM, or floats in [-1, 1] (finite).
+ * *n_finals gets the number of utterances this call ended; read them with
+ * asr_rstream_final(s, 0 .. *n_finals - 1). Any split of the audio into
+ * calls gives the same results. */
+int asr_rstream_accept_s16(asr_rstream *s, const int16_t *pcm, size_t n, size_t *n_finals,
+                           asr_status *st);
+int asr_rstream_accept_f32(asr_rstream *s, const float *x, size_t n, size_t *n_finals,
+                           asr_status *st);
+/* Without a frontend: feeds n_frames raw log-mel feature frames (n_frames x feat_dim floats; 0
  * allowed). *n_finals gets the number of utterances this call ended; read
  * them with asr_rstream_final(s, 0 .. *n_finals - 1). */
 int asr_rstream_accept_features(asr_rstream *s, const float *feats, size_t n_frames,
                                 size_t *n_finals, asr_status *st);
-/* Ends the input: the network's tail is computed, and the last utterance
+/* Ends the input: the frontend's and the network's tails are computed, and the last utterance
  * is always closed (*n_finals >= 1; its text may be empty). After this the
  * stream accepts nothing more. */
 int asr_rstream_finish(asr_rstream *s, size_t *n_finals, asr_status *st);
@@ -110,9 +133,11 @@ int asr_rstream_final(const asr_rstream *s, size_t i, asr_result *out, asr_statu
  * present not included); valid until the next call on the stream. */
 int asr_rstream_partial(asr_rstream *s, const char **text, asr_status *st);
 
-/* Seconds spent so far in each stage: [0] features (0 here: frames are
- * given), [1] network, [2] search and endpointing. */
+/* Seconds spent so far in each stage: [0] features, [1] network, [2]
+ * search and endpointing. */
 int asr_rstream_timings(const asr_rstream *s, double *seconds3, asr_status *st);
+/* Samples accepted so far (at the input rate). */
+int asr_rstream_samples(const asr_rstream *s, uint64_t *n_samples, asr_status *st);
 /* Network output frames consumed so far. */
 int asr_rstream_frames(const asr_rstream *s, size_t *n_frames, asr_status *st);
 

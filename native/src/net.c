@@ -398,6 +398,14 @@ int asr_net_info(const asr_net *net, uint32_t *n_out, uint32_t *subsampling, int
     return ASR_OK;
 }
 
+int asr_net_input_dim(const asr_net *net, uint32_t *feat_dim, asr_status *st)
+{
+    if (!net || !feat_dim)
+        return asr_fail(st, ASR_E_ARG, "asr_net_input_dim: null pointer");
+    *feat_dim = net->feat_dim;
+    return ASR_OK;
+}
+
 /* ------------------------------------------------------------------ stream */
 
 void asr_stream_free(asr_stream *s)

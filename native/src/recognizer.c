@@ -1,8 +1,11 @@
 /*
- * recognizer.c - network + search + endpointing (asr_recognizer.h).
+ * recognizer.c - features + network + search + endpointing
+ * (asr_recognizer.h).
  *
- * A stream owns a network stream and the search of the utterance in
- * progress. Each fed chunk goes through the network; its output frames are
+ * A stream owns a frontend stream, a network stream and the search of the
+ * utterance in progress. Audio goes through the frontend in pieces of at
+ * most PIECE samples (so a huge chunk never needs a huge feature buffer),
+ * each piece's frames through the network; the network's output frames are
  * scanned one by one for endpoints, and the frames of each utterance are
  * handed to that utterance's search. Results of the call are kept in the
  * stream (strings in one arena per result) until the next call.
@@ -15,7 +18,12 @@
 #include "asr_recognizer.h"
 #include "common.h"
 
+/* Samples per frontend call: bounds the feature buffer (PIECE / hop frames). */
+#define PIECE 16384
+
 struct asr_recognizer {
+    const asr_frontend *fe;
+    uint32_t feat_dim;
     const asr_net *net;
     const asr_decoder *dec;
     char **names;
@@ -46,8 +54,12 @@ typedef struct final_result {
 struct asr_rstream {
     const asr_recognizer *rec;
     const asr_recognizer *next_rec;     /* takes over at the next utterance */
+    asr_fstream *fe;        /* NULL without a frontend */
     asr_stream *net;
     asr_search *search;
+    float *feats;           /* frontend output of the current piece */
+    size_t feats_cap;       /* floats */
+    uint64_t samples;
     int keep_logprobs;
     int finished;
     size_t frame;           /* output frames consumed, whole stream */
@@ -87,13 +99,13 @@ static int check_endpoint(const asr_endpoint_opts *ep, double frame_shift_s, asr
     return ASR_OK;
 }
 
-int asr_recognizer_create(const asr_net *net, const asr_decoder *dec, const char *const *names,
+int asr_recognizer_create(const asr_frontend *fe, const asr_net *net, const asr_decoder *dec, const char *const *names,
                           size_t n_names, int32_t blank, double frame_shift_s,
                           const asr_endpoint_opts *endpoint, size_t nbest,
                           asr_recognizer **out, asr_status *st)
 {
     asr_recognizer *r;
-    uint32_t n_labels, sub;
+    uint32_t n_labels, sub, feat_dim = 0;
     int kernel, rc;
     size_t i;
 
@@ -110,6 +122,15 @@ int asr_recognizer_create(const asr_net *net, const asr_decoder *dec, const char
         return rc;
     if ((rc = asr_net_info(net, &n_labels, &sub, &kernel, st)) != ASR_OK)
         return rc;
+    if (fe) {
+        uint32_t rate, net_dim;
+        if ((rc = asr_frontend_info(fe, &feat_dim, &rate, st)) != ASR_OK
+            || (rc = asr_net_input_dim(net, &net_dim, st)) != ASR_OK)
+            return rc;
+        if (feat_dim != net_dim)
+            return asr_fail(st, ASR_E_SHAPE, "asr_recognizer_create: the frontend gives %u values "
+                            "per frame, the network takes %u", feat_dim, net_dim);
+    }
     if (blank < 0 || (uint32_t)blank >= n_labels)
         return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: blank %d is not a label of the "
                         "network's %u", (int)blank, n_labels);
@@ -131,6 +152,8 @@ int asr_recognizer_create(const asr_net *net, const asr_decoder *dec, const char
         }
         memcpy(r->names[i], names[i], len + 1);
     }
+    r->fe = fe;
+    r->feat_dim = feat_dim;
     r->net = net;
     r->dec = dec;
     r->n_labels = n_labels;
@@ -388,8 +411,8 @@ static int decode_frames(asr_rstream *s, size_t n, asr_status *st)
 
 /* ----------------------------------------------------------------- stream */
 
-int asr_rstream_create(const asr_recognizer *rec, int keep_logprobs, asr_rstream **out,
-                       asr_status *st)
+int asr_rstream_create(const asr_recognizer *rec, uint32_t in_rate, int keep_logprobs,
+                       asr_rstream **out, asr_status *st)
 {
     asr_rstream *s;
     int rc;
@@ -400,7 +423,8 @@ int asr_rstream_create(const asr_recognizer *rec, int keep_logprobs, asr_rstream
         return asr_fail(st, ASR_E_NOMEM, "asr_rstream_create: out of memory");
     s->rec = rec;
     s->keep_logprobs = keep_logprobs != 0;
-    if ((rc = asr_stream_create(rec->net, &s->net, st)) != ASR_OK
+    if ((rec->fe && (rc = asr_fstream_create(rec->fe, in_rate, &s->fe, st)) != ASR_OK)
+        || (rc = asr_stream_create(rec->net, &s->net, st)) != ASR_OK
         || (rc = start_utterance(s, st)) != ASR_OK) {
         asr_rstream_free(s);
         return rc;
@@ -415,8 +439,10 @@ void asr_rstream_free(asr_rstream *s)
         return;
     finals_clear(s);
     free(s->finals);
+    asr_fstream_free(s->fe);
     asr_stream_free(s->net);
     asr_search_free(s->search);
+    free(s->feats);
     free(s->out);
     free(s->utt_lp);
     free(s->hyp);
@@ -467,14 +493,81 @@ int asr_rstream_accept_features(asr_rstream *s, const float *feats, size_t n_fra
     *n_finals = 0;
     if (s->finished)
         return asr_fail(st, ASR_E_ARG, "asr_rstream_accept_features: the stream is finished");
+    if (s->fe)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_accept_features: this recognizer computes its "
+                        "own features; give it samples");
     finals_clear(s);
     rc = run(s, feats, n_frames, 0, st);
     *n_finals = s->n_finals;
     return rc;
 }
 
+/* Makes room for the frames the frontend writes for n more samples (and
+ * its tail when finish); their count in *cap_frames. */
+static int reserve_features(asr_rstream *s, size_t n, int finish, size_t *cap_frames, asr_status *st)
+{
+    size_t need;
+    int rc;
+    if ((rc = asr_fstream_pending(s->fe, n, finish, &need, st)) != ASR_OK)
+        return rc;
+    if (need > SIZE_MAX / sizeof(float) / s->rec->feat_dim
+        || asr_grow((void **)&s->feats, &s->feats_cap, need * s->rec->feat_dim, sizeof(float)))
+        return asr_fail(st, ASR_E_NOMEM, "asr_rstream: out of memory for %zu feature frames", need);
+    *cap_frames = s->feats_cap / s->rec->feat_dim;
+    return ASR_OK;
+}
+
+/* Frontend, network and search over n samples (int16 when s16, else float),
+ * in pieces of at most PIECE samples. */
+static int accept_audio(asr_rstream *s, const void *x, size_t n, int s16, size_t *n_finals,
+                        asr_status *st)
+{
+    size_t done, cap = 0, got;
+    int rc = ASR_OK;
+    const char *fn = s16 ? "asr_rstream_accept_s16" : "asr_rstream_accept_f32";
+    if (!s || !n_finals)
+        return asr_fail(st, ASR_E_ARG, "%s: null pointer", fn);
+    *n_finals = 0;
+    if (n && !x)
+        return asr_fail(st, ASR_E_ARG, "%s: null samples for a count of %zu", fn, n);
+    if (s->finished)
+        return asr_fail(st, ASR_E_ARG, "%s: the stream is finished", fn);
+    if (!s->fe)
+        return asr_fail(st, ASR_E_ARG, "%s: this recognizer has no frontend; give it features", fn);
+    finals_clear(s);
+    for (done = 0; done < n && rc == ASR_OK; done += got) {
+        size_t piece = n - done < PIECE ? n - done : PIECE, frames;
+        double t = now_s();
+        got = piece;
+        if ((rc = reserve_features(s, piece, 0, &cap, st)) != ASR_OK)
+            break;
+        rc = s16 ? asr_fstream_accept_s16(s->fe, (const int16_t *)x + done, piece, s->feats, cap, &frames, st)
+                 : asr_fstream_accept_f32(s->fe, (const float *)x + done, piece, s->feats, cap, &frames, st);
+        s->seconds[0] += now_s() - t;
+        if (rc != ASR_OK)
+            break;
+        s->samples += piece;
+        rc = run(s, s->feats, frames, 0, st);
+    }
+    *n_finals = s->n_finals;
+    return rc;
+}
+
+int asr_rstream_accept_s16(asr_rstream *s, const int16_t *pcm, size_t n, size_t *n_finals,
+                           asr_status *st)
+{
+    return accept_audio(s, pcm, n, 1, n_finals, st);
+}
+
+int asr_rstream_accept_f32(asr_rstream *s, const float *x, size_t n, size_t *n_finals,
+                           asr_status *st)
+{
+    return accept_audio(s, x, n, 0, n_finals, st);
+}
+
 int asr_rstream_finish(asr_rstream *s, size_t *n_finals, asr_status *st)
 {
+    size_t frames = 0, cap = 0;
     double t;
     int rc;
     if (!s || !n_finals)
@@ -484,8 +577,17 @@ int asr_rstream_finish(asr_rstream *s, size_t *n_finals, asr_status *st)
         return asr_fail(st, ASR_E_ARG, "asr_rstream_finish: the stream is finished");
     s->finished = 1;
     finals_clear(s);
-    if ((rc = run(s, NULL, 0, 1, st)) != ASR_OK)
+    if (s->fe) {
+        t = now_s();
+        if ((rc = reserve_features(s, 0, 1, &cap, st)) != ASR_OK
+            || (rc = asr_fstream_finish(s->fe, s->feats, cap, &frames, st)) != ASR_OK)
+            return rc;
+        s->seconds[0] += now_s() - t;
+    }
+    if ((rc = run(s, s->feats, frames, 1, st)) != ASR_OK) {
+        *n_finals = s->n_finals;
         return rc;
+    }
     t = now_s();
     rc = close_utterance(s, st);
     s->seconds[2] += now_s() - t;
@@ -541,6 +643,14 @@ int asr_rstream_timings(const asr_rstream *s, double *seconds3, asr_status *st)
     if (!s || !seconds3)
         return asr_fail(st, ASR_E_ARG, "asr_rstream_timings: null pointer");
     memcpy(seconds3, s->seconds, sizeof(s->seconds));
+    return ASR_OK;
+}
+
+int asr_rstream_samples(const asr_rstream *s, uint64_t *n_samples, asr_status *st)
+{
+    if (!s || !n_samples)
+        return asr_fail(st, ASR_E_ARG, "asr_rstream_samples: null pointer");
+    *n_samples = s->samples;
     return ASR_OK;
 }
 
