@@ -23,7 +23,7 @@ SRC = os.path.join(ROOT, "native", "src")
 # declares them so those can reach them, but they are not API.
 HEADERS = (os.path.join(INCLUDE, "asr.h"), os.path.join(INCLUDE, "asr_decoder.h"),
            os.path.join(INCLUDE, "asr_frontend.h"), os.path.join(INCLUDE, "asr_recognizer.h"),
-           os.path.join(SRC, "asr_testing.h"))
+           os.path.join(INCLUDE, "asr_files.h"), os.path.join(SRC, "asr_testing.h"))
 
 
 def header_cdef(path):

@@ -9,8 +9,8 @@ Every C call takes an ``asr_status *`` as its last argument. Use::
 ``check`` picks the exception class from the code the call returned and the
 exception keeps it as ``.code``, so callers never choose a class.
 """
-from .errors import (AsrError, NativeArgumentError, NativeError, NativeMemoryError,
-                     NativeShapeError, UnsupportedKernelError)
+from .errors import (AsrError, NativeArgumentError, NativeError, NativeFormatError,
+                     NativeIOError, NativeMemoryError, NativeShapeError, UnsupportedKernelError)
 
 try:
     from ._asr_native import ffi, lib
@@ -22,7 +22,8 @@ except ImportError as exc:  # pragma: no cover - only without a build
 # The class of each asr_code of native/include/asr.h (tests/native/test_errors.py
 # checks that every ASR_E_* constant has one).
 ERRORS = {lib.ASR_E_ARG: NativeArgumentError, lib.ASR_E_NOMEM: NativeMemoryError,
-          lib.ASR_E_SHAPE: NativeShapeError, lib.ASR_E_UNSUPPORTED: UnsupportedKernelError}
+          lib.ASR_E_SHAPE: NativeShapeError, lib.ASR_E_UNSUPPORTED: UnsupportedKernelError,
+          lib.ASR_E_FORMAT: NativeFormatError, lib.ASR_E_IO: NativeIOError}
 
 # Kernel names come from the library (asr_kernel_name), best last per architecture.
 KERNEL_NAMES = {k: ffi.string(lib.asr_kernel_name(k)).decode() for k in range(lib.ASR_KERNEL_COUNT)}

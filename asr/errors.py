@@ -32,6 +32,15 @@ class UnsupportedKernelError(NativeError):
     ``kernel="avx2"`` on a machine without AVX2)."""
 
 
+class NativeFormatError(NativeError, ValueError):
+    """ASR_E_FORMAT: the C readers (native/include/asr_files.h) refused a
+    damaged, truncated or foreign file; the message names the file."""
+
+
+class NativeIOError(NativeError, OSError):
+    """ASR_E_IO: the C readers could not open or read a file."""
+
+
 class ModelFormatError(AsrError):
     """A model file is truncated, corrupt, of another version, or not a model file."""
 

@@ -25,15 +25,20 @@
 extern "C" {
 #endif
 
-/* 2: the kernel choice is named asr_kernel (was asr_path). */
-#define ASR_API_VERSION 2
+/* 2: the kernel choice is named asr_kernel (was asr_path).
+ * 3: model, LM, lexicon and WAV files load in C (asr_files.h); codes
+ *    ASR_E_FORMAT and ASR_E_IO. */
+#define ASR_API_VERSION 3
 
 typedef enum asr_code {
     ASR_OK = 0,
     ASR_E_ARG = 1,        /* a null pointer, a bad enum, a size out of range  */
     ASR_E_NOMEM = 2,      /* an allocation failed                             */
     ASR_E_SHAPE = 3,      /* dimensions that do not fit together              */
-    ASR_E_UNSUPPORTED = 4 /* a kernel this CPU or build does not have         */
+    ASR_E_UNSUPPORTED = 4, /* a kernel this CPU or build does not have        */
+    ASR_E_FORMAT = 5,     /* a file that is damaged, truncated or of another
+                             kind or version (asr_files.h)                    */
+    ASR_E_IO = 6          /* a file that cannot be opened or read            */
 } asr_code;
 
 typedef struct asr_status {

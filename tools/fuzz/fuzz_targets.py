@@ -72,4 +72,55 @@ def lexicon_target(data):
         os.remove(path)
 
 
-TARGETS = {"model": model_target, "arpa": arpa_target, "lexicon": lexicon_target}
+# The C readers of native/include/asr_files.h, through asr/cfiles.py. The
+# container targets re-sign their input like model_target, so mutations get
+# past the checksum to the JSON parser and the tensor and header checks.
+C_LABELS = ["<blk>"] + ("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY "
+                        "P R S SH T TH UH UW V W Y Z ZH").split()
+
+
+def c_model_target(data):
+    """Load a model file in C; when it loads, run a few frames through it."""
+    from asr import cfiles
+    try:
+        m = cfiles.CModel(with_checksum(data), kernel="ref", name="<fuzz>")
+    except AsrError:
+        return
+    dim = m.features["num_filters"]
+    m.forward(np.linspace(-5, 5, 7 * dim, dtype=np.float32).reshape(7, dim))
+
+
+def c_lm_target(data):
+    """Load a binary LM in C and score a sentence with it."""
+    from asr import cfiles
+    try:
+        lm = cfiles.CLanguageModel(with_checksum(data), name="<fuzz>")
+    except AsrError:
+        return
+    lm.score(lm.vocab[:3] + ["a", "b"])
+
+
+def c_lexicon_target(data):
+    """Load a binary lexicon in C for the default labels and for a shuffled
+    label set (the relabelling path)."""
+    from asr import cfiles
+    for labels in (C_LABELS, C_LABELS[::-1]):
+        try:
+            cfiles.CLexicon(with_checksum(data), labels, name="<fuzz>")
+        except AsrError:
+            pass
+
+
+def wav_target(data):
+    """Parse a WAV file in C; the samples must number what the header says."""
+    from asr import cfiles
+    try:
+        info, samples = cfiles.parse_wav(data)
+    except AsrError:
+        return
+    assert len(samples) == info["n_frames"]
+
+
+TARGETS = {"model": model_target, "arpa": arpa_target, "lexicon": lexicon_target,
+           "c_model": c_model_target, "c_lm": c_lm_target, "c_lexicon": c_lexicon_target,
+           "wav": wav_target}

@@ -2,7 +2,8 @@
 """Coverage-guided fuzzing of the input parsers with atheris (libFuzzer).
 
     pip install atheris
-    python -m tools.fuzz.run model --seconds 300      # or arpa, lexicon
+    python -m tools.fuzz.run model --seconds 300
+        # or arpa, lexicon; c_model, c_lm, c_lexicon, wav (the C readers)
 
 Starts from the seeds in tests/fuzz/<target>/ (valid files and kept
 reproducers), works in work/fuzz/<target>/, and writes any crashing input
@@ -19,7 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("target", choices=["model", "arpa", "lexicon"])
+    ap.add_argument("target", choices=["model", "arpa", "lexicon", "c_model", "c_lm", "c_lexicon",
+                                       "wav"])
     ap.add_argument("--seconds", type=int, default=300)
     ap.add_argument("--max-len", type=int, default=1 << 16)
     args = ap.parse_args()
@@ -29,6 +31,7 @@ def main():
         import asr.model, asr.network, asr.features  # noqa: F401
         if args.target != "model":
             import asr.lm, asr.lexicon  # noqa: F401
+        import asr.cfiles  # noqa: F401
     work = os.path.join(ROOT, "work", "fuzz", args.target)
     os.makedirs(work, exist_ok=True)
     seeds = os.path.join(ROOT, "tests", "fuzz", args.target)
