@@ -45,6 +45,7 @@
 
 #include "asr.h"
 #include "asr_decoder.h"
+#include "asr_files.h"
 #include "asr_frontend.h"
 
 #ifdef __cplusplus
@@ -75,6 +76,19 @@ int asr_recognizer_create(const asr_frontend *fe, const asr_net *net, const asr_
                           const asr_endpoint_opts *endpoint, size_t nbest,
                           asr_recognizer **out, asr_status *st);
 void asr_recognizer_free(asr_recognizer *rec);
+
+/* Everything from files, as asr-decode does: the model (.asrm), the binary
+ * lexicon (.asrlex) and the binary LM (.asrlm; NULL: no LM), the float
+ * frontend of the model's features, the decoder with the default options
+ * of asr/decoder.py and 5 alternatives per result. endpoint NULL: the
+ * defaults of asr/stream.py EndpointConfig (0.8 s of silence at blank
+ * posterior 0.95, utterances of at most 30 s). The recognizer owns what
+ * it loads and frees it with itself. kernel: as asr_net_create. */
+int asr_recognizer_load(const char *model_path, const char *lexicon_path, const char *lm_path,
+                        int kernel, const asr_endpoint_opts *endpoint, asr_recognizer **out,
+                        asr_status *st);
+/* Default endpoint options (those asr_recognizer_load uses for NULL). */
+void asr_endpoint_opts_default(asr_endpoint_opts *opts);
 
 /* A stream of rec (which must outlive it), of mono audio at in_rate Hz
  * (resampled to the model's rate; ignored without a frontend). keep_logprobs nonzero keeps each

@@ -21,7 +21,19 @@
 /* Samples per frontend call: bounds the feature buffer (PIECE / hop frames). */
 #define PIECE 16384
 
+/* What asr_recognizer_load loaded; freed with the recognizer. */
+typedef struct owned_files {
+    asr_model *model;
+    asr_frontend *fe;
+    asr_lexicon *lex;
+    asr_vocab *words;
+    asr_lm *lm;
+    asr_vocab *lm_vocab;
+    asr_decoder *dec;
+} owned_files;
+
 struct asr_recognizer {
+    owned_files *owned;     /* NULL when created from parts */
     const asr_frontend *fe;
     uint32_t feat_dim;
     const asr_net *net;
@@ -171,6 +183,20 @@ int asr_recognizer_create(const asr_frontend *fe, const asr_net *net, const asr_
     return ASR_OK;
 }
 
+static void owned_free(owned_files *o)
+{
+    if (!o)
+        return;
+    asr_decoder_free(o->dec);
+    asr_lm_free(o->lm);
+    asr_vocab_free(o->lm_vocab);
+    asr_lexicon_free(o->lex);
+    asr_vocab_free(o->words);
+    asr_frontend_free(o->fe);
+    asr_model_free(o->model);
+    free(o);
+}
+
 void asr_recognizer_free(asr_recognizer *r)
 {
     size_t i;
@@ -179,7 +205,104 @@ void asr_recognizer_free(asr_recognizer *r)
     for (i = 0; i < r->n_names; i++)
         free(r->names[i]);
     free(r->names);
+    owned_free(r->owned);
     free(r);
+}
+
+void asr_endpoint_opts_default(asr_endpoint_opts *opts)
+{
+    if (!opts)
+        return;
+    opts->enabled = 1;
+    opts->silence_s = 0.8f;
+    opts->blank_threshold = 0.95f;
+    opts->max_utterance_s = 30.0f;
+}
+
+/* The frontend of a model's feature configuration (float path). */
+static int model_frontend(const asr_model *m, asr_frontend **out, asr_status *st)
+{
+    const asr_feature_config *c = asr_model_features(m);
+    asr_frontend_desc d;
+    memset(&d, 0, sizeof(d));
+    d.mode = ASR_FE_FLOAT;
+    d.sample_rate = c->sample_rate;
+    d.win_len = c->win_len;
+    d.hop_len = c->hop_len;
+    d.nfft = c->nfft;
+    d.num_filters = c->num_filters;
+    d.low_hz = c->low_hz;
+    d.high_hz = c->high_hz;
+    d.preemph = c->preemph;
+    d.log_floor = c->log_floor;
+    if (!strcmp(c->window, "hamming"))
+        d.window = ASR_FE_WINDOW_HAMMING;
+    else if (!strcmp(c->window, "rect"))
+        d.window = ASR_FE_WINDOW_RECT;
+    else
+        return asr_fail(st, ASR_E_FORMAT, "the model's window \"%s\" is not one the frontend has",
+                        c->window);
+    d.cmn_frames = c->cmn_frames;
+    d.cmn_prior_frames = c->cmn_prior_frames;
+    d.cmn_prior = c->n_cmn_prior ? c->cmn_prior : NULL;
+    return asr_frontend_create(&d, out, st);
+}
+
+/* The names of a vocabulary's strings, borrowed from it. */
+static const char **vocab_names(const asr_vocab *v, asr_status *st)
+{
+    size_t i, n = asr_vocab_size(v);
+    const char **names = malloc((n ? n : 1) * sizeof(char *));
+    if (!names) {
+        asr_fail(st, ASR_E_NOMEM, "asr_recognizer_load: out of memory");
+        return NULL;
+    }
+    for (i = 0; i < n; i++)
+        names[i] = asr_vocab_string(v, i);
+    return names;
+}
+
+int asr_recognizer_load(const char *model_path, const char *lexicon_path, const char *lm_path,
+                        int kernel, const asr_endpoint_opts *endpoint, asr_recognizer **out,
+                        asr_status *st)
+{
+    owned_files *o;
+    asr_endpoint_opts ep;
+    const char **names = NULL;
+    int rc;
+
+    if (!out || !model_path || !lexicon_path)
+        return asr_fail(st, ASR_E_ARG, "asr_recognizer_load: null pointer");
+    *out = NULL;
+    if (endpoint)
+        ep = *endpoint;
+    else
+        asr_endpoint_opts_default(&ep);
+    if (!(o = calloc(1, sizeof(*o))))
+        return asr_fail(st, ASR_E_NOMEM, "asr_recognizer_load: out of memory");
+    if ((rc = asr_model_load(model_path, kernel, &o->model, st)) != ASR_OK
+        || (rc = model_frontend(o->model, &o->fe, st)) != ASR_OK
+        || (rc = asr_lexicon_load(lexicon_path, asr_model_labels(o->model), &o->lex, &o->words,
+                                  st)) != ASR_OK
+        || (lm_path && (rc = asr_lm_load(lm_path, &o->lm, &o->lm_vocab, st)) != ASR_OK)
+        || (rc = asr_decoder_create_words(asr_model_labels(o->model), o->lex, o->words, o->lm,
+                                          o->lm_vocab, NULL, &o->dec, st)) != ASR_OK)
+        goto fail;
+    if (!(names = vocab_names(o->words, st))) {
+        rc = ASR_E_NOMEM;
+        goto fail;
+    }
+    rc = asr_recognizer_create(o->fe, asr_model_net(o->model), o->dec, names, asr_vocab_size(o->words),
+                               asr_model_blank(o->model), asr_model_frame_shift(o->model), &ep, 5,
+                               out, st);
+    free(names);
+    if (rc != ASR_OK)
+        goto fail;
+    (*out)->owned = o;
+    return ASR_OK;
+fail:
+    owned_free(o);
+    return rc;
 }
 
 /* --------------------------------------------------------------- results */
