@@ -78,7 +78,10 @@ static int build_filterbank(asr_frontend *fe)
     uint32_t nf = d->num_filters, j, used = 0;
     double lo = hz_to_mel(d->low_hz), hi = hz_to_mel(d->high_hz);
     double step = (hi - lo) / (double)(nf + 1);
-    double *bin = (double *)malloc((nf + 2) * sizeof(double));
+    double *bin;
+    if (nf > ASR_FE_MAX_FILTERS || d->nfft > ASR_FE_MAX_NFFT)
+        return -1;          /* checked already; tells the compiler the sizes are small */
+    bin = (double *)malloc((nf + 2) * sizeof(double));
     if (!bin)
         return -1;
     for (j = 0; j < nf + 2; j++) {
