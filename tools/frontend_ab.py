@@ -1,23 +1,20 @@
 """Run asr-eval or asr-rtf with the numpy feature frontend in place of the C
 one, to compare transcripts and the features stage's time:
 
-    python tools/frontend_ab.py eval DATA [asr-eval options]
-    python tools/frontend_ab.py rtf [asr-rtf options]
+    python -m tools.frontend_ab eval DATA [asr-eval options]
+    python -m tools.frontend_ab rtf [asr-rtf options]
 
 The numpy frontend is the C frontend's specification: asr.audio.Resampler
 then asr.reference.FeatureStream, as asr.stream used them before the C
 frontend. Only the features stage changes; the same command without this
 wrapper (asr-eval, asr-rtf) is the C frontend.
 """
-import os
 import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from asr import reference, stream  # noqa: E402
-from asr.audio import Resampler, to_float32  # noqa: E402
+from asr import reference, stream
+from asr.audio import Resampler, to_float32
 
 
 class NumpyFeatureStream:
