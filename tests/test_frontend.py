@@ -41,7 +41,9 @@ def cmn_config(seed=0):
 
 
 CONFIGS = {"plain": FeatureConfig(), "cmn": cmn_config(),
-           "rect-80": FeatureConfig(num_filters=80, window="rect", high_hz=8000.0, low_hz=0.0)}
+           "rect-80": FeatureConfig(num_filters=80, window="rect", high_hz=8000.0, low_hz=0.0),
+           # high_hz 0: up to rate/2, python_speech_features' default; a 1024-point FFT
+           "top-1024": FeatureConfig(high_hz=0.0, nfft=1024, win_s=0.05, hop_s=0.0125, num_filters=64)}
 
 
 def synthetic(kind, n=24000, rate=16000, seed=0):
@@ -259,6 +261,8 @@ def desc(**kw):
     ({"high_hz": 9000.0}, NativeArgumentError, "sample_rate/2"),
     ({"low_hz": float("nan")}, NativeArgumentError, "sample_rate/2"),
     ({"low_hz": 8000.0}, NativeArgumentError, "sample_rate/2"),
+    ({"low_hz": 8000.0, "high_hz": 0.0}, NativeArgumentError, "sample_rate/2"),
+    ({"high_hz": -1.0}, NativeArgumentError, "sample_rate/2"),
     ({"preemph": float("inf")}, NativeArgumentError, "preemph"),
     ({"log_floor": 0.0}, NativeArgumentError, "log_floor"),
     ({"window": 9}, NativeArgumentError, "window"),
