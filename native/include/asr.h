@@ -25,8 +25,9 @@
 extern "C" {
 #endif
 
-/* 2: the kernel choice is named asr_kernel (was asr_path). */
-#define ASR_API_VERSION 2
+/* 2: the kernel choice is named asr_kernel (was asr_path).
+ * 3: the feature frontend, asr_frontend.h. */
+#define ASR_API_VERSION 3
 
 typedef enum asr_code {
     ASR_OK = 0,
