@@ -236,6 +236,16 @@ def test_calls_after_finish_are_refused():
         == lib.ASR_E_ARG and b"finished" in ffi.string(st.message)
 
 
+@pytest.mark.parametrize("cfg", [FeatureConfig(win_s=-0.025), FeatureConfig(sample_rate=-1),
+                                 FeatureConfig(nfft=2 ** 40), FeatureConfig(nfft=1000),
+                                 FeatureConfig(hop_s=0.03), FeatureConfig(window="hann")])
+def test_bad_configs_are_clear_errors(cfg):
+    """ValueError (or AudioError for the rate, UnsupportedKernelError for an
+    nfft the radix-2 FFT cannot do), never an OverflowError or a crash."""
+    with pytest.raises((ValueError, AudioError, UnsupportedKernelError)):
+        FeatureStream(cfg)
+
+
 def desc(**kw):
     d = ffi.new("asr_frontend_desc *")
     d.mode, d.sample_rate, d.win_len, d.hop_len, d.nfft = lib.ASR_FE_FLOAT, 16000, 400, 160, 512
