@@ -110,11 +110,14 @@ class Frontend:
             raise ValueError("unknown window %r" % cfg.window)
         d = ffi.new("asr_frontend_desc *")
         d.mode = lib.ASR_FE_FLOAT
-        d.sample_rate, d.win_len, d.hop_len = cfg.sample_rate, cfg.win_len, cfg.hop_len
-        d.nfft, d.num_filters = cfg.nfft, cfg.num_filters
+        try:   # negative or huge sizes do not fit the C fields; C checks the rest
+            d.sample_rate, d.win_len, d.hop_len = cfg.sample_rate, cfg.win_len, cfg.hop_len
+            d.nfft, d.num_filters = cfg.nfft, cfg.num_filters
+            d.cmn_frames, d.cmn_prior_frames = cfg.cmn_frames, cfg.cmn_prior_frames
+        except OverflowError:
+            raise ValueError("feature sizes out of range: %r" % (cfg,)) from None
         d.low_hz, d.high_hz = cfg.low_hz, cfg.high_hz or 0.0
         d.preemph, d.log_floor, d.window = cfg.preemph, cfg.log_floor, _WINDOWS[cfg.window]
-        d.cmn_frames, d.cmn_prior_frames = cfg.cmn_frames, cfg.cmn_prior_frames
         prior = np.ascontiguousarray(cfg.cmn_prior, dtype=np.float64)
         if len(prior):
             d.cmn_prior = ffi.cast("double *", ffi.from_buffer(prior))

@@ -41,7 +41,9 @@ def cmn_config(seed=0):
 
 
 CONFIGS = {"plain": FeatureConfig(), "cmn": cmn_config(),
-           "rect-80": FeatureConfig(num_filters=80, window="rect", high_hz=8000.0, low_hz=0.0)}
+           "rect-80": FeatureConfig(num_filters=80, window="rect", high_hz=8000.0, low_hz=0.0),
+           # high_hz 0: up to rate/2, python_speech_features' default; a 1024-point FFT
+           "top-1024": FeatureConfig(high_hz=0.0, nfft=1024, win_s=0.05, hop_s=0.0125, num_filters=64)}
 
 
 def synthetic(kind, n=24000, rate=16000, seed=0):
@@ -234,6 +236,16 @@ def test_calls_after_finish_are_refused():
         == lib.ASR_E_ARG and b"finished" in ffi.string(st.message)
 
 
+@pytest.mark.parametrize("cfg", [FeatureConfig(win_s=-0.025), FeatureConfig(sample_rate=-1),
+                                 FeatureConfig(nfft=2 ** 40), FeatureConfig(nfft=1000),
+                                 FeatureConfig(hop_s=0.03), FeatureConfig(window="hann")])
+def test_bad_configs_are_clear_errors(cfg):
+    """ValueError (or AudioError for the rate, UnsupportedKernelError for an
+    nfft the radix-2 FFT cannot do), never an OverflowError or a crash."""
+    with pytest.raises((ValueError, AudioError, UnsupportedKernelError)):
+        FeatureStream(cfg)
+
+
 def desc(**kw):
     d = ffi.new("asr_frontend_desc *")
     d.mode, d.sample_rate, d.win_len, d.hop_len, d.nfft = lib.ASR_FE_FLOAT, 16000, 400, 160, 512
@@ -259,6 +271,8 @@ def desc(**kw):
     ({"high_hz": 9000.0}, NativeArgumentError, "sample_rate/2"),
     ({"low_hz": float("nan")}, NativeArgumentError, "sample_rate/2"),
     ({"low_hz": 8000.0}, NativeArgumentError, "sample_rate/2"),
+    ({"low_hz": 8000.0, "high_hz": 0.0}, NativeArgumentError, "sample_rate/2"),
+    ({"high_hz": -1.0}, NativeArgumentError, "sample_rate/2"),
     ({"preemph": float("inf")}, NativeArgumentError, "preemph"),
     ({"log_floor": 0.0}, NativeArgumentError, "log_floor"),
     ({"window": 9}, NativeArgumentError, "window"),

@@ -26,7 +26,8 @@ extern "C" {
 #endif
 
 /* 2: the kernel choice is named asr_kernel (was asr_path).
- * 3: model, LM, lexicon and WAV files load in C (asr_files.h); codes
+ * 3: the feature frontend (asr_frontend.h), the recognizer (asr_recognizer.h),
+ *    files read in C (asr_files.h: model, LM, lexicon, WAV) with the codes
  *    ASR_E_FORMAT and ASR_E_IO. */
 #define ASR_API_VERSION 3
 

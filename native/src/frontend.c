@@ -78,7 +78,10 @@ static int build_filterbank(asr_frontend *fe)
     uint32_t nf = d->num_filters, j, used = 0;
     double lo = hz_to_mel(d->low_hz), hi = hz_to_mel(d->high_hz);
     double step = (hi - lo) / (double)(nf + 1);
-    double *bin = (double *)malloc((nf + 2) * sizeof(double));
+    double *bin;
+    if (nf > ASR_FE_MAX_FILTERS || d->nfft > ASR_FE_MAX_NFFT)
+        return -1;          /* checked already; tells the compiler the sizes are small */
+    bin = (double *)malloc((nf + 2) * sizeof(double));
     if (!bin)
         return -1;
     for (j = 0; j < nf + 2; j++) {
@@ -117,6 +120,7 @@ static int finite(double v)
 static int check_desc(const asr_frontend_desc *d, asr_status *st)
 {
     uint32_t j;
+    double high;
     if (d->mode == ASR_FE_INT)
         return asr_fail(st, ASR_E_UNSUPPORTED, "asr_frontend_create: the integer frontend "
                         "(ASR_FE_INT) is not implemented yet; use ASR_FE_FLOAT");
@@ -137,11 +141,12 @@ static int check_desc(const asr_frontend_desc *d, asr_status *st)
     if (d->num_filters < 1 || d->num_filters > ASR_FE_MAX_FILTERS)
         return asr_fail(st, ASR_E_ARG, "asr_frontend_create: num_filters %u is outside 1..%d",
                         d->num_filters, ASR_FE_MAX_FILTERS);
-    if (!finite(d->low_hz) || !finite(d->high_hz) || d->low_hz < 0.0
-        || d->high_hz > d->sample_rate / 2.0 || d->high_hz < 0.0
-        || (d->high_hz > 0.0 && d->low_hz >= d->high_hz))
+    /* high_hz 0 is the top, sample_rate/2 (python_speech_features' default) */
+    high = d->high_hz == 0.0 ? d->sample_rate / 2.0 : d->high_hz;
+    if (!finite(d->low_hz) || !finite(high) || d->low_hz < 0.0 || high > d->sample_rate / 2.0
+        || d->low_hz >= high)
         return asr_fail(st, ASR_E_ARG, "asr_frontend_create: filters from %g to %g Hz do not fit "
-                        "0 <= low < high <= sample_rate/2 (%g)", d->low_hz, d->high_hz,
+                        "0 <= low < high <= sample_rate/2 (%g)", d->low_hz, high,
                         d->sample_rate / 2.0);
     if (!finite(d->preemph) || fabs(d->preemph) > 1.0)
         return asr_fail(st, ASR_E_ARG, "asr_frontend_create: preemph %g is not in [-1, 1]", d->preemph);
