@@ -94,7 +94,7 @@ def test_network_on_a_missing_kernel_is_unsupported():
 
 def test_the_public_header_is_the_api_and_testing_entry_points_are_apart():
     public = "".join(open(os.path.join(ROOT, "native", "include", h), encoding="utf-8").read()
-                     for h in ("asr.h", "asr_decoder.h"))
+                     for h in ("asr.h", "asr_decoder.h", "asr_files.h"))
     testing = open(os.path.join(ROOT, "native", "src", "asr_testing.h"), encoding="utf-8").read()
     for name in ("asr_gemm_s8s8s32", "asr_gemm_s16s16s64", "asr_gemm_f32", "asr_bench_gemm",
                  "asr_bench_gemm_weights", "asr_bench_clock_ghz", "asr_requant_s64",

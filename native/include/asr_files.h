@@ -151,9 +151,10 @@ typedef struct asr_wav_info {
  * even). A data chunk running past the end of the file is read as far as
  * it goes (whole frames), as libsndfile does, and flagged in truncated.
  * Fills *info; when samples is not NULL also writes min(cap, n_frames)
- * mono samples: float in [-1, 1), each channel scaled as soundfile scales
- * it (integers divided by 2^(bits-1), 8-bit offset by 128) and the
- * channels averaged in double, then rounded to float. */
+ * mono samples: float in [-1, 1) for PCM, each channel scaled as
+ * soundfile scales it (integers divided by 2^(bits-1), 8-bit unsigned
+ * offset by 128: identical floats), the channels averaged as asr/audio.py
+ * averages them (a float sum in channel order, then one division). */
 int asr_wav_parse(const uint8_t *data, size_t n, asr_wav_info *info, float *samples,
                   size_t cap, asr_status *st);
 /* Reads a WAV file whole: *samples (mono, as above; free with

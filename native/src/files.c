@@ -407,9 +407,11 @@ static int parse_layer(const ct_file *f, const json_value *e, size_t i, uint32_t
 }
 
 /* Model.pad_left / pad_right: the centre tap's left context, and the rest
- * of the receptive field, in input frames. */
-static void padding(const asr_layer_desc *L, size_t n, uint32_t *left, uint32_t *right,
-                    uint32_t *subsampling)
+ * of the receptive field, in input frames; and the total subsampling.
+ * While step stays below 2^32, each term is below 2^18 * 2^32 and 64 of
+ * them sum below 2^56, so nothing wraps; a larger step is an absurd file. */
+static int padding(const ct_file *f, const asr_layer_desc *L, size_t n, uint32_t *left,
+                   uint32_t *right, uint32_t *subsampling, asr_status *st)
 {
     uint64_t c = 0, rf = 1, step = 1;
     size_t i;
@@ -417,12 +419,15 @@ static void padding(const asr_layer_desc *L, size_t n, uint32_t *left, uint32_t 
         c += (uint64_t)((L[i].kernel - 1) * L[i].dilation / 2) * step;
         rf += (uint64_t)(L[i].kernel - 1) * L[i].dilation * step;
         step *= L[i].stride;
+        if (step > UINT32_MAX)
+            return ct_fail(f, st, "the layers subsample by more than 2^32");
     }
-    /* At most 64 layers of kernel 32, dilation 8192 and stride 8: the sums
-     * could pass 2^32 only for absurd files, which net.c then refuses. */
-    *left = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
-    *right = rf - 1 - c > UINT32_MAX ? UINT32_MAX : (uint32_t)(rf - 1 - c);
-    *subsampling = step > UINT32_MAX ? UINT32_MAX : (uint32_t)step;
+    if (rf - 1 > UINT32_MAX)
+        return ct_fail(f, st, "the receptive field exceeds 2^32 frames");
+    *left = (uint32_t)c;
+    *right = (uint32_t)(rf - 1 - c);
+    *subsampling = (uint32_t)step;
+    return ASR_OK;
 }
 
 static int build_model(const ct_file *f, int kernel, asr_model *m, asr_status *st)
@@ -431,7 +436,7 @@ static int build_model(const ct_file *f, int kernel, asr_model *m, asr_status *s
     asr_layer_desc *L;
     asr_net_desc desc;
     const void *mean = NULL, *inv_std = NULL;
-    uint32_t d, subsampling, in_dim, k;
+    uint32_t d, subsampling = 1, in_dim, k;
     size_t i;
     int any_int = 0, rc;
     double scale = 0.0;
@@ -511,7 +516,8 @@ static int build_model(const ct_file *f, int kernel, asr_model *m, asr_status *s
     desc.feat_dim = d;
     desc.mean = mean;
     desc.inv_std = inv_std;
-    padding(L, layers->n, &desc.pad_left, &desc.pad_right, &subsampling);
+    if ((rc = padding(f, L, layers->n, &desc.pad_left, &desc.pad_right, &subsampling, st)))
+        goto done;
     desc.in_scale = (float)scale;
     desc.in_zero = (int32_t)zero;
     desc.n_layers = (uint32_t)layers->n;

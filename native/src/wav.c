@@ -182,7 +182,9 @@ int asr_wav_read(const char *path, asr_wav_info *info, float **samples, asr_stat
     fclose(fp);
     rc = asr_wav_parse(buf, n, info, NULL, 0, st);
     if (rc == ASR_OK) {
-        out = malloc((info->n_frames + 1) * sizeof(float));
+        /* n_frames <= n, but four bytes each may not fit a 32-bit size_t. */
+        out = info->n_frames < SIZE_MAX / sizeof(float) - 1
+                  ? malloc((info->n_frames + 1) * sizeof(float)) : NULL;
         if (!out)
             rc = asr_fail(st, ASR_E_NOMEM, "%.160s: out of memory", path);
         else if ((rc = asr_wav_parse(buf, n, info, out, info->n_frames, st)) != ASR_OK)
