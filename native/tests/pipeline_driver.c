@@ -6,6 +6,8 @@
  * asr-rtf --platform armv7|aarch64; built by native/Makefile).
  *
  * Usage
+ *   pipeline_driver kernels
+ *       Prints the names of the available kernels, space separated.
  *   pipeline_driver STAGE [--kernel K] [--lm F.asrlm] [--logprobs OUT]
  *                   MODEL.asrm LEXICON.asrlex FILE.wav ...
  *
@@ -51,6 +53,7 @@
 #include <string.h>
 
 #include "asr_recognizer.h"
+#include "driver_common.h"
 #include "heap_count.h"
 
 /* Samples per call: 0.1 s at 16 kHz, as the example feeds them. */
@@ -69,7 +72,8 @@ typedef struct run {
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: pipeline_driver load|features|network|all [--kernel K] [--lm F.asrlm]\n"
+    fprintf(stderr, "usage: pipeline_driver kernels\n"
+                    "       pipeline_driver load|features|network|all [--kernel K] [--lm F.asrlm]\n"
                     "                       [--logprobs OUT] MODEL.asrm LEXICON.asrlex FILE.wav ...\n");
     return 2;
 }
@@ -248,6 +252,8 @@ int main(int argc, char **argv)
 
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
     memset(&r, 0, sizeof(r));
+    if (argc == 2 && !strcmp(argv[1], "kernels"))
+        return print_kernels();
     if (argc < 2)
         return usage();
     if (!strcmp(argv[1], "load"))
