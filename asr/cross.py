@@ -1,26 +1,41 @@
-"""The acoustic model on ARM from an x86 machine: cross-compiled, run under
-qemu-user, checked against this machine, counted, and costed.
+"""The recognizer on ARM from an x86 machine: cross-compiled, run under
+qemu-user, checked against this machine, counted per stage, and costed.
 
-``asr-rtf --platform armv7|aarch64`` on an x86 host uses this module:
+``asr-rtf --platform armv7|aarch64`` on an x86 host uses this module
+(:func:`run_pipeline`):
 
-1. ``make -C native driver-armv7`` (or ``driver-aarch64``) cross-compiles
-   the C library with native/tests/net_driver.c into a static binary;
-2. :func:`write_job` writes the model's ``asr_net_desc`` and the feature
-   frames into a job file, which the driver runs under qemu-arm /
-   qemu-aarch64 through the same streaming API the Python binding uses;
-3. the driver's log-probabilities are compared bit for bit with the same
-   model and frames run here through :class:`asr.network.Network`;
+1. ``make -C native pipeline-armv7`` (or ``pipeline-aarch64``) cross-
+   compiles the C library with native/tests/pipeline_driver.c into a
+   static binary. The driver loads the recognizer from the model, lexicon
+   and LM files (asr_recognizer_load) and feeds each WAV file (asr_wav_read)
+   in 0.1 s chunks, as native/examples/asr_decode.c does;
+2. it runs under qemu-arm / qemu-aarch64 four times, stopping after a stage
+   each time: load only; + the recognizer's frontend; + its network; the
+   whole recognizer stream (features, network, endpointing, search);
+3. the transcripts (texts, word times, confidences) of the last run and the
+   log-probabilities of the third are compared bit for bit with this
+   machine's: asr.Recognizer and asr.network through the Python binding,
+   and the driver built for this machine;
 4. a qemu plugin (native/tests/qemu_insn_count.c) counts the guest
-   instructions executed: the run minus a run that stops after loading
-   the network, i.e. the instructions of the forward pass alone. It is an
-   exact count of architectural instructions, reproducible run to run;
-5. :func:`estimate` turns the model's multiply-accumulates into cycles on a
-   named reference core with the cost model below.
+   instructions of each run; a stage's instructions are the difference of
+   two consecutive runs. The counts are exact counts of architectural
+   instructions, reproducible run to run;
+5. each stage is costed on a named reference core: the network by its
+   multiply-accumulates (below), features and search by their counted
+   instructions at an assumed number of instructions per cycle (below);
+   the total is the sum;
+6. the device fit: flash = model + lexicon + LM file sizes + the library's
+   code (text + data of its objects for the platform, from ``size``), and
+   the heap the driver counts (native/tests/heap_count.c): live after
+   load, peak while loading (with and without the files the loaders map
+   while reading them), and the most a stream adds while decoding.
 
 Emulated wall time is meaningless (qemu translates ARM code into x86 code
 and runs it at whatever speed this machine has), so it is never reported.
-Only the acoustic model is run on ARM: features and the decoder are not
-estimated there.
+
+:func:`run_cross` runs the acoustic model alone from a job file
+(native/tests/net_driver.c), on any model and features: the tests use it
+to check every ARM kernel bit for bit on random models.
 
 Cost model
 ----------
@@ -80,6 +95,31 @@ result latencies of in-order cores. It is an assumption, not a calibrated
 figure; the measured instruction count per MAC printed beside the estimate
 shows how much work beside the MACs the code really executes. On a real
 board, ``asr-rtf --platform armv7`` measures instead.
+
+Features and search are not MAC-bound: the frontend is scalar double-
+precision arithmetic (pre-emphasis, window, FFT, filterbank, log) and the
+search is branchy integer code (beam pruning, trie walks, LM hash look-
+ups). Their cycles are their counted instructions divided by an assumed
+instructions per cycle (IPC) of the core on such code:
+
+- Cortex-A7: features 0.5, search 0.6. An in-order core whose dual issue
+  pairs only a few simple integer instructions; its VFPv4 unit issues at
+  most one floating-point operation per cycle with multi-cycle result
+  latencies that in-order issue cannot hide, so the frontend's FFT and
+  filterbank stall on dependent operations; the search loses cycles to
+  branch mispredictions and to LM tables (MBs) far above its L2
+  (typically 256 to 512 KB).
+- Cortex-A53: features 0.7, search 0.8; Cortex-A55: features 0.8,
+  search 0.9. Fuller dual issue (two integer ALUs, a pipelined double-
+  precision FPU), better branch prediction on the A55.
+
+These are assumptions, not calibrated figures: they are set at or below
+what in-order dual-issue cores are commonly reported to sustain on
+scalar code (0.5 to 1.0), and at the level the network's own counted
+instructions over its estimated cycles come to (0.5 to 0.65 on the A7).
+Both stages are small beside the network on the bundled model, so even a
+twofold error in them moves the total little; the per-stage instruction
+counts per second of audio printed beside let a reader apply another IPC.
 """
 import hashlib
 import os
@@ -474,13 +514,13 @@ def code_size(platform, out_dir=None):
     return {"text": int(total[0]), "data": int(total[1])}
 
 
-def pipeline_args(stage, model, lexicon, lm, wavs, kernel="auto", logprobs=None):
+def pipeline_args(stage, model, lexicon, lm, wavs, kernel="auto", dump=None):
     """The driver's command line (after its path)."""
     args = [stage, "--kernel", kernel]
     if lm:
         args += ["--lm", lm]
-    if logprobs:
-        args += ["--logprobs", logprobs]
+    if dump:
+        args += ["--dump", dump]
     return args + [model, lexicon] + list(wavs)
 
 
@@ -527,19 +567,32 @@ def transcripts(parsed):
     return out
 
 
-def read_logprobs(path, parsed):
-    """The --logprobs file split per file (out_frames x labels float32)."""
+def without_confidences(trans):
+    """Transcripts with texts, spans and word times only."""
+    return [(finals, [w[:3] for w in words]) for finals, words in trans]
+
+
+def read_dump(path, rows, width):
+    """A --dump file split per file: rows[i] x width float32 for file i."""
     data = np.fromfile(path, dtype="<f4")
     outs, at = [], 0
-    for f in parsed["files"]:
-        n = f["out_frames"] * f["labels"]
-        if at + n > data.size:
-            raise CrossError("%s: truncated log-probabilities" % path)
-        outs.append(data[at:at + n].reshape(f["out_frames"], f["labels"]).astype(np.float32))
-        at += n
+    for n in rows:
+        if at + n * width > data.size:
+            raise CrossError("%s: truncated" % path)
+        outs.append(data[at:at + n * width].reshape(n, width).astype(np.float32))
+        at += n * width
     if at != data.size:
         raise CrossError("%s: %d floats after the last file" % (path, data.size - at))
     return outs
+
+
+def dumped(path, parsed, what, width=None):
+    """The features (width values a frame) or log-probabilities a driver
+    run dumped, per file."""
+    if what == "features":
+        return read_dump(path, [f["feature_frames"] for f in parsed["files"]], width)
+    return read_dump(path, [f["out_frames"] for f in parsed["files"]], parsed["files"][0]["labels"]
+                     if parsed["files"] else 0)
 
 
 def read_wav_mono(path):
@@ -554,11 +607,12 @@ def host_pipeline(model_path, lexicon, lm, wavs, kernel="auto"):
     """This machine's reference through the Python API (the same C code):
     transcripts from asr.Recognizer streams (default endpointing, as
     asr_recognizer_load) and log-probabilities of asr.network over
-    asr.features, per file. Returns (transcripts, logprobs, kernel)."""
+    asr.features, per file. Returns (transcripts, features, logprobs,
+    kernel)."""
     from .features import logmel
     from .stream import Recognizer
     rec = Recognizer(model=model_path, lexicon=lexicon, lm=lm if lm else False, kernel=kernel)
-    trans, lps = [], []
+    trans, feats, lps = [], [], []
     for path in wavs:
         x, rate = read_wav_mono(path)
         s = rec.stream(rate)
@@ -567,8 +621,9 @@ def host_pipeline(model_path, lexicon, lm, wavs, kernel="auto"):
         finals = [(r.start, r.end, r.text) for r in s.results]
         words = [(w.word, w.start, w.end, float(np.float32(w.conf))) for r in s.results for w in r.words]
         trans.append((finals, words))
-        lps.append(rec.network.forward(logmel(x, rec.model.features, rate)))
-    return trans, lps, rec.network.kernel
+        feats.append(logmel(x, rec.model.features, rate))
+        lps.append(rec.network.forward(feats[-1]))
+    return trans, feats, lps, rec.network.kernel
 
 
 def run_pipeline(platform, model_path, lexicon, lm, wavs, kernel="auto", count=True, out_dir=None):
@@ -578,9 +633,13 @@ def run_pipeline(platform, model_path, lexicon, lm, wavs, kernel="auto", count=T
     driver built for this machine against the Python API), flash {model,
     lexicon, lm, code_text, code_data, total} bytes, and cores: one dict per
     core with core, clock_ghz, qemu_cpu, kernel, est_kernel,
-    transcripts_identical, bit_identical, max_abs_diff (log-probabilities),
+    transcripts_identical (texts, spans, word times and confidences),
+    texts_identical (the same without confidences), features_identical
+    and features_max_abs_diff, bit_identical and max_abs_diff
+    (log-probabilities),
     instructions {load, features, network, search} (None without a qemu
-    plugin), memory {live_after_load, load_heap_peak, load_mapped_peak,
+    plugin; run_instructions: the totals of the driver's runs, by
+    DRIVER_STAGES), memory {live_after_load, load_heap_peak, load_mapped_peak,
     decode_peak, peak} bytes, and est_seconds {features, network, search,
     total} of the cost model (features and search None without counts)."""
     from .model import Model
@@ -588,7 +647,7 @@ def run_pipeline(platform, model_path, lexicon, lm, wavs, kernel="auto", count=T
     wavs = [os.path.abspath(w) for w in wavs]
     driver = build_pipeline(platform, out_dir)
     plugin = build_plugin(platform, driver, out_dir) if count else None
-    host_trans, host_lp, host_kernel = host_pipeline(model_path, lexicon, lm, wavs)
+    host_trans, host_feats, host_lp, host_kernel = host_pipeline(model_path, lexicon, lm, wavs)
     paths = [os.path.abspath(p) for p in (model_path, lexicon)]
     lm = os.path.abspath(lm) if lm else None
     code = code_size(platform, out_dir)
@@ -596,19 +655,19 @@ def run_pipeline(platform, model_path, lexicon, lm, wavs, kernel="auto", count=T
              "lm": os.path.getsize(lm) if lm else 0, "code_text": code["text"], "code_data": code["data"]}
     flash["total"] = sum(flash.values())
     with tempfile.TemporaryDirectory() as tmp:
-        lp_path = os.path.join(tmp, "logprobs")
+        lp_path, feat_path = os.path.join(tmp, "logprobs"), os.path.join(tmp, "features")
         # This machine's build of the driver, against the Python API.
         native = build_pipeline("native", out_dir)
 
-        def run_native(stage, logprobs=None):
-            proc = subprocess.run([native] + pipeline_args(stage, *paths, lm, wavs, kernel, logprobs),
+        def run_native(stage, dump=None):
+            proc = subprocess.run([native] + pipeline_args(stage, *paths, lm, wavs, kernel, dump),
                                   capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
             if proc.returncode != 0:
                 raise CrossError("pipeline_driver %s failed: %s" % (stage, proc.stderr.strip()))
             return parse_pipeline(proc.stdout)
 
         net_run = run_native("network", lp_path)
-        host_driver_identical = (compare(read_logprobs(lp_path, net_run), host_lp)["bit_identical"]
+        host_driver_identical = (compare(dumped(lp_path, net_run, "logprobs"), host_lp)["bit_identical"]
                                  and transcripts(run_native("all")) == host_trans)
         seconds = sum(f["samples"] / float(f["rate"]) for f in net_run["files"])
         macs = sum(layer_macs(model, [f["feature_frames"] for f in net_run["files"]]))
@@ -618,7 +677,7 @@ def run_pipeline(platform, model_path, lexicon, lm, wavs, kernel="auto", count=T
             runs, insns = {}, {}
             for stage in DRIVER_STAGES:
                 args = pipeline_args(stage, *paths, lm, wavs, kernel,
-                                     lp_path if stage == "network" else None)
+                                     {"features": feat_path, "network": lp_path}.get(stage))
                 text, insns[stage] = run_driver(platform, driver, args, core.qemu_cpu, plugin)
                 runs[stage] = parse_pipeline(text)
             counted = plugin is not None
@@ -638,8 +697,14 @@ def run_pipeline(platform, model_path, lexicon, lm, wavs, kernel="auto", count=T
             r = {"core": core.name, "clock_ghz": core.clock_hz / 1e9, "qemu_cpu": core.qemu_cpu,
                  "kernel": runs["all"]["kernel"], "est_kernel": core.kernel,
                  "transcripts_identical": transcripts(runs["all"]) == host_trans,
+                 "texts_identical": (without_confidences(transcripts(runs["all"]))
+                                     == without_confidences(host_trans)),
+                 "run_instructions": insns if counted else None,
                  "instructions": stage_insns, "memory": memory, "est_seconds": est}
-            r.update(compare(read_logprobs(lp_path, runs["network"]), host_lp))
+            fc = compare(dumped(feat_path, runs["features"], "features", model.features.num_filters),
+                         host_feats)
+            r["features_identical"], r["features_max_abs_diff"] = fc["bit_identical"], fc["max_abs_diff"]
+            r.update(compare(dumped(lp_path, runs["network"], "logprobs"), host_lp))
             cores.append(r)
     return {"audio_seconds": seconds, "macs": macs, "host_kernel": host_kernel,
             "host_driver_identical": host_driver_identical, "flash": flash, "cores": cores}

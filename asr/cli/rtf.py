@@ -4,6 +4,7 @@ import json
 import os
 import platform
 import sys
+import textwrap
 import time
 
 from .common import HelpFormatter, Progress, add_progress_option, error
@@ -66,6 +67,9 @@ CROSS_SCHEMA = {
     "host_kernel": "str: kernel of this machine's reference run",
     "transcripts_identical": "bool: every final's text and span and every word's text, times and "
                              "confidence equal to this machine's (asr.Recognizer)",
+    "texts_identical": "bool: the same without confidences: texts, spans and word times",
+    "features_identical": "bool: every feature value equal, bit for bit, to this machine's",
+    "features_max_abs_diff": "float|null: largest difference of a feature value (null: shapes differ)",
     "bit_identical": "bool: every log-probability equal, bit for bit, to this machine's",
     "max_abs_diff": "float|null: largest difference of a log-probability, nats (null: shapes differ)",
     "host_driver_identical": "bool: the driver built for this machine gives the same transcripts "
@@ -225,7 +229,9 @@ def profile_cross(precision, files, args):
             "precision": precision, "model_bytes": fl["model"],
             "core": r["core"], "clock_ghz": r["clock_ghz"], "qemu_cpu": r["qemu_cpu"],
             "kernel": r["kernel"], "host_kernel": run["host_kernel"],
-            "transcripts_identical": r["transcripts_identical"],
+            "transcripts_identical": r["transcripts_identical"], "texts_identical": r["texts_identical"],
+            "features_identical": r["features_identical"],
+            "features_max_abs_diff": r["features_max_abs_diff"],
             "bit_identical": r["bit_identical"], "max_abs_diff": r["max_abs_diff"],
             "host_driver_identical": run["host_driver_identical"],
             "macs_per_audio_s": round(macs / seconds, 1),
@@ -256,14 +262,13 @@ def cost_model_summary():
 
 
 def outputs_agree(row):
-    """Transcripts must be identical; log-probabilities of integer models
-    bit for bit, of float ones within FLOAT_TOLERANCE."""
-    if not row["transcripts_identical"]:
-        return False
-    if row["bit_identical"]:
+    """Integer models: transcripts and log-probabilities bit for bit. Float:
+    the same texts and word times, log-probabilities within FLOAT_TOLERANCE
+    (word confidences follow the log-probabilities)."""
+    if row["transcripts_identical"] and row["bit_identical"]:
         return True
-    return row["precision"] == "float" and row["max_abs_diff"] is not None \
-        and row["max_abs_diff"] <= FLOAT_TOLERANCE
+    return row["precision"] == "float" and row["texts_identical"] \
+        and row["max_abs_diff"] is not None and row["max_abs_diff"] <= FLOAT_TOLERANCE
 
 
 def run_compare(audio, files, args, step=None):
@@ -388,7 +393,8 @@ def print_emulated(report):
             if n else "-"
         print("%-9s %-10s %-8s %-11s %-16s %7.1f %8s %23s" % (
             r["precision"], r["core"], r["kernel"],
-            "identical" if r["transcripts_identical"] else "DIFFER", agree,
+            "identical" if r["transcripts_identical"] else "same words" if r["texts_identical"]
+            else "DIFFER", agree,
             r["macs_per_audio_s"] / 1e6,
             "%.3f" % r["instructions_per_mac"] if r["instructions_per_mac"] is not None else "-", counts))
     print()
@@ -414,10 +420,13 @@ def print_emulated(report):
           "(exact, reproducible; not cycles); MMAC/s: acoustic-model multiply-accumulates per second "
           "of audio")
     if rows:
-        print("vs host: this machine's asr.Recognizer transcripts and log-probabilities (%s kernel); "
+        print("vs host: this machine's asr.Recognizer transcripts (texts, word times, confidences; "
+              "'same words': all but confidences) and log-probabilities (%s kernel); features %s; "
               "this machine's build of the driver gives %s"
-              % (rows[0]["host_kernel"], "the same" if all(r["host_driver_identical"] for r in rows)
-                 else "DIFFERENT outputs"))
+              % (rows[0]["host_kernel"],
+                 "bit-identical" if all(r["features_identical"] for r in rows) else
+                 "DIFFER (max %.1e)" % max(r["features_max_abs_diff"] or 0 for r in rows),
+                 "the same" if all(r["host_driver_identical"] for r in rows) else "DIFFERENT outputs"))
     print()
     seen = set()
     for r in rows:
@@ -428,14 +437,14 @@ def print_emulated(report):
         seen.add(key)
         cores = ", ".join(x["core"] for x in rows if x["precision"] == r["precision"]
                           and x["device"]["peak_ram_bytes"] == d["peak_ram_bytes"])
-        print("device fit, %s (%s): flash %s = model %s + lexicon %s + LM %s + code %s; "
+        print("device fit, %s (%s): flash %s = model %s + lexicon %s + LM %s + code %.1f kB; "
               "RAM peak %s (live after load %s, decoding adds %s; load peak %s, %s with the "
               "mapped files)" % (r["precision"], cores, _mb(d["flash_bytes"]), _mb(d["model_bytes"]),
-                                 _mb(d["lexicon_bytes"]), _mb(d["lm_bytes"]), _mb(d["code_bytes"]),
+                                 _mb(d["lexicon_bytes"]), _mb(d["lm_bytes"]), d["code_bytes"] / 1e3,
                                  _mb(d["peak_ram_bytes"]), _mb(d["live_after_load_bytes"]),
                                  _mb(d["decode_peak_bytes"]), _mb(d["load_peak_bytes"]),
                                  _mb(d["load_peak_with_mapped_bytes"])))
-    print("device fit: " + DEVICE_NOTES.replace("\n", " "))
+    print(textwrap.fill("device fit: " + DEVICE_NOTES.replace("\n", " "), 100))
 
 
 def peak_rss_mb():
@@ -522,9 +531,9 @@ def main(argv=None):
             print_report(report["compare"])
     disagree = [r for r in report["cross"] if not outputs_agree(r)]
     for r in disagree:
-        error("asr-rtf: %s %s on %s: the ARM outputs differ from this machine's (transcripts %s, "
+        error("asr-rtf: %s %s on %s: the ARM outputs differ from this machine's (words %s, "
               "log-probabilities max diff %.3g)"
-              % (plat, r["precision"], r["core"], "identical" if r["transcripts_identical"] else "differ",
+              % (plat, r["precision"], r["core"], "identical" if r["texts_identical"] else "differ",
                  r["max_abs_diff"] if r["max_abs_diff"] is not None else float("nan")))
     return 1 if disagree else 0
 
