@@ -1,26 +1,41 @@
-"""The acoustic model on ARM from an x86 machine: cross-compiled, run under
-qemu-user, checked against this machine, counted, and costed.
+"""The recognizer on ARM from an x86 machine: cross-compiled, run under
+qemu-user, checked against this machine, counted per stage, and costed.
 
-``asr-rtf --platform armv7|aarch64`` on an x86 host uses this module:
+``asr-rtf --platform armv7|aarch64`` on an x86 host uses this module
+(:func:`run_pipeline`):
 
-1. ``make -C native driver-armv7`` (or ``driver-aarch64``) cross-compiles
-   the C library with native/tests/net_driver.c into a static binary;
-2. :func:`write_job` writes the model's ``asr_net_desc`` and the feature
-   frames into a job file, which the driver runs under qemu-arm /
-   qemu-aarch64 through the same streaming API the Python binding uses;
-3. the driver's log-probabilities are compared bit for bit with the same
-   model and frames run here through :class:`asr.network.Network`;
+1. ``make -C native pipeline-armv7`` (or ``pipeline-aarch64``) cross-
+   compiles the C library with native/tests/pipeline_driver.c into a
+   static binary. The driver loads the recognizer from the model, lexicon
+   and LM files (asr_recognizer_load) and feeds each WAV file (asr_wav_read)
+   in 0.1 s chunks, as native/examples/asr_decode.c does;
+2. it runs under qemu-arm / qemu-aarch64 four times, stopping after a stage
+   each time: load only; + the recognizer's frontend; + its network; the
+   whole recognizer stream (features, network, endpointing, search);
+3. the transcripts (texts, word times, confidences) of the last run and the
+   log-probabilities of the third are compared bit for bit with this
+   machine's: asr.Recognizer and asr.network through the Python binding,
+   and the driver built for this machine;
 4. a qemu plugin (native/tests/qemu_insn_count.c) counts the guest
-   instructions executed: the run minus a run that stops after loading
-   the network, i.e. the instructions of the forward pass alone. It is an
-   exact count of architectural instructions, reproducible run to run;
-5. :func:`estimate` turns the model's multiply-accumulates into cycles on a
-   named reference core with the cost model below.
+   instructions of each run; a stage's instructions are the difference of
+   two consecutive runs. The counts are exact counts of architectural
+   instructions, reproducible run to run;
+5. each stage is costed on a named reference core: the network by its
+   multiply-accumulates (below), features and search by their counted
+   instructions at an assumed number of instructions per cycle (below);
+   the total is the sum;
+6. the device fit: flash = model + lexicon + LM file sizes + the library's
+   code (text + data of its objects for the platform, from ``size``), and
+   the heap the driver counts (native/tests/heap_count.c): live after
+   load, peak while loading (with and without the files the loaders map
+   while reading them), and the most a stream adds while decoding.
 
 Emulated wall time is meaningless (qemu translates ARM code into x86 code
 and runs it at whatever speed this machine has), so it is never reported.
-Only the acoustic model is run on ARM: features and the decoder are not
-estimated there.
+
+:func:`run_cross` runs the acoustic model alone from a job file
+(native/tests/net_driver.c), on any model and features: the tests use it
+to check every ARM kernel bit for bit on random models.
 
 Cost model
 ----------
@@ -80,6 +95,31 @@ result latencies of in-order cores. It is an assumption, not a calibrated
 figure; the measured instruction count per MAC printed beside the estimate
 shows how much work beside the MACs the code really executes. On a real
 board, ``asr-rtf --platform armv7`` measures instead.
+
+Features and search are not MAC-bound: the frontend is scalar double-
+precision arithmetic (pre-emphasis, window, FFT, filterbank, log) and the
+search is branchy integer code (beam pruning, trie walks, LM hash look-
+ups). Their cycles are their counted instructions divided by an assumed
+instructions per cycle (IPC) of the core on such code:
+
+- Cortex-A7: features 0.5, search 0.6. An in-order core whose dual issue
+  pairs only a few simple integer instructions; its VFPv4 unit issues at
+  most one floating-point operation per cycle with multi-cycle result
+  latencies that in-order issue cannot hide, so the frontend's FFT and
+  filterbank stall on dependent operations; the search loses cycles to
+  branch mispredictions and to LM tables (MBs) far above its L2
+  (typically 256 to 512 KB).
+- Cortex-A53: features 0.7, search 0.8; Cortex-A55: features 0.8,
+  search 0.9. Fuller dual issue (two integer ALUs, a pipelined double-
+  precision FPU), better branch prediction on the A55.
+
+These are assumptions, not calibrated figures: they are set at or below
+what in-order dual-issue cores are commonly reported to sustain on
+scalar code (0.5 to 1.0), and at the level the network's own counted
+instructions over its estimated cycles come to (0.5 to 0.65 on the A7).
+Both stages are small beside the network on the bundled model, so even a
+twofold error in them moves the total little; the per-stage instruction
+counts per second of audio printed beside let a reader apply another IPC.
 """
 import hashlib
 import os
@@ -125,13 +165,16 @@ TARGETS = {
 class ReferenceCore:
     """A core the estimate is made for. ``macs_per_cycle`` is the peak of
     this project's inner loop per precision (module docstring);
-    ``qemu_cpu`` is the emulated CPU whose features select ``kernel``."""
+    ``qemu_cpu`` is the emulated CPU whose features select ``kernel``;
+    ``ipc`` the instructions per cycle assumed for the stages that are not
+    MAC-bound ("features", "search"; module docstring)."""
     name: str
     arch: str
     clock_hz: float
     kernel: str
     qemu_cpu: str
     macs_per_cycle: dict
+    ipc: dict
 
     @property
     def label(self):
@@ -140,13 +183,16 @@ class ReferenceCore:
 
 CORES = {
     "cortex-a7": ReferenceCore("Cortex-A7", "armv7", 1.2e9, "neon", "cortex-a7",
-                               {"int8": 64 / 38, "int16": 32 / 32, "float": 16 / 12}),
+                               {"int8": 64 / 38, "int16": 32 / 32, "float": 16 / 12},
+                               {"features": 0.5, "search": 0.6}),
     "cortex-a53": ReferenceCore("Cortex-A53", "aarch64", 1.4e9, "neon", "cortex-a53",
-                                {"int8": 128 / 36, "int16": 96 / 42, "float": 48 / 12}),
+                                {"int8": 128 / 36, "int16": 96 / 42, "float": 48 / 12},
+                                {"features": 0.7, "search": 0.8}),
     # qemu 7.2 has no cortex-a55 model; "max" has sdot (which is all the
     # kernel dispatch looks at), so it stands in for the A55 here.
     "cortex-a55": ReferenceCore("Cortex-A55", "aarch64", 1.8e9, "neondot", "max",
-                                {"int8": 128 / 12, "int16": 96 / 42, "float": 48 / 12}),
+                                {"int8": 128 / 12, "int16": 96 / 42, "float": 48 / 12},
+                                {"features": 0.8, "search": 0.9}),
 }
 # The cores reported for each platform, in order.
 PLATFORM_CORES = {"armv7": ("cortex-a7",), "aarch64": ("cortex-a53", "cortex-a55")}
@@ -180,6 +226,15 @@ def estimate(macs, precision, core, efficiency=EFFICIENCY):
     a ReferenceCore (or its key in CORES), by the cost model."""
     core = CORES[core] if isinstance(core, str) else core
     cycles = macs / (core.macs_per_cycle[precision] * efficiency)
+    return {"cycles": cycles, "seconds": cycles / core.clock_hz}
+
+
+def estimate_insns(instructions, stage, core):
+    """Cycles and seconds of a non-MAC-bound stage ("features" or "search")
+    that executed `instructions` ARM instructions, on a ReferenceCore (or
+    its key in CORES), at the stage's assumed instructions per cycle."""
+    core = CORES[core] if isinstance(core, str) else core
+    cycles = instructions / core.ipc[stage]
     return {"cycles": cycles, "seconds": cycles / core.clock_hz}
 
 
@@ -414,3 +469,242 @@ def run_cross(platform, model, feats, kernel="auto", count=True, chunk=0, out_di
             r.update(compare(arm, host))
             results.append(r)
     return results
+
+
+# ------------------------------------------------------- the whole pipeline
+
+# The driver's stages, in order: each run does what the previous one did
+# and one stage more, so the instructions of a stage are the difference of
+# two runs (native/tests/pipeline_driver.c).
+DRIVER_STAGES = ("load", "features", "network", "all")
+# The pipeline's stages as reported: run "features" minus "load", "network"
+# minus "features", "all" minus "network" (search, endpointing, results).
+STAGES = ("features", "network", "search")
+
+
+def build_pipeline(platform, out_dir=None):
+    """Build the pipeline driver for `platform` ("native": this machine);
+    returns its path."""
+    out_dir = out_dir or build_dir()
+    if platform == "native":
+        _make("pipeline-native", out_dir)
+        return os.path.join(out_dir, "native", "pipeline_driver")
+    check_tools(platform)
+    _make("pipeline-" + platform, out_dir)
+    return os.path.join(out_dir, "cross", "pipeline_driver-" + platform)
+
+
+def code_size(platform, out_dir=None):
+    """{text, data} bytes of the C library's objects compiled for
+    `platform` (every native/src/*.c, as the drivers link them; the x86
+    kernel files compile to near-empty tables there), from the cross
+    binutils' `size`. text + data is what the library puts in flash."""
+    check_tools(platform)
+    out_dir = out_dir or build_dir()
+    _make("lib-" + platform, out_dir)
+    obj_dir = os.path.join(out_dir, "cross", "obj-" + platform)
+    objs = sorted(os.path.join(obj_dir, f) for f in os.listdir(obj_dir) if f.endswith(".o"))
+    tool = TARGETS[platform].cc[:-len("gcc")] + "size"
+    if shutil.which(tool) is None:
+        raise CrossError("%s is missing (binutils of the cross compiler)" % tool)
+    proc = subprocess.run([tool, "-t"] + objs, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    if proc.returncode != 0:
+        raise CrossError("%s failed: %s" % (tool, proc.stderr.strip()))
+    total = proc.stdout.strip().splitlines()[-1].split()     # text data bss dec hex (TOTALS)
+    return {"text": int(total[0]), "data": int(total[1])}
+
+
+def pipeline_args(stage, model, lexicon, lm, wavs, kernel="auto", dump=None):
+    """The driver's command line (after its path)."""
+    args = [stage, "--kernel", kernel]
+    if lm:
+        args += ["--lm", lm]
+    if dump:
+        args += ["--dump", dump]
+    return args + [model, lexicon] + list(wavs)
+
+
+def parse_pipeline(text):
+    """The driver's stdout as a dict: kernel, load {live, heap_peak,
+    mapped_peak}, files [{path, samples, rate, feature_frames, out_frames,
+    labels, finals [(start, end, text)], words [(word, start, end, conf)],
+    decode_peak}]. Raises CrossError on a line it does not know."""
+    out = {"kernel": None, "load": None, "files": []}
+    f = None
+    for line in text.splitlines():
+        p = line.split("\t")
+        try:
+            if p[0] == "kernel":
+                out["kernel"] = p[1]
+            elif p[0] == "load":
+                out["load"] = {"live": int(p[1]), "heap_peak": int(p[2]), "mapped_peak": int(p[3])}
+            elif p[0] == "file":
+                f = {"path": p[1], "samples": int(p[2]), "rate": int(p[3]), "feature_frames": None,
+                     "out_frames": None, "labels": None, "finals": [], "words": [], "decode_peak": None}
+                out["files"].append(f)
+            elif p[0] == "frames":
+                f["feature_frames"], f["out_frames"], f["labels"] = int(p[1]), int(p[2]), int(p[3])
+            elif p[0] == "final":
+                f["finals"].append((float(p[1]), float(p[2]), p[3]))
+            elif p[0] == "word":
+                f["words"].append((p[1], float(p[2]), float(p[3]), float(np.float32(p[4]))))
+            elif p[0] == "decode":
+                f["decode_peak"] = int(p[1])
+            else:
+                raise ValueError(line)
+        except (IndexError, ValueError, TypeError):
+            raise CrossError("unexpected pipeline driver output line: %r" % line) from None
+    return out
+
+
+def transcripts(parsed):
+    """Per file: (finals, words), an empty final dropped unless it is the
+    file's only one (as asr.Stream keeps its results)."""
+    out = []
+    for f in parsed["files"]:
+        finals = [x for x in f["finals"] if x[2]] or f["finals"][-1:]
+        out.append((finals, f["words"]))
+    return out
+
+
+def without_confidences(trans):
+    """Transcripts with texts, spans and word times only."""
+    return [(finals, [w[:3] for w in words]) for finals, words in trans]
+
+
+def read_dump(path, rows, width):
+    """A --dump file split per file: rows[i] x width float32 for file i."""
+    data = np.fromfile(path, dtype="<f4")
+    outs, at = [], 0
+    for n in rows:
+        if at + n * width > data.size:
+            raise CrossError("%s: truncated" % path)
+        outs.append(data[at:at + n * width].reshape(n, width).astype(np.float32))
+        at += n * width
+    if at != data.size:
+        raise CrossError("%s: %d floats after the last file" % (path, data.size - at))
+    return outs
+
+
+def dumped(path, parsed, what, width=None):
+    """The features (width values a frame) or log-probabilities a driver
+    run dumped, per file."""
+    if what == "features":
+        return read_dump(path, [f["feature_frames"] for f in parsed["files"]], width)
+    return read_dump(path, [f["out_frames"] for f in parsed["files"]], parsed["files"][0]["labels"]
+                     if parsed["files"] else 0)
+
+
+def read_wav_mono(path):
+    """(samples float32, rate) as asr_wav_read gives them: channels averaged
+    in double, then rounded to float."""
+    import soundfile as sf
+    data, rate = sf.read(path, dtype="float64", always_2d=True)
+    return data.mean(axis=1).astype(np.float32), rate
+
+
+def host_pipeline(model_path, lexicon, lm, wavs, kernel="auto"):
+    """This machine's reference through the Python API (the same C code):
+    transcripts from asr.Recognizer streams (default endpointing, as
+    asr_recognizer_load) and log-probabilities of asr.network over
+    asr.features, per file. Returns (transcripts, features, logprobs,
+    kernel)."""
+    from .features import logmel
+    from .stream import Recognizer
+    rec = Recognizer(model=model_path, lexicon=lexicon, lm=lm if lm else False, kernel=kernel)
+    trans, feats, lps = [], [], []
+    for path in wavs:
+        x, rate = read_wav_mono(path)
+        s = rec.stream(rate)
+        s.accept(x)
+        s.finish()
+        finals = [(r.start, r.end, r.text) for r in s.results]
+        words = [(w.word, w.start, w.end, float(np.float32(w.conf))) for r in s.results for w in r.words]
+        trans.append((finals, words))
+        feats.append(logmel(x, rec.model.features, rate))
+        lps.append(rec.network.forward(feats[-1]))
+    return trans, feats, lps, rec.network.kernel
+
+
+def run_pipeline(platform, model_path, lexicon, lm, wavs, kernel="auto", count=True, out_dir=None):
+    """The whole recognizer (model, lexicon, LM or None) on the WAV files
+    `wavs` for `platform`, once per reference core of the platform. Returns
+    a dict: audio_seconds, macs, host_kernel, host_driver_identical (the
+    driver built for this machine against the Python API), flash {model,
+    lexicon, lm, code_text, code_data, total} bytes, and cores: one dict per
+    core with core, clock_ghz, qemu_cpu, kernel, est_kernel,
+    transcripts_identical (texts, spans, word times and confidences),
+    texts_identical (the same without confidences), features_identical
+    and features_max_abs_diff, bit_identical and max_abs_diff
+    (log-probabilities),
+    instructions {load, features, network, search} (None without a qemu
+    plugin; run_instructions: the totals of the driver's runs, by
+    DRIVER_STAGES), memory {live_after_load, load_heap_peak, load_mapped_peak,
+    decode_peak, peak} bytes, and est_seconds {features, network, search,
+    total} of the cost model (features and search None without counts)."""
+    from .model import Model
+    model = Model.load(model_path)
+    wavs = [os.path.abspath(w) for w in wavs]
+    driver = build_pipeline(platform, out_dir)
+    plugin = build_plugin(platform, driver, out_dir) if count else None
+    host_trans, host_feats, host_lp, host_kernel = host_pipeline(model_path, lexicon, lm, wavs)
+    paths = [os.path.abspath(p) for p in (model_path, lexicon)]
+    lm = os.path.abspath(lm) if lm else None
+    code = code_size(platform, out_dir)
+    flash = {"model": os.path.getsize(model_path), "lexicon": os.path.getsize(lexicon),
+             "lm": os.path.getsize(lm) if lm else 0, "code_text": code["text"], "code_data": code["data"]}
+    flash["total"] = sum(flash.values())
+    with tempfile.TemporaryDirectory() as tmp:
+        lp_path, feat_path = os.path.join(tmp, "logprobs"), os.path.join(tmp, "features")
+        # This machine's build of the driver, against the Python API.
+        native = build_pipeline("native", out_dir)
+
+        def run_native(stage, dump=None):
+            proc = subprocess.run([native] + pipeline_args(stage, *paths, lm, wavs, kernel, dump),
+                                  capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+            if proc.returncode != 0:
+                raise CrossError("pipeline_driver %s failed: %s" % (stage, proc.stderr.strip()))
+            return parse_pipeline(proc.stdout)
+
+        net_run = run_native("network", lp_path)
+        host_driver_identical = (compare(dumped(lp_path, net_run, "logprobs"), host_lp)["bit_identical"]
+                                 and transcripts(run_native("all")) == host_trans)
+        seconds = sum(f["samples"] / float(f["rate"]) for f in net_run["files"])
+        macs = sum(layer_macs(model, [f["feature_frames"] for f in net_run["files"]]))
+        cores = []
+        for key in PLATFORM_CORES[platform]:
+            core = CORES[key]
+            runs, insns = {}, {}
+            for stage in DRIVER_STAGES:
+                args = pipeline_args(stage, *paths, lm, wavs, kernel,
+                                     {"features": feat_path, "network": lp_path}.get(stage))
+                text, insns[stage] = run_driver(platform, driver, args, core.qemu_cpu, plugin)
+                runs[stage] = parse_pipeline(text)
+            counted = plugin is not None
+            stage_insns = {"load": insns["load"],
+                           "features": insns["features"] - insns["load"],
+                           "network": insns["network"] - insns["features"],
+                           "search": insns["all"] - insns["network"]} if counted else None
+            est = {"network": estimate(macs, model.precision, core)["seconds"]}
+            for st in ("features", "search"):
+                est[st] = estimate_insns(stage_insns[st], st, core)["seconds"] if counted else None
+            est["total"] = sum(est[st] for st in STAGES) if counted else None
+            load, files = runs["all"]["load"], runs["all"]["files"]
+            decode = max(f["decode_peak"] for f in files)
+            memory = {"live_after_load": load["live"], "load_heap_peak": load["heap_peak"],
+                      "load_mapped_peak": load["mapped_peak"], "decode_peak": decode,
+                      "peak": max(load["heap_peak"], load["live"] + decode)}
+            r = {"core": core.name, "clock_ghz": core.clock_hz / 1e9, "qemu_cpu": core.qemu_cpu,
+                 "kernel": runs["all"]["kernel"], "est_kernel": core.kernel,
+                 "transcripts_identical": transcripts(runs["all"]) == host_trans,
+                 "texts_identical": (without_confidences(transcripts(runs["all"]))
+                                     == without_confidences(host_trans)),
+                 "run_instructions": insns if counted else None,
+                 "instructions": stage_insns, "memory": memory, "est_seconds": est}
+            fc = compare(dumped(feat_path, runs["features"], "features", model.features.num_filters),
+                         host_feats)
+            r["features_identical"], r["features_max_abs_diff"] = fc["bit_identical"], fc["max_abs_diff"]
+            r.update(compare(dumped(lp_path, runs["network"], "logprobs"), host_lp))
+            cores.append(r)
+    return {"audio_seconds": seconds, "macs": macs, "host_kernel": host_kernel,
+            "host_driver_identical": host_driver_identical, "flash": flash, "cores": cores}

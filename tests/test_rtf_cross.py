@@ -1,11 +1,15 @@
-"""asr-rtf --platform armv7|aarch64 (asr/cross.py, native/tests/net_driver.c)
-and the asr-rtf --json schema, cost model, --plot and --compare.
+"""asr-rtf --platform armv7|aarch64 (asr/cross.py, native/tests/net_driver.c,
+native/tests/pipeline_driver.c) and the asr-rtf --json schema, cost model,
+--plot and --compare.
 
-The cross tests build the network driver for ARM and run it under
-qemu-user: the log-probabilities of int8 and int16 models must equal this
-machine's (asr.network) bit for bit, on every ARM kernel (armv7 NEON;
-aarch64 NEON on an emulated Cortex-A53 and sdot on qemu's "max" CPU).
-They skip only when a cross compiler, qemu or make is not installed."""
+The cross tests build the drivers for ARM and run them under qemu-user:
+the network driver's log-probabilities of int8 and int16 models must equal
+this machine's (asr.network) bit for bit, on every ARM kernel (armv7 NEON;
+aarch64 NEON on an emulated Cortex-A53 and sdot on qemu's "max" CPU); the
+pipeline driver's transcripts and log-probabilities on a bundled sample
+must equal asr.Recognizer's, its stage counts must add up and its device
+figures must be consistent. They skip only when a cross compiler, qemu or
+make is not installed."""
 import io
 import json
 import os
@@ -27,7 +31,10 @@ from asr.quantize import quantize_model
 from helpers import random_feats, random_float_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SAMPLE = os.path.join(ROOT, "models", "samples", "goforward-1.wav")
+MODELS = os.path.join(ROOT, "models")
+SAMPLE = os.path.join(MODELS, "samples", "goforward-1.wav")
+LEXICON = os.path.join(MODELS, "en-us.asrlex")
+LM = os.path.join(MODELS, "en-us.asrlm")
 
 
 def need_cross(platform):
@@ -106,6 +113,132 @@ def test_bundled_model_two_seconds(out_dir):
                 assert 0 < r["instructions"] < r["macs"], r
     again = cross.run_cross("aarch64", model, feats, count=True, out_dir=out_dir)
     assert [r["instructions"] for r in again] == [r["instructions"] for r in rows]
+
+
+# ------------------------------------------------- the whole pipeline
+
+@pytest.fixture(scope="module")
+def pipeline_runs(out_dir):
+    """run_pipeline of the bundled int8 recognizer on one bundled sample,
+    per platform (computed once per module)."""
+    cache = {}
+
+    def get(platform):
+        need_cross(platform)
+        if platform not in cache:
+            cache[platform] = cross.run_pipeline(platform, os.path.join(MODELS, "en-us-int8.asrm"),
+                                                 LEXICON, LM, [SAMPLE], out_dir=out_dir)
+        return cache[platform]
+    return get
+
+
+@pytest.mark.parametrize("platform", ["armv7", "aarch64"])
+def test_whole_pipeline_identical_under_qemu(platform, pipeline_runs):
+    """Features + network + search from the example's code path under qemu:
+    transcripts (word times and confidences included), features and
+    log-probabilities equal this machine's asr.Recognizer / asr.features /
+    asr.network bit for bit, on every reference core's kernel; so does this
+    machine's build of the driver."""
+    run = pipeline_runs(platform)
+    assert run["host_driver_identical"]
+    want_kernels = {"armv7": ["neon"], "aarch64": ["neon", "neondot"]}[platform]
+    assert [c["kernel"] for c in run["cores"]] == want_kernels
+    for c in run["cores"]:
+        assert c["transcripts_identical"] and c["texts_identical"], c
+        assert c["features_identical"] and c["features_max_abs_diff"] == 0.0, c
+        assert c["bit_identical"] and c["max_abs_diff"] == 0.0, c
+
+
+@pytest.mark.parametrize("platform", ["armv7", "aarch64"])
+def test_stage_counts_are_positive_and_add_up(platform, pipeline_runs):
+    """Each stage is the difference of two driver runs: all positive, and
+    together they are the whole run minus the load; the network (NEON)
+    executes fewer instructions than its MACs, and the cost-model total is
+    the sum of the stages."""
+    run = pipeline_runs(platform)
+    for c in run["cores"]:
+        ins, runs = c["instructions"], c["run_instructions"]
+        if ins is None:
+            pytest.skip("this qemu cannot load the instruction-count plugin")
+        assert all(ins[k] > 0 for k in ("load",) + cross.STAGES), ins
+        assert sum(ins[k] for k in cross.STAGES) == runs["all"] - runs["load"]
+        assert ins["load"] == runs["load"]
+        assert ins["network"] < run["macs"]
+        assert ins["features"] < ins["network"]
+        est = c["est_seconds"]
+        assert est["total"] == pytest.approx(sum(est[k] for k in cross.STAGES), rel=1e-12)
+        core = next(k for k, v in cross.CORES.items() if v.name == c["core"])
+        assert est["search"] == pytest.approx(cross.estimate_insns(ins["search"], "search", core)["seconds"])
+
+
+def test_device_fit_numbers_are_consistent(pipeline_runs):
+    """Flash is the three files plus the library's code; peak RAM covers
+    what the loaded recognizer holds; the mapped files only add to the
+    load peak."""
+    run = pipeline_runs("armv7")
+    fl = run["flash"]
+    files = [os.path.join(MODELS, "en-us-int8.asrm"), LEXICON, LM]
+    assert [fl["model"], fl["lexicon"], fl["lm"]] == [os.path.getsize(f) for f in files]
+    assert fl["total"] == sum(os.path.getsize(f) for f in files) + fl["code_text"] + fl["code_data"]
+    assert 10000 < fl["code_text"] < 5000000
+    for c in run["cores"]:
+        m = c["memory"]
+        assert 0 < m["live_after_load"] <= m["load_heap_peak"] <= m["load_mapped_peak"]
+        assert m["decode_peak"] > 0
+        assert m["peak"] == max(m["load_heap_peak"], m["live_after_load"] + m["decode_peak"])
+        assert m["peak"] >= m["live_after_load"]
+        # The loaders map each file while reading it: at least the largest.
+        assert m["load_mapped_peak"] - m["load_heap_peak"] >= 0
+        assert m["load_mapped_peak"] >= max(os.path.getsize(f) for f in files)
+
+
+def test_cost_model_of_counted_stages():
+    """Features and search: instructions / assumed IPC / clock. 6e6
+    instructions on a Cortex-A7 (features IPC 0.5) are 12e6 cycles, 10 ms."""
+    est = cross.estimate_insns(6e6, "features", "cortex-a7")
+    assert est["cycles"] == pytest.approx(12e6) and est["seconds"] == pytest.approx(0.01)
+    for core in cross.CORES.values():
+        assert set(core.ipc) == {"features", "search"}
+        assert all(0 < v <= 2 for v in core.ipc.values())
+
+
+@pytest.fixture(scope="module")
+def native_pipeline(out_dir):
+    if shutil.which("make") is None or shutil.which("cc") is None:
+        pytest.skip("make or cc is not installed")
+    return cross.build_pipeline("native", out_dir)
+
+
+def test_pipeline_driver_rejects_bad_input(native_pipeline, tmp_path):
+    """Usage errors exit 2; a missing or damaged model exits 1 naming it; a
+    bad WAV exits 1 naming it while the other files are still decoded."""
+    model = os.path.join(MODELS, "en-us-int8.asrm")
+
+    def run(*args):
+        return subprocess.run([native_pipeline] + list(args), capture_output=True, text=True, timeout=120)
+
+    for args in ([], ["decode", model, LEXICON, SAMPLE], ["all", model, LEXICON],
+                 ["all", "--dump", str(tmp_path / "lp"), model, LEXICON, SAMPLE],
+                 ["all", "--frobnicate", "x", model, LEXICON, SAMPLE]):
+        proc = run(*args)
+        assert proc.returncode == 2 and "usage:" in proc.stderr, args
+    proc = run("all", "--kernel", "warp", model, LEXICON, SAMPLE)
+    assert proc.returncode == 2 and "warp" in proc.stderr
+    proc = run("all", str(tmp_path / "nope.asrm"), LEXICON, SAMPLE)
+    assert proc.returncode == 1 and "nope.asrm" in proc.stderr
+    cut = tmp_path / "cut.asrm"
+    cut.write_bytes(open(model, "rb").read()[:5000])
+    proc = run("all", str(cut), LEXICON, SAMPLE)
+    assert proc.returncode == 1 and "cut.asrm" in proc.stderr
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt \xff\xff\xff\xff")
+    proc = run("all", "--lm", LM, model, LEXICON, str(junk), SAMPLE)
+    assert proc.returncode == 1 and "junk.wav" in proc.stderr
+    parsed = cross.parse_pipeline(proc.stdout)
+    assert [f["path"] for f in parsed["files"]] == [SAMPLE]
+    assert cross.transcripts(parsed)[0][0][0][2] == "go forward ten meters"
+    with pytest.raises(cross.CrossError):
+        cross.parse_pipeline("kernel\tneon\nbogus\t1\n")
 
 
 def test_missing_tools_name_the_packages(monkeypatch):
@@ -248,8 +381,18 @@ def test_json_schema_emulated(short_wav, small_model_dir):
     assert [r["core"] for r in report["cross"]] == ["Cortex-A53", "Cortex-A55"]
     for r in report["cross"]:
         check_schema(r, rtf.CROSS_SCHEMA)
-        assert r["bit_identical"]
+        assert r["bit_identical"] and r["transcripts_identical"] and r["host_driver_identical"]
+        assert set(r["estimated_rtf"]) == {"features", "network", "search", "total"}
+        if r["instructions_per_audio_s"] is not None:
+            assert set(r["instructions_per_audio_s"]) == {"features", "network", "search", "total"}
+            assert r["estimated_rtf"]["total"] == pytest.approx(
+                sum(r["estimated_rtf"][k] for k in ("features", "network", "search")), abs=1e-5)
+        assert set(r["device"]) == {"flash_bytes", "model_bytes", "lexicon_bytes", "lm_bytes",
+                                    "code_bytes", "live_after_load_bytes", "load_peak_bytes",
+                                    "load_peak_with_mapped_bytes", "decode_peak_bytes", "peak_ram_bytes"}
+        assert r["device"]["peak_ram_bytes"] >= r["device"]["live_after_load_bytes"] > 0
     assert set(report["cost_model"]["cores"]) == set(cross.CORES)
+    assert all(set(c["ipc"]) == {"features", "search"} for c in report["cost_model"]["cores"].values())
 
 
 def test_text_output_never_calls_emulated_time_an_rtf(short_wav, small_model_dir):
@@ -258,7 +401,8 @@ def test_text_output_never_calls_emulated_time_an_rtf(short_wav, small_model_dir
                             "--precision", "int16"])
     assert code == 0
     assert "ESTIMATE" in out and "not a measurement" in out and "bit-identical" in out
-    assert "Cortex-A7 @ 1.2 GHz" in out
+    assert "Cortex-A7 @ 1.2 GHz" in out and "device fit" in out and "flash" in out
+    assert "whole pipeline" in out and "identical" in out
 
 
 def test_plot_writes_a_png(short_wav, tmp_path):

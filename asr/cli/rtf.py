@@ -4,6 +4,7 @@ import json
 import os
 import platform
 import sys
+import textwrap
 import time
 
 from .common import HelpFormatter, Progress, add_progress_option, error
@@ -16,15 +17,17 @@ The first call (model load and weight packing) is timed apart from the
 steady state, which is the median of --repeat runs over all the audio.
 Single-threaded unless --threads runs that many streams at once.
 
---platform armv7 or aarch64 on an x86 machine cross-compiles the acoustic
-model's C library and runs it under qemu-user (apt-get install
+--platform armv7 or aarch64 on an x86 machine cross-compiles the C
+recognizer (native/tests/pipeline_driver.c, the example's code path) and
+runs the whole pipeline under qemu-user on the WAV files (apt-get install
 gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user). Nothing is timed
-there: it checks that the outputs equal this machine's bit for bit, counts
-the ARM instructions executed per second of audio, and estimates the
-acoustic model's RTF on a reference core (Cortex-A7 @ 1.2 GHz; Cortex-A53
-@ 1.4 GHz and Cortex-A55 @ 1.8 GHz) from the cost model of asr/cross.py
-(--repeat and --threads do not apply). On an ARM machine of that platform
-it measures, as natively."""
+there: it checks that transcripts and log-probabilities equal this
+machine's bit for bit, counts the ARM instructions of each stage per
+second of audio, estimates each stage's RTF and the total on a reference
+core (Cortex-A7 @ 1.2 GHz; Cortex-A53 @ 1.4 GHz and Cortex-A55 @ 1.8 GHz)
+from the cost model of asr/cross.py, and prints the device fit: flash
+(model + lexicon + LM + code) and peak RAM (--repeat and --threads do not
+apply). On an ARM machine of that platform it measures, as natively."""
 
 # The --json object, one per run. Values are "type: meaning"; the type
 # (before the colon) is checked by tests/test_rtf_cross.py.
@@ -39,7 +42,7 @@ JSON_SCHEMA = {
     "cross": "list: mode emulated: one CROSS_SCHEMA object per precision and reference core; "
              "[] when measured",
     "cost_model": "dict|null: mode emulated: {efficiency, cores: {core: {clock_ghz, kernel, "
-                  "macs_per_cycle: {precision: float}}}}",
+                  "macs_per_cycle: {precision: float}, ipc: {features, search}}}}",
     "compare": "dict|null: with --compare, the report of asr/peers.py: {audio_seconds, "
                "files, threads, repeat, ours: {precision: {rtf, am_rtf, stages, kernel}}, "
                "pocketsphinx: float|null, onnxruntime_am: {float, int8}|null, ratios}",
@@ -62,15 +65,37 @@ CROSS_SCHEMA = {
     "qemu_cpu": "str: the CPU qemu emulated (it selects the kernel)",
     "kernel": "str: kernel the ARM run used",
     "host_kernel": "str: kernel of this machine's reference run",
-    "bit_identical": "bool: every output float equal, bit for bit, to this machine's",
+    "transcripts_identical": "bool: every final's text and span and every word's text, times and "
+                             "confidence equal to this machine's (asr.Recognizer)",
+    "texts_identical": "bool: the same without confidences: texts, spans and word times",
+    "features_identical": "bool: every feature value equal, bit for bit, to this machine's",
+    "features_max_abs_diff": "float|null: largest difference of a feature value (null: shapes differ)",
+    "bit_identical": "bool: every log-probability equal, bit for bit, to this machine's",
     "max_abs_diff": "float|null: largest difference of a log-probability, nats (null: shapes differ)",
+    "host_driver_identical": "bool: the driver built for this machine gives the same transcripts "
+                             "and log-probabilities as the Python API",
     "macs_per_audio_s": "float: multiply-accumulates of the acoustic model per second of audio",
-    "instructions_per_audio_s": "float|null: ARM instructions executed per second of audio, "
-                                "counted under qemu (null: qemu without plugin support)",
-    "instructions_per_mac": "float|null: the two above divided",
-    "estimated_am_rtf": "float: ESTIMATE of the acoustic model's RTF on the core from the cost "
-                        "model, not a measurement; features and decoder not included",
+    "instructions_per_audio_s": "dict|null: ARM instructions executed per second of audio, counted "
+                                "under qemu: {features, network, search, total} (null: qemu without "
+                                "plugin support)",
+    "instructions_per_mac": "float|null: the network's instructions per multiply-accumulate",
+    "estimated_rtf": "dict: {features, network, search, total}: ESTIMATE of each stage's RTF on the "
+                     "core from the cost model, not a measurement (features, search and total null "
+                     "without instruction counts)",
+    "device": "dict: {flash_bytes, model_bytes, lexicon_bytes, lm_bytes, code_bytes, "
+              "live_after_load_bytes, load_peak_bytes, load_peak_with_mapped_bytes, "
+              "decode_peak_bytes, peak_ram_bytes} (DEVICE_NOTES)",
 }
+DEVICE_NOTES = """\
+flash = model + lexicon + LM file sizes + code (text + data of the C library's
+objects for the platform, from the cross binutils' size; libc and the
+driver not included). RAM is heap bytes counted by the driver
+(native/tests/heap_count.c): live after load; load peak, the most held while
+loading; with mapped, the same plus the files the loaders map read-only while
+reading them (file-backed pages, released before the load returns); decode
+peak, the most a stream adds on top while decoding a file (its WAV samples
+not counted); peak RAM = max(load peak, live + decode peak). Stacks and the
+allocator's per-block headers are not counted."""
 
 # Float outputs may differ across instruction sets (fused versus separate
 # multiply-add, armv7 NEON flushing subnormals); log-probabilities within
@@ -105,7 +130,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog="asr-rtf", description=DESCRIPTION, formatter_class=HelpFormatter)
     p.add_argument("--platform", default="native", choices=("native", "x86_64", "armv7", "aarch64"),
                    help="native: this machine; another platform is run under qemu-user "
-                        "(acoustic model only, estimated, see above)")
+                        "(whole pipeline, estimated, see above)")
     p.add_argument("--precision", default="float,int16,int8")
     p.add_argument("--kernel", default="auto",
                    help="auto, ref, sse41, avx2, avx512vnni, neon, neondot (under qemu: the ARM "
@@ -177,28 +202,49 @@ def profile(precision, audio, args):
             "threads": args.threads}
 
 
-def profile_cross(precision, audio, args):
-    """The acoustic model at `precision` under qemu for args.platform: one
+def side_file(name, args):
+    """The lexicon or LM beside the models of --model-dir, else the bundled one."""
+    from ..resources import find_model_file
+    if args.model_dir and os.path.exists(os.path.join(args.model_dir, name)):
+        return os.path.join(args.model_dir, name)
+    return find_model_file(name)
+
+
+def profile_cross(precision, files, args):
+    """The whole pipeline at `precision` under qemu for args.platform: one
     CROSS_SCHEMA dict per reference core of the platform."""
     from .. import cross
-    from ..features import logmel
-    from ..model import Model
     path = model_path(precision, args)
-    model = Model.load(path)
-    feats = [logmel(a, model.features) for a in audio]
-    seconds = sum(len(a) for a in audio) / float(model.features.sample_rate)
+    lexicon, lm = side_file("en-us.asrlex", args), side_file("en-us.asrlm", args)
+    run = cross.run_pipeline(args.platform, path, lexicon, lm, files, kernel=args.kernel)
+    seconds, macs, fl = run["audio_seconds"], run["macs"], run["flash"]
     rows = []
-    for r in cross.run_cross(args.platform, model, feats, kernel=args.kernel):
-        insns = r["instructions"]
+    for r in run["cores"]:
+        insns, mem, est = r["instructions"], r["memory"], r["est_seconds"]
+        per_s = None
+        if insns is not None:
+            per_s = {k: round(insns[k] / seconds, 1) for k in cross.STAGES}
+            per_s["total"] = round(sum(insns[k] for k in cross.STAGES) / seconds, 1)
         rows.append({
-            "precision": precision, "model_bytes": os.path.getsize(path),
+            "precision": precision, "model_bytes": fl["model"],
             "core": r["core"], "clock_ghz": r["clock_ghz"], "qemu_cpu": r["qemu_cpu"],
-            "kernel": r["kernel"], "host_kernel": r["host_kernel"],
+            "kernel": r["kernel"], "host_kernel": run["host_kernel"],
+            "transcripts_identical": r["transcripts_identical"], "texts_identical": r["texts_identical"],
+            "features_identical": r["features_identical"],
+            "features_max_abs_diff": r["features_max_abs_diff"],
             "bit_identical": r["bit_identical"], "max_abs_diff": r["max_abs_diff"],
-            "macs_per_audio_s": round(r["macs"] / seconds, 1),
-            "instructions_per_audio_s": round(insns / seconds, 1) if insns is not None else None,
-            "instructions_per_mac": round(insns / r["macs"], 4) if insns is not None else None,
-            "estimated_am_rtf": round(r["est_seconds"] / seconds, 6),
+            "host_driver_identical": run["host_driver_identical"],
+            "macs_per_audio_s": round(macs / seconds, 1),
+            "instructions_per_audio_s": per_s,
+            "instructions_per_mac": round(insns["network"] / macs, 4) if insns is not None else None,
+            "estimated_rtf": {k: (round(v / seconds, 6) if v is not None else None) for k, v in est.items()},
+            "device": {"flash_bytes": fl["total"], "model_bytes": fl["model"],
+                       "lexicon_bytes": fl["lexicon"], "lm_bytes": fl["lm"],
+                       "code_bytes": fl["code_text"] + fl["code_data"],
+                       "live_after_load_bytes": mem["live_after_load"],
+                       "load_peak_bytes": mem["load_heap_peak"],
+                       "load_peak_with_mapped_bytes": mem["load_mapped_peak"],
+                       "decode_peak_bytes": mem["decode_peak"], "peak_ram_bytes": mem["peak"]},
         })
         if r["kernel"] != r["est_kernel"]:
             error("asr-rtf: note: the %s estimate is for the %s kernel; the emulated run used %s"
@@ -210,16 +256,19 @@ def cost_model_summary():
     from .. import cross
     return {"efficiency": cross.EFFICIENCY,
             "cores": {k: {"clock_ghz": c.clock_hz / 1e9, "kernel": c.kernel,
-                          "macs_per_cycle": {p: round(v, 4) for p, v in c.macs_per_cycle.items()}}
+                          "macs_per_cycle": {p: round(v, 4) for p, v in c.macs_per_cycle.items()},
+                          "ipc": dict(c.ipc)}
                       for k, c in cross.CORES.items()}}
 
 
 def outputs_agree(row):
-    """Integer models must match bit for bit; float within FLOAT_TOLERANCE."""
-    if row["bit_identical"]:
+    """Integer models: transcripts and log-probabilities bit for bit. Float:
+    the same texts and word times, log-probabilities within FLOAT_TOLERANCE
+    (word confidences follow the log-probabilities)."""
+    if row["transcripts_identical"] and row["bit_identical"]:
         return True
-    return row["precision"] == "float" and row["max_abs_diff"] is not None \
-        and row["max_abs_diff"] <= FLOAT_TOLERANCE
+    return row["precision"] == "float" and row["texts_identical"] \
+        and row["max_abs_diff"] is not None and row["max_abs_diff"] <= FLOAT_TOLERANCE
 
 
 def run_compare(audio, files, args, step=None):
@@ -261,18 +310,17 @@ def plot(report, out_png):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 4.5))
     if report["mode"] == "emulated":
-        cores = list(dict.fromkeys(r["core"] for r in report["cross"]))
-        precs = list(dict.fromkeys(r["precision"] for r in report["cross"]))
-        width = 0.8 / max(1, len(cores))
-        for j, core in enumerate(cores):
-            vals = [next((r["estimated_am_rtf"] for r in report["cross"]
-                          if r["core"] == core and r["precision"] == p), 0) for p in precs]
-            ax.bar([i + j * width for i in range(len(precs))], vals, width,
-                   label="%s (%s)" % (core, next(r["kernel"] for r in report["cross"] if r["core"] == core)))
-        ax.set_xticks([i + width * (len(cores) - 1) / 2 for i in range(len(precs))])
-        ax.set_xticklabels(precs)
+        rows = report["cross"]
+        labels = ["%s\n%s" % (r["precision"], r["core"]) for r in rows]
+        bottom = [0.0] * len(rows)
+        for stage, name in (("features", "features"), ("network", "acoustic model"), ("search", "search")):
+            vals = [r["estimated_rtf"][stage] or 0.0 for r in rows]
+            ax.bar(range(len(rows)), vals, 0.6, bottom=bottom, label=name)
+            bottom = [b + v for b, v in zip(bottom, vals)]
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels(labels, fontsize=8)
         ax.set_ylabel("estimated RTF (cost model, not measured)")
-        ax.set_title("%s: acoustic model, estimate from the cost model" % report["platform"])
+        ax.set_title("%s: whole pipeline, estimate from the cost model" % report["platform"])
     else:
         labels, stacks = [], []
         for r in report["results"]:
@@ -322,42 +370,81 @@ def print_measured(report, args):
             x["total"], r["frames_per_s"] or "-", r["load_s"], r["model_bytes"] / 1e6))
 
 
+def _mb(n):
+    return "%.2f MB" % (n / 1e6)
+
+
 def print_emulated(report):
     rows = report["cross"]
-    print("%s: acoustic model only, cross-compiled and run under qemu on this %s machine (%s)"
-          % (report["platform"], report["host"], report["cpu"]))
+    print("%s: whole pipeline (features + acoustic model + search), cross-compiled and run under "
+          "qemu on this %s machine (%s)" % (report["platform"], report["host"], report["cpu"]))
     print("%.1f s of audio in %d file(s); nothing below is a measured time"
           % (report["audio_seconds"], len(report["files"])))
-    print("%-9s %-10s %-9s %-16s %8s %9s %8s %10s" % ("precision", "core", "kernel", "outputs vs host",
-                                                      "MMAC/s", "Minsn/s", "insn/MAC", "est. RTF"))
+    print("%-9s %-10s %-8s %-11s %-16s %7s %8s %23s" % (
+        "precision", "core", "kernel", "transcripts", "log-probs vs host", "MMAC/s", "insn/MAC",
+        "Minsn/s feat  AM srch"))
     for r in rows:
         if r["bit_identical"]:
             agree = "bit-identical"
         else:
             agree = "%s %.1e" % ("max diff" if outputs_agree(r) else "DIFFER", r["max_abs_diff"] or 0)
-        insn = r["instructions_per_audio_s"]
-        print("%-9s %-10s %-9s %-16s %8.1f %9s %8s %10.4f" % (
-            r["precision"], r["core"], r["kernel"], agree, r["macs_per_audio_s"] / 1e6,
-            "%.1f" % (insn / 1e6) if insn is not None else "-",
-            "%.3f" % r["instructions_per_mac"] if insn is not None else "-", r["estimated_am_rtf"]))
-    cm = report["cost_model"]
-    cores = {}
+        n = r["instructions_per_audio_s"]
+        counts = "%8.1f %5.1f %4.1f" % (n["features"] / 1e6, n["network"] / 1e6, n["search"] / 1e6) \
+            if n else "-"
+        print("%-9s %-10s %-8s %-11s %-16s %7.1f %8s %23s" % (
+            r["precision"], r["core"], r["kernel"],
+            "identical" if r["transcripts_identical"] else "same words" if r["texts_identical"]
+            else "DIFFER", agree,
+            r["macs_per_audio_s"] / 1e6,
+            "%.3f" % r["instructions_per_mac"] if r["instructions_per_mac"] is not None else "-", counts))
+    print()
+    print("%-9s %-10s %9s %9s %9s %9s" % ("precision", "core", "est. feat", "AM", "search", "total"))
+
+    def f(v):
+        return "%.4f" % v if v is not None else "-"
     for r in rows:
-        cores.setdefault(r["core"], r)
-    print("est. RTF: ESTIMATE of the acoustic model alone (no features, no decoder) from the cost "
-          "model of asr/cross.py, not a measurement:")
+        e = r["estimated_rtf"]
+        print("%-9s %-10s %9s %9s %9s %9s" % (r["precision"], r["core"], f(e["features"]),
+                                               f(e["network"]), f(e["search"]), f(e["total"])))
+    cm = report["cost_model"]
+    print("est.: ESTIMATE of each stage's RTF from the cost model of asr/cross.py, not a measurement:")
+    names = {r["core"].lower(): r["core"] for r in rows}
     for key, c in cm["cores"].items():
-        name = next((n for n in cores if n.lower() == key), None)
-        if name:
-            print("  %s @ %.1f GHz, %s kernel: peak MACs/cycle %s x efficiency %.2f"
-                  % (name, c["clock_ghz"], c["kernel"],
-                     ", ".join("%s %.2f" % (p, c["macs_per_cycle"][p])
-                               for p in ("float", "int16", "int8")), cm["efficiency"]))
-    print("MMAC/s: acoustic-model multiply-accumulates per second of audio (from the model's shapes);")
-    print("Minsn/s: ARM instructions executed per second of audio, counted under qemu (exact, "
-          "reproducible; not cycles)")
-    print("outputs vs host: this machine's log-probabilities (%s kernel) against the ARM run's"
-          % rows[0]["host_kernel"] if rows else "")
+        if key in names:
+            print("  %s @ %.1f GHz: AM by MACs, %s kernel, peak MACs/cycle %s x efficiency %.2f; "
+                  "features and search by counted instructions at an assumed IPC of %.2f and %.2f"
+                  % (names[key], c["clock_ghz"], c["kernel"],
+                     ", ".join("%s %.2f" % (p, c["macs_per_cycle"][p]) for p in ("float", "int16", "int8")),
+                     cm["efficiency"], c["ipc"]["features"], c["ipc"]["search"]))
+    print("Minsn/s: ARM instructions executed per second of audio by each stage, counted under qemu "
+          "(exact, reproducible; not cycles); MMAC/s: acoustic-model multiply-accumulates per second "
+          "of audio")
+    if rows:
+        print("vs host: this machine's asr.Recognizer transcripts (texts, word times, confidences; "
+              "'same words': all but confidences) and log-probabilities (%s kernel); features %s; "
+              "this machine's build of the driver gives %s"
+              % (rows[0]["host_kernel"],
+                 "bit-identical" if all(r["features_identical"] for r in rows) else
+                 "DIFFER (max %.1e)" % max(r["features_max_abs_diff"] or 0 for r in rows),
+                 "the same" if all(r["host_driver_identical"] for r in rows) else "DIFFERENT outputs"))
+    print()
+    seen = set()
+    for r in rows:
+        d = r["device"]
+        key = (r["precision"], d["peak_ram_bytes"], d["live_after_load_bytes"])
+        if key in seen:
+            continue
+        seen.add(key)
+        cores = ", ".join(x["core"] for x in rows if x["precision"] == r["precision"]
+                          and x["device"]["peak_ram_bytes"] == d["peak_ram_bytes"])
+        print("device fit, %s (%s): flash %s = model %s + lexicon %s + LM %s + code %.1f kB; "
+              "RAM peak %s (live after load %s, decoding adds %s; load peak %s, %s with the "
+              "mapped files)" % (r["precision"], cores, _mb(d["flash_bytes"]), _mb(d["model_bytes"]),
+                                 _mb(d["lexicon_bytes"]), _mb(d["lm_bytes"]), d["code_bytes"] / 1e3,
+                                 _mb(d["peak_ram_bytes"]), _mb(d["live_after_load_bytes"]),
+                                 _mb(d["decode_peak_bytes"]), _mb(d["load_peak_bytes"]),
+                                 _mb(d["load_peak_with_mapped_bytes"])))
+    print(textwrap.fill("device fit: " + DEVICE_NOTES.replace("\n", " "), 100))
 
 
 def peak_rss_mb():
@@ -408,8 +495,12 @@ def main(argv=None):
         audio = [read_audio(f, 16000) for f in files]
         report["audio_seconds"] = round(sum(len(a) for a in audio) / 16000.0, 2)
         if emulated:
+            not_wav = [f for f in files if not f.lower().endswith(".wav")]
+            if not_wav:
+                raise AsrError("--platform %s reads WAV files only (the C reader of the device "
+                               "code): %s" % (plat, ", ".join(not_wav)))
             for p in precisions:
-                report["cross"] += profile_cross(p, audio, args)
+                report["cross"] += profile_cross(p, files, args)
             report["cost_model"] = cost_model_summary()
         else:
             from .. import peers
@@ -440,8 +531,10 @@ def main(argv=None):
             print_report(report["compare"])
     disagree = [r for r in report["cross"] if not outputs_agree(r)]
     for r in disagree:
-        error("asr-rtf: %s %s on %s: the ARM outputs differ from this machine's (max %.3g)"
-              % (plat, r["precision"], r["core"], r["max_abs_diff"] or float("nan")))
+        error("asr-rtf: %s %s on %s: the ARM outputs differ from this machine's (words %s, "
+              "log-probabilities max diff %.3g)"
+              % (plat, r["precision"], r["core"], "identical" if r["texts_identical"] else "differ",
+                 r["max_abs_diff"] if r["max_abs_diff"] is not None else float("nan")))
     return 1 if disagree else 0
 
 

@@ -87,6 +87,13 @@ void asr_recognizer_free(asr_recognizer *rec);
 int asr_recognizer_load(const char *model_path, const char *lexicon_path, const char *lm_path,
                         int kernel, const asr_endpoint_opts *endpoint, asr_recognizer **out,
                         asr_status *st);
+/* The frontend (NULL when the recognizer has none) and the network rec
+ * runs, borrowed: they live as long as rec. For callers that run one stage
+ * alone with asr_fstream / asr_stream on exactly what the recognizer would
+ * run, e.g. a profiler that counts each stage's work
+ * (native/tests/pipeline_driver.c). */
+const asr_frontend *asr_recognizer_frontend(const asr_recognizer *rec);
+const asr_net *asr_recognizer_net(const asr_recognizer *rec);
 /* Default endpoint options (those asr_recognizer_load uses for NULL). */
 void asr_endpoint_opts_default(asr_endpoint_opts *opts);
 

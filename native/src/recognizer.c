@@ -209,6 +209,16 @@ void asr_recognizer_free(asr_recognizer *r)
     free(r);
 }
 
+const asr_frontend *asr_recognizer_frontend(const asr_recognizer *rec)
+{
+    return rec ? rec->fe : NULL;
+}
+
+const asr_net *asr_recognizer_net(const asr_recognizer *rec)
+{
+    return rec ? rec->net : NULL;
+}
+
 void asr_endpoint_opts_default(asr_endpoint_opts *opts)
 {
     if (!opts)

@@ -1,6 +1,7 @@
 /*
  * driver_common.h - pieces shared by the C test drivers (kernel_check.c,
- * net_driver.c), which are built as standalone programs by native/Makefile.
+ * net_driver.c, pipeline_driver.c), which are built as standalone programs
+ * by native/Makefile.
  */
 #ifndef ASR_DRIVER_COMMON_H
 #define ASR_DRIVER_COMMON_H
