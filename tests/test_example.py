@@ -117,3 +117,16 @@ def test_bad_files_and_options(build_dir, tmp_path):
     assert run([exe], "--kernel", "warp", SAMPLES[0]).returncode == 2
     assert run([exe], "--frobnicate", SAMPLES[0]).returncode == 2
     assert run([exe]).returncode == 2
+
+
+def test_phrases_as_asr_decode_without_rejection(build_dir, tmp_path):
+    exe = build(build_dir, "example")
+    phrases = tmp_path / "phrases.txt"
+    phrases.write_text("go forward ten meters\nSTOP\n\nturn  left\ntwo nine three four zero\n")
+    proc = run([exe], "--phrases", str(phrases), *SAMPLES)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == python_lines("--phrases", str(phrases), "--reject", "0", *SAMPLES)
+    phrases.write_text("go zorblatt\n")
+    oov = run([exe], "--phrases", str(phrases), SAMPLES[0])
+    assert oov.returncode == 1 and "zorblatt" in oov.stderr
+    assert run([exe], "--phrases", str(tmp_path / "none.txt"), SAMPLES[0]).returncode == 1

@@ -193,3 +193,86 @@ def test_a_frontend_of_another_size_is_refused():
     code, msg = status_of(lambda st: lib.asr_recognizer_create(
         other._fe, rec.network._net, rec.decoder._ptr, ffi.NULL, 0, rec.blank, 0.03, ep, 1, out, st))
     assert code == lib.ASR_E_SHAPE and "23 values" in msg
+
+
+def c_strings(strings):
+    keep = [ffi.new("char[]", s.encode()) for s in strings]
+    return keep, ffi.new("const char *[]", keep)
+
+
+def vocab_list(v):
+    return [ffi.string(lib.asr_vocab_string(v, i)).decode() for i in range(lib.asr_vocab_size(v))]
+
+
+def test_phrase_grammar_in_c_scores_as_python():
+    """asr_grammar_from_phrases is PhraseGrammar: same vocabulary, same
+    score for phrases, their prefixes and strangers."""
+    from asr.lm import PhraseGrammar
+    rng = np.random.default_rng(3)
+    words = ["go", "stop", "left", "right", "turn", "Ten", "meters", "back", "one"]
+    phrases = [" ".join(rng.choice(words, rng.integers(1, 5))) for _ in range(40)] + ["", "  Stop  "]
+    keep, arr = c_strings(phrases)
+    lm, voc, st = ffi.new("asr_lm **"), ffi.new("asr_vocab **"), new_status()
+    assert lib.asr_grammar_from_phrases(arr, len(phrases), lm, voc, st) == 0, ffi.string(st.message)
+    lm, voc = ffi.gc(lm[0], lib.asr_lm_free), ffi.gc(voc[0], lib.asr_vocab_free)
+    g = PhraseGrammar(phrases)
+    vocab = vocab_list(voc)
+    assert vocab == g.vocab
+    out = ffi.new("double *")
+    tests = [p.lower().split() for p in phrases[:20]] + [p.lower().split()[:-1] for p in phrases[:20]]
+    tests += [list(rng.choice([w.lower() for w in words], 3)) for _ in range(20)]
+    for sent in tests:
+        ids = ffi.new("int32_t[]", [vocab.index(w) for w in sent] or [0])
+        assert lib.asr_lm_score(lm, ids, len(sent), 1, 1, out, st) == 0
+        assert np.float32(out[0]) == np.float32(g.score(sent)) or out[0] == g.score(sent) == -np.inf
+    for bad in ([], ["", "   "]):
+        keep, arr = c_strings(bad)
+        code, msg = status_of(lambda st: lib.asr_grammar_from_phrases(arr if bad else ffi.NULL, len(bad),
+                                                                       ffi.new("asr_lm **"),
+                                                                       ffi.new("asr_vocab **"), st))
+        assert code == lib.ASR_E_ARG and "non-empty phrase" in msg
+
+
+def test_phrase_recognizer_from_files_equals_python():
+    """asr_recognizer_open with phrases decodes as Recognizer(phrases=)
+    (rejection, a Python layer, off), and a phrase word outside the
+    lexicon is an error naming it."""
+    from asr.resources import default_model_path, find_model_file
+    phrases = ["go forward ten meters", "stop", "turn left", "two nine three four zero", "he was not"]
+    keep, arr = c_strings(phrases)
+    files = ffi.new("asr_recognizer_files *")
+    model, lex = ffi.new("char[]", default_model_path("int8").encode()), \
+        ffi.new("char[]", find_model_file("en-us.asrlex").encode())
+    files.model, files.lexicon, files.phrases, files.n_phrases = model, lex, arr, len(phrases)
+    files.kernel = lib.ASR_KERNEL_AUTO
+    out, st = ffi.new("asr_recognizer **"), new_status()
+    assert lib.asr_recognizer_open(files, out, st) == 0, ffi.string(st.message)
+    core = ffi.gc(out[0], lib.asr_recognizer_free)
+    py = asr.Recognizer(phrases=phrases, reject=0)
+    for path in SAMPLES:
+        x = (read_audio(path) * 32768).astype(np.int16)
+        s = ffi.new("asr_rstream **")
+        assert lib.asr_rstream_create(core, 16000, 0, s, st) == 0
+        s = ffi.gc(s[0], lib.asr_rstream_free)
+        n = ffi.new("size_t *")
+        texts = []
+        assert lib.asr_rstream_accept_s16(s, ffi.cast("int16_t *", ffi.from_buffer(x)), len(x), n, st) == 0
+        r = ffi.new("asr_result *")
+        for i in range(n[0]):
+            lib.asr_rstream_final(s, i, r, st)
+            texts.append(ffi.string(r.text).decode())
+        assert lib.asr_rstream_finish(s, n, st) == 0
+        for i in range(n[0]):
+            lib.asr_rstream_final(s, i, r, st)
+            texts.append(ffi.string(r.text).decode())
+        want = py.stream()
+        want.accept(x)
+        want.finish()
+        assert [t for t in texts if t] == [res.text for res in want.results if res.text]
+    keep, arr = c_strings(["go zorblatt", "stop"])
+    files.phrases, files.n_phrases = arr, 2
+    code, msg = status_of(lambda st: lib.asr_recognizer_open(files, out, st))
+    assert code == lib.ASR_E_ARG and "zorblatt" in msg
+    files.lm = model
+    code, msg = status_of(lambda st: lib.asr_recognizer_open(files, out, st))
+    assert code == lib.ASR_E_ARG and "one or the other" in msg

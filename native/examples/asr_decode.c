@@ -3,7 +3,8 @@
  * their transcripts, as `asr-decode` does, without Python.
  *
  *   asr_decode [--json] [--models DIR] [--precision int8|int16|float]
- *              [--model F.asrm] [--lexicon F.asrlex] [--lm F.asrlm | --no-lm]
+ *              [--model F.asrm] [--lexicon F.asrlex]
+ *              [--lm F.asrlm | --no-lm | --phrases FILE]
  *              [--kernel auto|ref|sse41|avx2|avx512vnni|neon|neondot]
  *              FILE.wav ...
  *
@@ -12,6 +13,9 @@
  * end, conf), duration, rtf, precision, the fields of asr-decode --json.
  * The models default to DIR/en-us-PRECISION.asrm, DIR/en-us.asrlex and
  * DIR/en-us.asrlm, DIR being --models, else $ASR_MODEL_DIR, else "models".
+ * --phrases FILE (one phrase per line) recognizes only those phrases, as
+ * asr-decode --phrases does (without its out-of-grammar rejection, which
+ * is Python's: compare with asr-decode --phrases FILE --reject 0).
  * Exit status: 0 every file decoded, 1 some file failed, 2 usage error.
  *
  * Build: make -C native example (host), example-armv7, example-aarch64.
@@ -32,7 +36,7 @@ typedef struct options {
     int json;
     const char *models;
     const char *precision;
-    const char *model, *lexicon, *lm;
+    const char *model, *lexicon, *lm, *phrases;
     int no_lm;
     int kernel;
 } options;
@@ -40,7 +44,8 @@ typedef struct options {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: asr_decode [--json] [--models DIR] [--precision int8|int16|float]\n"
-               "                  [--model F.asrm] [--lexicon F.asrlex] [--lm F.asrlm | --no-lm]\n"
+               "                  [--model F.asrm] [--lexicon F.asrlex]\n"
+               "                  [--lm F.asrlm | --no-lm | --phrases FILE]\n"
                "                  [--kernel auto|ref|sse41|avx2|avx512vnni|neon|neondot] FILE.wav ...\n");
 }
 
@@ -222,9 +227,55 @@ done:
     return ok ? 0 : -1;
 }
 
+static void free_lines(char **lines, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        free(lines[i]);
+    free(lines);
+}
+
+/* The lines of a text file (without their line ends); 0 on success. */
+static int read_lines(const char *path, char ***lines, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    char buf[4096];
+    size_t cap = 0;
+    *lines = NULL;
+    *n = 0;
+    if (!f)
+        return -1;
+    while (fgets(buf, sizeof(buf), f)) {
+        size_t k = strcspn(buf, "\r\n");
+        char **grown;
+        buf[k] = '\0';
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            if (!(grown = realloc(*lines, cap * sizeof(char *))))
+                break;
+            *lines = grown;
+        }
+        if (!((*lines)[*n] = malloc(k + 1)))
+            break;
+        memcpy((*lines)[(*n)++], buf, k + 1);
+    }
+    if (ferror(f) || !feof(f)) {
+        fclose(f);
+        free_lines(*lines, *n);
+        *lines = NULL;
+        *n = 0;
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    options o = {0, NULL, "int8", NULL, NULL, NULL, 0, ASR_KERNEL_AUTO};
+    options o = {0, NULL, "int8", NULL, NULL, NULL, NULL, 0, ASR_KERNEL_AUTO};
+    asr_recognizer_files files;
+    char **phrases = NULL;
+    size_t n_phrases = 0;
     char model[4096], lexicon[4096], lm[4096];
     asr_recognizer *rec = NULL;
     asr_status st = {0, ""};
@@ -250,6 +301,8 @@ int main(int argc, char **argv)
             o.lexicon = argv[++i];
         else if (has_value && !strcmp(a, "--lm"))
             o.lm = argv[++i];
+        else if (has_value && !strcmp(a, "--phrases"))
+            o.phrases = argv[++i];
         else if (has_value && !strcmp(a, "--kernel")) {
             if ((o.kernel = kernel_of(argv[++i])) == -2) {
                 fprintf(stderr, "asr_decode: unknown kernel %s\n", argv[i]);
@@ -274,11 +327,23 @@ int main(int argc, char **argv)
     snprintf(model, sizeof(model), "%s/en-us-%s.asrm", o.models, o.precision);
     snprintf(lexicon, sizeof(lexicon), "%s/en-us.asrlex", o.models);
     snprintf(lm, sizeof(lm), "%s/en-us.asrlm", o.models);
-    if (asr_recognizer_load(o.model ? o.model : model, o.lexicon ? o.lexicon : lexicon,
-                            o.no_lm ? NULL : o.lm ? o.lm : lm, o.kernel, NULL, &rec, &st) != ASR_OK) {
-        fprintf(stderr, "asr_decode: %s\n", st.message);
+    memset(&files, 0, sizeof(files));
+    files.model = o.model ? o.model : model;
+    files.lexicon = o.lexicon ? o.lexicon : lexicon;
+    files.lm = o.no_lm || o.phrases ? NULL : o.lm ? o.lm : lm;
+    files.kernel = o.kernel;
+    if (o.phrases && read_lines(o.phrases, &phrases, &n_phrases)) {
+        fprintf(stderr, "asr_decode: cannot read phrases from %s\n", o.phrases);
         return 1;
     }
+    files.phrases = (const char *const *)phrases;
+    files.n_phrases = n_phrases;
+    if (asr_recognizer_open(&files, &rec, &st) != ASR_OK) {
+        fprintf(stderr, "asr_decode: %s\n", st.message);
+        free_lines(phrases, n_phrases);
+        return 1;
+    }
+    free_lines(phrases, n_phrases);
     for (i = first; i < argc; i++)
         if (decode_file(rec, argv[i], &o, argc - first > 1))
             failed = 1;

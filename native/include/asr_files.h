@@ -113,6 +113,23 @@ int asr_lexicon_load_memory(const void *data, size_t n, const char *name,
                             const asr_vocab *labels, asr_lexicon **lex, asr_vocab **words,
                             asr_status *st);
 
+/* Only the words of keep (all their pronunciations; asr/lexicon.py
+ * Lexicon.restricted): a word of keep the lexicon lacks is ASR_E_ARG naming
+ * it. For phrase grammars. */
+int asr_lexicon_load_words(const char *path, const asr_vocab *labels, const asr_vocab *keep,
+                           asr_lexicon **lex, asr_vocab **words, asr_status *st);
+
+/* ----------------------------------------------------------------- phrases */
+
+/* A grammar LM that allows exactly the n phrases (asr/lm.py PhraseGrammar):
+ * each phrase lower-cased and split on white space (ASCII: other letters
+ * and spaces are kept as they are), a prefix trie of their words where
+ * every continuation, and the end where a phrase ends, is equally likely.
+ * *vocab gets the sorted distinct words, LM word id i being string i.
+ * Empty phrases are skipped; none at all is ASR_E_ARG. */
+int asr_grammar_from_phrases(const char *const *phrases, size_t n, asr_lm **lm, asr_vocab **vocab,
+                             asr_status *st);
+
 /* ----------------------------------------------------------------- decoder */
 
 /* The default search options of asr/decoder.py DEFAULTS. */

@@ -94,6 +94,25 @@ int asr_recognizer_load(const char *model_path, const char *lexicon_path, const 
  * (native/tests/pipeline_driver.c). */
 const asr_frontend *asr_recognizer_frontend(const asr_recognizer *rec);
 const asr_net *asr_recognizer_net(const asr_recognizer *rec);
+/* The files and options of asr_recognizer_open. */
+typedef struct asr_recognizer_files {
+    const char *model;                  /* .asrm                                   */
+    const char *lexicon;                /* .asrlex                                 */
+    const char *lm;                     /* .asrlm, or NULL: no LM                  */
+    const char *const *phrases;         /* n_phrases phrases: only these can be
+                                           recognized (asr_grammar_from_phrases;
+                                           lm must be NULL)                        */
+    size_t n_phrases;
+    int kernel;                         /* as asr_net_create                       */
+    const asr_decoder_opts *decoder;    /* NULL: asr_decoder_opts_default          */
+    const asr_endpoint_opts *endpoint;  /* NULL: asr_endpoint_opts_default         */
+} asr_recognizer_files;
+
+/* asr_recognizer_load with every option: an LM or a phrase list (the
+ * lexicon then restricted to the phrases' words, any missing one an
+ * error), and the search options. */
+int asr_recognizer_open(const asr_recognizer_files *files, asr_recognizer **out, asr_status *st);
+
 /* Default endpoint options (those asr_recognizer_load uses for NULL). */
 void asr_endpoint_opts_default(asr_endpoint_opts *opts);
 

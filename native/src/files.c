@@ -786,19 +786,44 @@ static int same_labels(const asr_vocab *a, const asr_vocab *b)
     return 1;
 }
 
-/* The lexicon's arrays relabelled for the model's labels (Lexicon.from_prons
- * over the file's pronunciations): phone names looked up among the model's
- * non-blank labels (the last of a repeated name), words renumbered in
- * first-pronounced order. *words is replaced by the new word list. */
-static int relabel(const ct_file *f, const asr_vocab *file_labels, const asr_vocab *labels,
-                   const lex_arrays *a, int32_t *word, int32_t *phones, asr_vocab **words,
-                   asr_status *st)
+/* Every word of keep is in kept, or an error lists (up to 20 of) those
+ * missing, as Lexicon.restricted does. */
+static int check_kept(const asr_vocab *keep, const asr_vocab *kept, asr_status *st)
+{
+    char msg[200];
+    size_t i, len = 0, missing = 0;
+    msg[0] = '\0';
+    for (i = 0; i < keep->n; i++) {
+        int k;
+        if (asr_vocab_find(kept, keep->s[i]) >= 0)
+            continue;
+        if (missing++ >= 20 || len >= sizeof(msg))
+            continue;
+        k = snprintf(msg + len, sizeof(msg) - len, "%s%s", missing > 1 ? ", " : "", keep->s[i]);
+        len += k > 0 ? (size_t)k : 0;
+    }
+    if (!missing)
+        return ASR_OK;
+    return asr_fail(st, ASR_E_ARG, "not in the lexicon (out-of-vocabulary words are unsupported): %s",
+                    msg);
+}
+
+/* The lexicon's pronunciations for the model's labels, and with keep only
+ * those of the words in keep (Lexicon.from_prons, Lexicon.restricted):
+ * phone names looked up among the model's non-blank labels (the last of a
+ * repeated name), words renumbered in first-pronounced order, the kept
+ * pronunciations written to word/start/phones (room for all of a's) and
+ * counted in *n_prons. *words is replaced by the new word list. A word of
+ * keep that the lexicon does not pronounce is an error naming it. */
+static int select_prons(const ct_file *f, const asr_vocab *file_labels, const asr_vocab *labels,
+                        const asr_vocab *keep, const lex_arrays *a, int32_t *word, int32_t *start,
+                        int32_t *phones, size_t *n_prons, asr_vocab **words, asr_status *st)
 {
     int32_t *map = malloc((file_labels->n + 1) * sizeof(int32_t));
     int32_t *new_id = malloc(((*words)->n + 1) * sizeof(int32_t));
     const char **kept = malloc(((*words)->n + 1) * sizeof(char *));
     asr_vocab *nw = NULL;
-    size_t i, j, n_kept = 0;
+    size_t i, j, n_kept = 0, n_phones = 0;
     int rc = ASR_OK;
     if (!map || !new_id || !kept) {
         rc = asr_fail(st, ASR_E_NOMEM, "%s: out of memory", f->name);
@@ -814,11 +839,15 @@ static int relabel(const ct_file *f, const asr_vocab *file_labels, const asr_voc
     }
     for (i = 0; i < (*words)->n; i++)
         new_id[i] = -1;
+    *n_prons = 0;
+    start[0] = 0;
     for (i = 0; i < a->n_prons; i++) {
         int32_t w = a->pron_word[i];
+        if (keep && asr_vocab_find(keep, (*words)->s[w]) < 0)
+            continue;
         for (j = (size_t)a->start[i]; j < (size_t)a->start[i + 1]; j++) {
-            phones[j] = map[a->phones[j]];
-            if (phones[j] < 0) {
+            phones[n_phones] = map[a->phones[j]];
+            if (phones[n_phones++] < 0) {
                 rc = ct_fail(f, st, "phone %.40s of %.60s is not a model label",
                              file_labels->s[a->phones[j]], (*words)->s[w]);
                 goto done;
@@ -828,28 +857,34 @@ static int relabel(const ct_file *f, const asr_vocab *file_labels, const asr_voc
             new_id[w] = (int32_t)n_kept;
             kept[n_kept++] = (*words)->s[w];
         }
-        word[i] = new_id[w];
+        word[*n_prons] = new_id[w];
+        start[++*n_prons] = (int32_t)n_phones;
     }
     if ((rc = asr_vocab_create(kept, n_kept, &nw, st)))
         goto done;
+    if (keep && (rc = check_kept(keep, nw, st)))
+        goto done;
     asr_vocab_free(*words);
     *words = nw;
+    nw = NULL;
 done:
+    asr_vocab_free(nw);
     free(map);
     free(new_id);
     free(kept);
     return rc;
 }
 
-static int build_lexicon(const ct_file *f, const asr_vocab *labels, asr_lexicon **lex,
-                         asr_vocab **words, asr_status *st)
+static int build_lexicon(const ct_file *f, const asr_vocab *labels, const asr_vocab *keep,
+                         asr_lexicon **lex, asr_vocab **words, asr_status *st)
 {
     asr_vocab *file_labels = NULL;
     lex_arrays a = {NULL, NULL, NULL, 0, 0};
     const char *wname;
     char **strs;
     size_t n_words;
-    int32_t *word = NULL, *phones = NULL;
+    int32_t *word = NULL, *start = NULL, *phones = NULL;
+    size_t n_prons = 0;
     int rc;
     if (!str_is(json_get(&f->header, "format"), "asrlex"))
         return ct_fail(f, st, "not a binary lexicon header");
@@ -864,35 +899,38 @@ static int build_lexicon(const ct_file *f, const asr_vocab *labels, asr_lexicon 
         (rc = vocab_adopt(strs, n_words, words, st)) ||
         (rc = lex_check(f, file_labels, *words, &a, st)))
         goto done;
-    if (same_labels(file_labels, labels)) {
+    if (!keep && same_labels(file_labels, labels)) {
         rc = asr_lexicon_create(labels->n, vocab_first(labels, "<blk>"), (*words)->n, a.n_prons,
                                 a.pron_word, (const uint32_t *)a.start, a.phones, lex, st);
     } else {
         word = malloc((a.n_prons + 1) * sizeof(int32_t));
+        start = malloc((a.n_prons + 1) * sizeof(int32_t));
         phones = malloc((a.n_phones + 1) * sizeof(int32_t));
-        if (!word || !phones) {
+        if (!word || !start || !phones) {
             rc = asr_fail(st, ASR_E_NOMEM, "%s: out of memory", f->name);
             goto done;
         }
-        if ((rc = relabel(f, file_labels, labels, &a, word, phones, words, st)))
+        if ((rc = select_prons(f, file_labels, labels, keep, &a, word, start, phones, &n_prons,
+                               words, st)))
             goto done;
-        rc = asr_lexicon_create(labels->n, vocab_first(labels, "<blk>"), (*words)->n, a.n_prons,
-                                word, (const uint32_t *)a.start, phones, lex, st);
+        rc = asr_lexicon_create(labels->n, vocab_first(labels, "<blk>"), (*words)->n, n_prons,
+                                word, (const uint32_t *)start, phones, lex, st);
     }
     if (rc)
         rc = file_error(f, rc, st);
 done:
     free(word);
+    free(start);
     free(phones);
     asr_vocab_free(file_labels);
     return rc;
 }
 
-static int lex_finish(ct_file *f, int rc, const asr_vocab *labels, asr_lexicon **lex,
-                      asr_vocab **words, asr_status *st)
+static int lex_finish(ct_file *f, int rc, const asr_vocab *labels, const asr_vocab *keep,
+                      asr_lexicon **lex, asr_vocab **words, asr_status *st)
 {
     if (rc == ASR_OK)
-        rc = build_lexicon(f, labels, lex, words, st);
+        rc = build_lexicon(f, labels, keep, lex, words, st);
     ct_close(f);
     if (rc != ASR_OK) {
         asr_lexicon_free(*lex);
@@ -912,7 +950,19 @@ int asr_lexicon_load(const char *path, const asr_vocab *labels, asr_lexicon **le
     *lex = NULL;
     *words = NULL;
     return lex_finish(&f, ct_open(&f, path, LEX_MAGIC, LEX_VERSION, "binary lexicon", st), labels,
-                      lex, words, st);
+                      NULL, lex, words, st);
+}
+
+int asr_lexicon_load_words(const char *path, const asr_vocab *labels, const asr_vocab *keep,
+                           asr_lexicon **lex, asr_vocab **words, asr_status *st)
+{
+    ct_file f;
+    if (!labels || !keep || !lex || !words)
+        return asr_fail(st, ASR_E_ARG, "asr_lexicon_load_words: NULL argument");
+    *lex = NULL;
+    *words = NULL;
+    return lex_finish(&f, ct_open(&f, path, LEX_MAGIC, LEX_VERSION, "binary lexicon", st), labels,
+                      keep, lex, words, st);
 }
 
 int asr_lexicon_load_memory(const void *data, size_t n, const char *name,
@@ -925,7 +975,7 @@ int asr_lexicon_load_memory(const void *data, size_t n, const char *name,
     *lex = NULL;
     *words = NULL;
     return lex_finish(&f, ct_open_memory(&f, data, n, name, LEX_MAGIC, LEX_VERSION,
-                                         "binary lexicon", st), labels, lex, words, st);
+                                         "binary lexicon", st), labels, NULL, lex, words, st);
 }
 
 /* ----------------------------------------------------------------- decoder */

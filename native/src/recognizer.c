@@ -272,31 +272,41 @@ static const char **vocab_names(const asr_vocab *v, asr_status *st)
     return names;
 }
 
-int asr_recognizer_load(const char *model_path, const char *lexicon_path, const char *lm_path,
-                        int kernel, const asr_endpoint_opts *endpoint, asr_recognizer **out,
-                        asr_status *st)
+int asr_recognizer_open(const asr_recognizer_files *files, asr_recognizer **out, asr_status *st)
 {
     owned_files *o;
     asr_endpoint_opts ep;
     const char **names = NULL;
     int rc;
 
-    if (!out || !model_path || !lexicon_path)
-        return asr_fail(st, ASR_E_ARG, "asr_recognizer_load: null pointer");
+    if (!out || !files || !files->model || !files->lexicon || (files->n_phrases && !files->phrases))
+        return asr_fail(st, ASR_E_ARG, "asr_recognizer_open: null pointer");
     *out = NULL;
-    if (endpoint)
-        ep = *endpoint;
+    if (files->n_phrases && files->lm)
+        return asr_fail(st, ASR_E_ARG, "asr_recognizer_open: phrases replace the LM; give one or "
+                        "the other");
+    if (files->endpoint)
+        ep = *files->endpoint;
     else
         asr_endpoint_opts_default(&ep);
     if (!(o = calloc(1, sizeof(*o))))
-        return asr_fail(st, ASR_E_NOMEM, "asr_recognizer_load: out of memory");
-    if ((rc = asr_model_load(model_path, kernel, &o->model, st)) != ASR_OK
-        || (rc = model_frontend(o->model, &o->fe, st)) != ASR_OK
-        || (rc = asr_lexicon_load(lexicon_path, asr_model_labels(o->model), &o->lex, &o->words,
-                                  st)) != ASR_OK
-        || (lm_path && (rc = asr_lm_load(lm_path, &o->lm, &o->lm_vocab, st)) != ASR_OK)
+        return asr_fail(st, ASR_E_NOMEM, "asr_recognizer_open: out of memory");
+    if ((rc = asr_model_load(files->model, files->kernel, &o->model, st)) != ASR_OK
+        || (rc = model_frontend(o->model, &o->fe, st)) != ASR_OK)
+        goto fail;
+    if (files->n_phrases)
+        rc = asr_grammar_from_phrases(files->phrases, files->n_phrases, &o->lm, &o->lm_vocab, st);
+    else if (files->lm)
+        rc = asr_lm_load(files->lm, &o->lm, &o->lm_vocab, st);
+    if (rc != ASR_OK)
+        goto fail;
+    rc = files->n_phrases
+             ? asr_lexicon_load_words(files->lexicon, asr_model_labels(o->model), o->lm_vocab,
+                                      &o->lex, &o->words, st)
+             : asr_lexicon_load(files->lexicon, asr_model_labels(o->model), &o->lex, &o->words, st);
+    if (rc != ASR_OK
         || (rc = asr_decoder_create_words(asr_model_labels(o->model), o->lex, o->words, o->lm,
-                                          o->lm_vocab, NULL, &o->dec, st)) != ASR_OK)
+                                          o->lm_vocab, files->decoder, &o->dec, st)) != ASR_OK)
         goto fail;
     if (!(names = vocab_names(o->words, st))) {
         rc = ASR_E_NOMEM;
@@ -313,6 +323,20 @@ int asr_recognizer_load(const char *model_path, const char *lexicon_path, const 
 fail:
     owned_free(o);
     return rc;
+}
+
+int asr_recognizer_load(const char *model_path, const char *lexicon_path, const char *lm_path,
+                        int kernel, const asr_endpoint_opts *endpoint, asr_recognizer **out,
+                        asr_status *st)
+{
+    asr_recognizer_files files;
+    memset(&files, 0, sizeof(files));
+    files.model = model_path;
+    files.lexicon = lexicon_path;
+    files.lm = lm_path;
+    files.kernel = kernel;
+    files.endpoint = endpoint;
+    return asr_recognizer_open(&files, out, st);
 }
 
 /* --------------------------------------------------------------- results */
