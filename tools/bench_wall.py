@@ -1,7 +1,7 @@
 """Wall-clock time of one ``asr-decode`` process over a set of recordings,
 beside one PocketSphinx process over the same files, measured in one run.
 
-    python -m tools.bench_wall [DATA] [--repeat 5] [--precision int8]
+    python -m tools.bench_wall [DATA] [--repeat 5] [--precision int8] [--example]
 
 DATA is a Kaldi directory or TSV as for asr-eval (default: work/real, built
 by ``python -m tools.corpus.real_testset``). What a user waits for is the
@@ -11,7 +11,8 @@ way (this interpreter) and alternate, each timed ``--repeat`` times; the
 medians and their ratio are printed, with each process's peak RSS. The
 PocketSphinx process does the least it can: import pocketsphinx and
 soundfile, build its default English decoder, decode each file's int16
-samples.
+samples. With ``--example`` the C example program (native/examples/asr_decode.c,
+built here with make) runs over the same files too: the recognizer without Python.
 """
 import argparse
 import json
@@ -39,6 +40,18 @@ for path in sys.argv[1:]:
 """
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS = os.path.join(ROOT, "models")
+
+
+def build_example():
+    """Builds the C example into work/build and returns its path."""
+    build = os.path.join(ROOT, "work", "build")
+    subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "native"), "example", "BUILD=" + build],
+                   check=True)
+    return os.path.join(build, "native", "asr_decode")
+
+
 def timed(cmd):
     """(wall seconds, peak RSS in MB) of one run of cmd; raises on failure."""
     t = time.perf_counter()
@@ -58,6 +71,8 @@ def main(argv=None):
     ap.add_argument("data", nargs="?", default="work/real")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--precision", default="int8", choices=("float", "int16", "int8"))
+    ap.add_argument("--example", action="store_true",
+                    help="also the C example program, built with make -C native example")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     import soundfile as sf
@@ -66,10 +81,14 @@ def main(argv=None):
     audio_s = sum(sf.info(f).duration for f in files)
     ours = [sys.executable, "-m", "asr.cli.decode", "--precision", args.precision] + files
     peer = [sys.executable, "-c", POCKETSPHINX] + files
-    runs = {"asr-decode": [], "pocketsphinx": []}
+    cmds = [("asr-decode", ours), ("pocketsphinx", peer)]
+    if args.example:
+        cmds.insert(1, ("asr_decode (C)", [build_example(), "--precision", args.precision,
+                                           "--models", MODELS] + files))
+    runs = {name: [] for name, _ in cmds}
     rss = {}
     for _ in range(max(1, args.repeat)):
-        for name, cmd in (("asr-decode", ours), ("pocketsphinx", peer)):
+        for name, cmd in cmds:
             wall, mb = timed(cmd)
             runs[name].append(wall)
             rss[name] = max(rss.get(name, 0.0), mb)
@@ -85,10 +104,13 @@ def main(argv=None):
     print("%d files, %.1f s of audio; median of %d runs, one process each" %
           (len(files), audio_s, args.repeat))
     for k in runs:
-        print("  %-13s %6.2f s wall  (%.4f x real time)  peak RSS %5.0f MB"
+        print("  %-15s %6.2f s wall  (%.4f x real time)  peak RSS %5.0f MB"
               % (k, med[k], med[k] / audio_s, rss[k]))
     print("  asr-decode (%s) is %.1fx faster than PocketSphinx in wall-clock time"
           % (args.precision, out["speedup"]))
+    if args.example:
+        print("  the C example is %.1fx faster than PocketSphinx"
+              % (med["pocketsphinx"] / med["asr_decode (C)"]))
     return 0
 
 
