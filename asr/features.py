@@ -118,10 +118,12 @@ class Frontend:
     ``mode``: "float" (float32 log energies) or "int" (integer arithmetic).
     In "int" mode, ``network`` (an integer :class:`asr.network.Network`)
     makes the frames its first layer's quantized input; without it they are
-    int32 log energies in Q16. ``dtype`` is the numpy type of the frames."""
+    int32 log energies in Q16. ``quant``, instead of a network, gives that
+    input quantization itself: (dtype 'int8'/'int16', in_scale, in_zero,
+    mean, inv_std). ``dtype`` is the numpy type of the frames."""
     _cache = {}
 
-    def __init__(self, cfg, mode="float", network=None):
+    def __init__(self, cfg, mode="float", network=None, quant=None):
         cfg.check()
         if cfg.window not in _WINDOWS:
             raise ValueError("unknown window %r" % cfg.window)
@@ -141,6 +143,18 @@ class Frontend:
                 raise ValueError("the integer frontend feeds integer networks; this one is float")
             d.out_dtype, d.in_scale, d.in_zero, d.mean, d.inv_std = (q[0][0], q[1][0], q[2][0],
                                                                     q[3][0], q[4][0])
+        elif quant is not None:
+            if mode != "int":
+                raise ValueError("only the integer frontend quantizes")
+            dtype, scale, zero, mean, inv_std = quant
+            keep = [np.ascontiguousarray(mean, dtype=np.float32),
+                    np.ascontiguousarray(inv_std, dtype=np.float32)]
+            if dtype not in ("int8", "int16") or any(len(a) != cfg.num_filters for a in keep):
+                raise ValueError("quant needs dtype int8/int16 and %d means and inv_stds"
+                                 % cfg.num_filters)
+            d.out_dtype = lib.ASR_S8 if dtype == "int8" else lib.ASR_S16
+            d.in_scale, d.in_zero = scale, zero
+            d.mean, d.inv_std = (ffi.cast("float *", ffi.from_buffer(a)) for a in keep)
         try:   # negative or huge sizes do not fit the C fields; C checks the rest
             d.sample_rate, d.win_len, d.hop_len = cfg.sample_rate, cfg.win_len, cfg.hop_len
             d.nfft, d.num_filters = cfg.nfft, cfg.num_filters

@@ -5,13 +5,15 @@
  *   asr_decode [--json] [--models DIR] [--precision int8|int16|float]
  *              [--model F.asrm] [--lexicon F.asrlex] [--lm F.asrlm | --no-lm]
  *              [--kernel auto|ref|sse41|avx2|avx512vnni|neon|neondot]
- *              FILE.wav ...
+ *              [--frontend auto|int|float] FILE.wav ...
  *
  * Output: one line per file: the text (with several files, FILE<TAB>TEXT),
  * or with --json one JSON object per line: file, text, words (word, start,
  * end, conf), duration, rtf, precision, the fields of asr-decode --json.
  * The models default to DIR/en-us-PRECISION.asrm, DIR/en-us.asrlex and
  * DIR/en-us.asrlm, DIR being --models, else $ASR_MODEL_DIR, else "models".
+ * --frontend: the integer feature frontend (integer models only) or the
+ * float one; auto: the library's default for the model's precision.
  * Exit status: 0 every file decoded, 1 some file failed, 2 usage error.
  *
  * Build: make -C native example (host), example-armv7, example-aarch64.
@@ -35,13 +37,15 @@ typedef struct options {
     const char *model, *lexicon, *lm;
     int no_lm;
     int kernel;
+    int frontend;
 } options;
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: asr_decode [--json] [--models DIR] [--precision int8|int16|float]\n"
                "                  [--model F.asrm] [--lexicon F.asrlex] [--lm F.asrlm | --no-lm]\n"
-               "                  [--kernel auto|ref|sse41|avx2|avx512vnni|neon|neondot] FILE.wav ...\n");
+               "                  [--kernel auto|ref|sse41|avx2|avx512vnni|neon|neondot]\n"
+               "                  [--frontend auto|int|float] FILE.wav ...\n");
 }
 
 static double now_s(void)
@@ -224,7 +228,7 @@ done:
 
 int main(int argc, char **argv)
 {
-    options o = {0, NULL, "int8", NULL, NULL, NULL, 0, ASR_KERNEL_AUTO};
+    options o = {0, NULL, "int8", NULL, NULL, NULL, 0, ASR_KERNEL_AUTO, ASR_FE_AUTO};
     char model[4096], lexicon[4096], lm[4096];
     asr_recognizer *rec = NULL;
     asr_status st = {0, ""};
@@ -255,6 +259,18 @@ int main(int argc, char **argv)
                 fprintf(stderr, "asr_decode: unknown kernel %s\n", argv[i]);
                 return 2;
             }
+        } else if (has_value && !strcmp(a, "--frontend")) {
+            const char *f = argv[++i];
+            if (!strcmp(f, "auto"))
+                o.frontend = ASR_FE_AUTO;
+            else if (!strcmp(f, "int"))
+                o.frontend = ASR_FE_INT;
+            else if (!strcmp(f, "float"))
+                o.frontend = ASR_FE_FLOAT;
+            else {
+                fprintf(stderr, "asr_decode: unknown frontend %s (auto, int or float)\n", f);
+                return 2;
+            }
         } else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "asr_decode: unknown option %s\n", a);
             usage(stderr);
@@ -274,8 +290,9 @@ int main(int argc, char **argv)
     snprintf(model, sizeof(model), "%s/en-us-%s.asrm", o.models, o.precision);
     snprintf(lexicon, sizeof(lexicon), "%s/en-us.asrlex", o.models);
     snprintf(lm, sizeof(lm), "%s/en-us.asrlm", o.models);
-    if (asr_recognizer_load(o.model ? o.model : model, o.lexicon ? o.lexicon : lexicon,
-                            o.no_lm ? NULL : o.lm ? o.lm : lm, o.kernel, NULL, &rec, &st) != ASR_OK) {
+    if (asr_recognizer_load_ex(o.model ? o.model : model, o.lexicon ? o.lexicon : lexicon,
+                               o.no_lm ? NULL : o.lm ? o.lm : lm, o.kernel, NULL, o.frontend, &rec,
+                               &st) != ASR_OK) {
         fprintf(stderr, "asr_decode: %s\n", st.message);
         return 1;
     }

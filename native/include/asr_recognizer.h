@@ -66,7 +66,9 @@ typedef struct asr_rstream asr_rstream;
 /* The frontend, the network and the decoder are borrowed: they must
  * outlive the recognizer and its streams. fe may be NULL: the streams then
  * take feature frames only (asr_rstream_accept_features); otherwise its
- * values per frame must be the network's input size. names[i] is the text of the decoder's word i
+ * values per frame must be the network's input size, and an integer
+ * frontend (ASR_FE_INT) must write the network's input quantization
+ * (its description filled from asr_net_input_quant). names[i] is the text of the decoder's word i
  * (lexicon words; for a greedy decoder, the model's labels), n_names of
  * them; the strings are copied. blank: the model's blank label. frame_shift_s:
  * seconds per network output frame. nbest: alternatives kept per result
@@ -87,6 +89,14 @@ void asr_recognizer_free(asr_recognizer *rec);
 int asr_recognizer_load(const char *model_path, const char *lexicon_path, const char *lm_path,
                         int kernel, const asr_endpoint_opts *endpoint, asr_recognizer **out,
                         asr_status *st);
+/* The same with the frontend chosen: ASR_FE_FLOAT, ASR_FE_INT (integer
+ * models only: the frames are computed in integers and written in the
+ * first layer's quantization), or ASR_FE_AUTO, what asr_recognizer_load
+ * uses: the float frontend for float models and the default of the
+ * integer models (README: the measured choice). */
+int asr_recognizer_load_ex(const char *model_path, const char *lexicon_path, const char *lm_path,
+                           int kernel, const asr_endpoint_opts *endpoint, int frontend,
+                           asr_recognizer **out, asr_status *st);
 /* Default endpoint options (those asr_recognizer_load uses for NULL). */
 void asr_endpoint_opts_default(asr_endpoint_opts *opts);
 
