@@ -14,7 +14,7 @@
  * aarch64 compute the same operations (tests/native/test_frontend_cross.py).
  *
  * The integer mode (ASR_FE_INT) shares the framing, the frame counts and
- * the checks; its samples are int32 (Q4 of the int16 scale) and each frame
+ * the checks; its samples are int32 (Q8 of the int16 scale) and each frame
  * goes to frontend_fixed.c instead of the double pipeline.
  */
 #include <math.h>
@@ -45,9 +45,9 @@ struct asr_fstream {
     float *rs_out;            /* up: outputs of one pushed sample */
     double prev;              /* last sample, for pre-emphasis     */
     double *frame;            /* win_len pre-emphasized samples    */
-    int64_t *frame_q;         /* the same in the integer mode (Q19) */
+    int64_t *frame_q;         /* the same in the integer mode (Q23) */
     int32_t *rs_out_q;        /* integer mode: outputs of one push */
-    int32_t prev_q;           /* integer mode: last sample (Q4)    */
+    int32_t prev_q;           /* integer mode: last sample (Q8)    */
     fe_fixed_state fxs;
     uint32_t fill;            /* samples in frame                  */
     uint64_t total;           /* samples at the model rate so far  */
@@ -456,9 +456,9 @@ static void emit_frame_q(asr_fstream *s)
     s->fill = d->win_len - d->hop_len;
 }
 
-/* One sample (Q4 of int16, |v| <= 2^20) into the integer framer, with
+/* One sample (Q8 of int16, |v| <= 2^24) into the integer framer, with
  * the pre-emphasis exact: v 2^15 - p v_prev with p in Q15, so the frame
- * holds Q19 values, |sample| <= 2^35 + 2^35 = 2^36. (Rounding here would
+ * holds Q23 values, |sample| <= 2^39 + 2^39 = 2^40. (Rounding here would
  * add white noise after the filter that attenuates the low bands by up to
  * 30 dB, where quiet frames would feel it.) */
 static void feed_q(asr_fstream *s, int32_t v)
@@ -480,7 +480,7 @@ static void push_q(asr_fstream *s, int16_t x)
 {
     uint32_t k, n;
     if (!s->resampling) {
-        feed_q(s, (int32_t)x * 16);
+        feed_q(s, (int32_t)x * 256);
         return;
     }
     n = resampler_push_q30(&s->rs, x, s->rs_out_q);

@@ -5,7 +5,7 @@
  * integer operations run per frame; doubles appear only in fe_fixed_init.
  *
  * Per frame (formats and bounds: QUANTIZATION.md section 8):
- *   samples (Q19 of int16) x window (Q15) -> int64 products, normalized to
+ *   samples (Q23 of int16) x window (Q15) -> int64 products, normalized to
  *   |v| <= 2^(30 - log2 n) by one shift t (block floating point: quiet and
  *   loud frames keep the same ~21 significant bits) -> fft_power_q30 ->
  *   4|X|^2 in uint64, >> 16 rounded -> mel energies with Q16 weights in
@@ -236,7 +236,7 @@ static void logmel_q16(const fe_fixed *t, fe_fixed_state *w, const int64_t *fram
     uint32_t i, j, n = t->nfft, log2n = t->fft.log2n, bins = n / 2 + 1;
     int64_t peak = 0;
     int shift, q;
-    /* |sample| <= 2^36 and window <= 2^15: products up to 2^51 */
+    /* |sample| <= 2^40 and window <= 2^15: products up to 2^55 */
     for (i = 0; i < t->win_len; i++) {
         int64_t v = frame[i] * t->window_q15[i];
         if (v < 0)
@@ -260,13 +260,13 @@ static void logmel_q16(const fe_fixed *t, fe_fixed_state *w, const int64_t *fram
         w->fft_in[i] = 0;
     fft_power_q30(&t->fft, w->fft_in, w->fft_work, w->p4);
     (void)bins;
-    /* v = x 2^q for x the windowed sample in [-1, 1] units (Q19 of int16
-     * is 2^34, the Q15 window 2^15): the energy E = sum 4|X|^2 w_q16 is
+    /* v = x 2^q for x the windowed sample in [-1, 1] units (Q23 of int16
+     * is 2^38, the Q15 window 2^15): the energy E = sum 4|X|^2 w_q16 is
      * E_float n 2^(2q + 18). E needs up to 78 bits: the sum of 4|X|^2 over
      * the bins is at most 4 n sum v^2 <= 2^62 (Parseval), so it is kept as
      * hi 2^32 + lo with hi = sum (p4 >> 32) w (< 2^30 2^16) and
      * lo = sum (p4 mod 2^32) w (< (n/2 + 1) 2^48 < 2^61): exact. */
-    q = 49 + shift;
+    q = 53 + shift;
     for (j = 0; j < t->num_filters; j++) {
         const mel_filter *f = &t->filters[j];
         const uint64_t *p = w->p4 + f->first;

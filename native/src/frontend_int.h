@@ -95,8 +95,8 @@ void resampler_flush(resampler *r, void (*emit)(void *ctx, float y), void *ctx);
 
 /* Integer mode: the same filter with its taps rounded to Q30 (the whole
  * table is stored; up x taps must not exceed ASR_FE_INT_MAX_TAPS), int16
- * inputs, outputs in Q4 of the int16 scale (value = y / 16 / 32768),
- * rounded half up and clamped to [-2^20, 2^20 - 1]. 0, -1 when out of
+ * inputs, outputs in Q8 of the int16 scale (value = y / 256 / 32768),
+ * rounded half up and clamped to [-2^24, 2^24 - 1]. 0, -1 when out of
  * memory, -2 when the table is too large. */
 int resampler_init_q30(resampler *r, uint32_t src_rate, uint32_t dst_rate);
 uint32_t resampler_push_q30(resampler *r, int16_t x, int32_t *y);
@@ -155,8 +155,8 @@ int fe_fixed_init(fe_fixed *t, const asr_frontend_desc *d, const double *window,
 void fe_fixed_free(fe_fixed *t);
 int fe_fixed_state_init(const fe_fixed *t, fe_fixed_state *w);
 void fe_fixed_state_free(fe_fixed_state *w);
-/* One frame of win_len pre-emphasized samples (Q19 of the int16 scale,
- * |x| <= 2^36) -> the frame's output values (out_dtype) at out. */
+/* One frame of win_len pre-emphasized samples (Q23 of the int16 scale,
+ * |x| <= 2^40) -> the frame's output values (out_dtype) at out. */
 void fe_fixed_frame(const fe_fixed *t, fe_fixed_state *w, const int64_t *frame, void *out);
 
 #endif /* ASR_FRONTEND_INT_H */

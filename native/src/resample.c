@@ -216,7 +216,7 @@ static float next_output(resampler *r)
 
 /* Output of the integer mode: sum of int16 inputs times Q30 taps; the sum
  * of the taps' magnitudes of a row is below taps * cutoff <= 32 * 0.95, so
- * |acc| < 2^15 * 31 * 2^30 < 2^50. Rounded to Q4 (value = y / 16 of the
+ * |acc| < 2^15 * 31 * 2^30 < 2^50. Rounded to Q8 (value = y / 256 of the
  * int16 scale), clamped to twice full scale (the filter's ringing can
  * exceed full scale; twice it never happens in practice). */
 static int32_t next_output_q30(resampler *r)
@@ -230,8 +230,8 @@ static int32_t next_output_q30(resampler *r)
     r->phase += r->down;
     r->base += r->phase / r->up;
     r->phase %= r->up;
-    y = FX_RND64(acc, 26);
-    return (int32_t)(y < -(1 << 20) ? -(1 << 20) : y > (1 << 20) - 1 ? (1 << 20) - 1 : y);
+    y = FX_RND64(acc, 22);
+    return (int32_t)(y < -(1 << 24) ? -(1 << 24) : y > (1 << 24) - 1 ? (1 << 24) - 1 : y);
 }
 
 uint32_t resampler_push_q30(resampler *r, int16_t x, int32_t *y)
