@@ -2,6 +2,9 @@
 the Q30 resampler) and the network's quantized input (asr_stream_forward_q).
 
 What is exact, and asserted exactly:
+  - the numpy specification (asr.reference.logmel_int: the same integer
+    operations on the whole signal) equals the C frames bit for bit, at
+    several rates and configurations, Q16 and quantized;
   - chunking: any split of the input (empty, one-sample and odd chunks) at
     any input rate gives the frames of one call bit for bit;
   - silence: all-zero input gives the log floor, round(ln(log_floor) 2^16),
@@ -152,6 +155,35 @@ def test_forward_q_equals_forward(models):
         got = np.concatenate([s.forward_q(q[:7]), s.forward_q(q[7:7]), s.forward_q(q[7:100]),
                               s.forward_q(q[100:], finish=True)])
         assert np.array_equal(got, want), prec
+
+
+SPEC_CONFIGS = {"plain": FeatureConfig(), "cmn": cmn_config(),
+                "rect-80-1024": FeatureConfig(num_filters=80, window="rect", nfft=1024, win_s=0.05,
+                                              hop_s=0.0125, low_hz=0.0, high_hz=0.0, preemph=0.0),
+                "cmn-prior-heavy": FeatureConfig(cmn_frames=10, cmn_prior_frames=5000,
+                                                 cmn_prior=tuple(np.linspace(-15, 3, 40)))}
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_CONFIGS))
+@pytest.mark.parametrize("rate", [16000, 8000, 44100])
+def test_numpy_specification_equals_c(name, rate):
+    cfg = SPEC_CONFIGS[name]
+    fe = Frontend(cfg, "int")
+    for x in (speechlike(rate, -30, rate, seed=7), tone(440, rate // 2, rate, 3.0),
+              np.zeros(777, np.int16), speechlike(rate // 3, -70, rate, seed=8)):
+        assert np.array_equal(logmel(x, cfg, rate, fe), reference.logmel_int(x, cfg, rate))
+
+
+def test_numpy_specification_equals_c_quantized(models):
+    x, rate = sf.read(os.path.join(ROOT, "models", "samples", "librivox-0880.wav"), dtype="int16")
+    for prec, (m, net) in models.items():
+        quant = (prec, m.in_scale, m.in_zero, m.mean, m.inv_std)
+        got = logmel(x, m.features, rate, Frontend(m.features, "int", net))
+        assert got.dtype == reference.logmel_int(x[:10], m.features, rate, quant).dtype
+        assert np.array_equal(got, reference.logmel_int(x, m.features, rate, quant)), prec
+        y = speechlike(22050, -45, 22050, seed=9)
+        assert np.array_equal(logmel(y, m.features, 22050, Frontend(m.features, "int", net)),
+                              reference.logmel_int(y, m.features, 22050, quant)), prec
 
 
 # ------------------------------------------------------------------ close
