@@ -324,14 +324,14 @@ def log2_q16(x):
     return (e << 16) + _LOG2_Q16[i] + ((d * frac + 32768) >> 16)
 
 
-def resample_q30(pcm, src_rate, dst_rate):
-    """The integer resampler on a whole int16 signal: Q30 taps of
-    asr.audio.Resampler's filter, outputs in Q8 of the int16 scale,
-    rounded half up, clamped to [-2^24, 2^24 - 1]."""
+def resample_q30(x_q8, src_rate, dst_rate):
+    """The integer resampler on a whole signal in Q8 of the int16 scale:
+    Q30 taps of asr.audio.Resampler's filter, outputs in Q8, rounded half
+    up, clamped to [-2^24, 2^24 - 1]."""
     from .audio import Resampler
     r = Resampler(src_rate, dst_rate)
     h = _q(r.filters, 30)
-    x = np.asarray(pcm, dtype=np.int64)
+    x = np.asarray(x_q8, dtype=np.int64)
     n_out = -(-(len(x) * r.up) // r.down)
     xp = np.concatenate([np.zeros(r.half, np.int64), x, np.zeros(r.half + 1, np.int64)])
     taps = np.arange(-r.half + 1, r.half + 1)[None, :] + r.half
@@ -340,7 +340,7 @@ def resample_q30(pcm, src_rate, dst_rate):
         m = np.arange(i, min(n_out, i + 4096))
         base, phase = (m * r.down) // r.up, (m * r.down) % r.up
         acc = (xp[base[:, None] + taps] * h[phase]).sum(axis=1)
-        y[i:i + 4096] = _rnd(acc, 22)
+        y[i:i + 4096] = _rnd(acc, 30)
     return np.clip(y, -(1 << 24), (1 << 24) - 1)
 
 
@@ -393,16 +393,22 @@ def _fold(r, c):
             int(math.floor(math.ldexp(c, k) + 0.5)), k)
 
 
-def logmel_int(pcm, cfg, rate=None, quant=None):
-    """The integer frontend on a whole int16 signal at ``rate`` Hz (default
-    cfg.sample_rate): int32 log-mel energies in Q16 nats, or with ``quant``
-    = (dtype 'int8'/'int16', in_scale, in_zero, mean, inv_std) the first
-    layer's quantized input. Bit for bit what asr.features gives with
-    Frontend(cfg, 'int', quant=quant)."""
+def logmel_int(samples, cfg, rate=None, quant=None):
+    """The integer frontend on a whole signal at ``rate`` Hz (default
+    cfg.sample_rate), int16 PCM or float samples (made Q8 of the int16 scale:
+    floor(2^23 x + 1/2), clamped to [-2^24, 2^24 - 1]): int32 log-mel
+    energies in Q16 nats, or with ``quant`` = (dtype 'int8'/'int16',
+    in_scale, in_zero, mean, inv_std) the first layer's quantized input.
+    Bit for bit what asr.features gives with Frontend(cfg, 'int', quant=quant)."""
     import math
-    x = np.asarray(pcm, dtype=np.int16).reshape(-1).astype(np.int64)
+    x = np.asarray(samples).reshape(-1)
+    if x.dtype == np.int16:
+        x = x.astype(np.int64) * 256
+    else:
+        x = np.clip(np.floor(x.astype(np.float32).astype(np.float64) * 8388608.0 + 0.5),
+                    -(1 << 24), (1 << 24) - 1).astype(np.int64)
     rate = cfg.sample_rate if rate is None else rate
-    s = resample_q30(x, rate, cfg.sample_rate) if rate != cfg.sample_rate else x * 256
+    s = resample_q30(x, rate, cfg.sample_rate) if rate != cfg.sample_rate else x
     win, hop, n = cfg.win_len, cfg.hop_len, cfg.nfft
     log2n = n.bit_length() - 1
     from .features import num_frames

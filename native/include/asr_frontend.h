@@ -152,9 +152,11 @@ int asr_fstream_finish(asr_fstream *s, float *out, size_t out_cap, size_t *n_fra
                        asr_status *st);
 /* The integer mode's feeding calls: the same contract, frames of
  * num_filters values of the frontend's out_dtype (int8, int16 or int32)
- * into out. Float samples are converted to int16 PCM first as
- * clamp(floor(32768 x + 1/2), -32768, 32767), exact for samples that came
- * from int16 PCM (x = k / 32768); they must be finite. */
+ * into out. The frontend's samples are 24-bit fixed point, Q8 of the int16
+ * scale: int16 PCM k is 256 k, a float sample x is
+ * clamp(floor(2^23 x + 1/2), -2^24, 2^24 - 1) (x in [-2, 2) kept, finite
+ * required), which is 256 k for x = k / 32768: int16 PCM as floats gives
+ * the int16 call's frames, and float audio keeps 8 bits below int16's. */
 int asr_fstream_accept_s16_q(asr_fstream *s, const int16_t *x, size_t n, void *out,
                              size_t out_cap, size_t *n_frames, asr_status *st);
 int asr_fstream_accept_f32_q(asr_fstream *s, const float *x, size_t n, void *out,

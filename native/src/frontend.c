@@ -476,11 +476,12 @@ static void feed_q_cb(void *ctx, int32_t v)
     feed_q((asr_fstream *)ctx, v);
 }
 
-static void push_q(asr_fstream *s, int16_t x)
+/* One input sample in Q8 of the int16 scale, |x| <= 2^24. */
+static void push_q(asr_fstream *s, int32_t x)
 {
     uint32_t k, n;
     if (!s->resampling) {
-        feed_q(s, (int32_t)x * 256);
+        feed_q(s, x);
         return;
     }
     n = resampler_push_q30(&s->rs, x, s->rs_out_q);
@@ -620,7 +621,7 @@ int asr_fstream_accept_s16_q(asr_fstream *s, const int16_t *x, size_t n, void *o
     if (rc != ASR_OK)
         return rc;
     for (i = 0; i < n; i++)
-        push_q(s, x[i]);
+        push_q(s, (int32_t)x[i] * 256);
     *n_frames = s->n_out;
     return ASR_OK;
 }
@@ -636,10 +637,12 @@ int asr_fstream_accept_f32_q(asr_fstream *s, const float *x, size_t n, void *out
         if (!finite(x[i]))
             return asr_fail(st, ASR_E_ARG, "asr_fstream_accept_f32_q: sample %zu is %s; audio "
                             "must be finite", i, x[i] != x[i] ? "NaN" : "infinite");
-    /* to int16 PCM: floor(32768 x + 1/2), clamped; exact for x = k / 32768 */
+    /* to Q8 of the int16 scale, 24 bits: floor(2^23 x + 1/2) clamped to
+     * [-2^24, 2^24 - 1], twice full scale; exactly 256 k for x = k / 32768,
+     * so int16 PCM given as floats gives the frames of the int16 call */
     for (i = 0; i < n; i++) {
-        double v = floor((double)x[i] * 32768.0 + 0.5);
-        push_q(s, (int16_t)(v < -32768.0 ? -32768 : v > 32767.0 ? 32767 : (int32_t)v));
+        double v = floor((double)x[i] * 8388608.0 + 0.5);
+        push_q(s, v < -16777216.0 ? -16777216 : v > 16777215.0 ? 16777215 : (int32_t)v);
     }
     *n_frames = s->n_out;
     return ASR_OK;

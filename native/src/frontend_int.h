@@ -71,7 +71,7 @@ typedef struct resampler {
     double *row;                    /* taps: the row being computed       */
     double *ring;                   /* last ring_mask+1 inputs            */
     int32_t *table_q30;             /* integer mode: up x taps, Q30       */
-    int32_t *ring_s16;              /* integer mode: the inputs, int16    */
+    int32_t *ring_q8;               /* integer mode: the inputs, Q8       */
     uint64_t ring_mask;
     uint64_t in_end;                /* real input samples pushed          */
     uint64_t pushed;                /* real samples and flush zeros       */
@@ -94,12 +94,12 @@ uint32_t resampler_push(resampler *r, double x, float *y);
 void resampler_flush(resampler *r, void (*emit)(void *ctx, float y), void *ctx);
 
 /* Integer mode: the same filter with its taps rounded to Q30 (the whole
- * table is stored; up x taps must not exceed ASR_FE_INT_MAX_TAPS), int16
- * inputs, outputs in Q8 of the int16 scale (value = y / 256 / 32768),
- * rounded half up and clamped to [-2^24, 2^24 - 1]. 0, -1 when out of
+ * table is stored; up x taps must not exceed ASR_FE_INT_MAX_TAPS); inputs
+ * and outputs in Q8 of the int16 scale (value = y / 256 / 32768) in
+ * [-2^24, 2^24 - 1], outputs rounded half up and clamped to that range. 0, -1 when out of
  * memory, -2 when the table is too large. */
 int resampler_init_q30(resampler *r, uint32_t src_rate, uint32_t dst_rate);
-uint32_t resampler_push_q30(resampler *r, int16_t x, int32_t *y);
+uint32_t resampler_push_q30(resampler *r, int32_t x, int32_t *y);
 void resampler_flush_q30(resampler *r, void (*emit)(void *ctx, int32_t y), void *ctx);
 
 /* ------------------------------------------------ mel filterbank, log */

@@ -133,10 +133,10 @@ void resampler_free(resampler *r)
     free(r->ring);
     free(r->table);
     free(r->table_q30);
-    free(r->ring_s16);
+    free(r->ring_q8);
     r->kaiser = r->row = r->ring = r->table = NULL;
     r->table_q30 = NULL;
-    r->ring_s16 = NULL;
+    r->ring_q8 = NULL;
 }
 
 /* The integer resampler: the float filter's rows rounded to Q30 once, here,
@@ -152,8 +152,8 @@ int resampler_init_q30(resampler *r, uint32_t src_rate, uint32_t dst_rate)
         return -2;
     }
     r->table_q30 = (int32_t *)malloc((size_t)r->up * r->taps * sizeof(int32_t));
-    r->ring_s16 = (int32_t *)calloc((size_t)r->ring_mask + 1, sizeof(int32_t));
-    if (!r->table_q30 || !r->ring_s16) {
+    r->ring_q8 = (int32_t *)calloc((size_t)r->ring_mask + 1, sizeof(int32_t));
+    if (!r->table_q30 || !r->ring_q8) {
         resampler_free(r);
         return -1;
     }
@@ -214,11 +214,11 @@ static float next_output(resampler *r)
     return (float)acc;
 }
 
-/* Output of the integer mode: sum of int16 inputs times Q30 taps; the sum
- * of the taps' magnitudes of a row is below taps * cutoff <= 32 * 0.95, so
- * |acc| < 2^15 * 31 * 2^30 < 2^50. Rounded to Q8 (value = y / 256 of the
- * int16 scale), clamped to twice full scale (the filter's ringing can
- * exceed full scale; twice it never happens in practice). */
+/* Output of the integer mode: sum of Q8 inputs (|x| <= 2^24) times Q30
+ * taps; the sum of the taps' magnitudes of a row is below taps * cutoff
+ * <= 32 * 0.95, so |acc| < 2^24 * 31 * 2^30 < 2^59. Rounded to Q8,
+ * clamped to twice full scale (the filter's ringing can exceed full scale;
+ * twice it never happens in practice). */
 static int32_t next_output_q30(resampler *r)
 {
     const int32_t *h = r->table_q30 + (size_t)r->phase * r->taps;
@@ -226,18 +226,18 @@ static int32_t next_output_q30(resampler *r)
     int64_t first = (int64_t)r->base - (int64_t)r->half + 1;
     uint32_t j;
     for (j = 0; j < r->taps; j++)
-        acc += (int64_t)r->ring_s16[(uint64_t)(first + (int64_t)j) & r->ring_mask] * h[j];
+        acc += (int64_t)r->ring_q8[(uint64_t)(first + (int64_t)j) & r->ring_mask] * h[j];
     r->phase += r->down;
     r->base += r->phase / r->up;
     r->phase %= r->up;
-    y = FX_RND64(acc, 22);
+    y = FX_RND64(acc, 30);
     return (int32_t)(y < -(1 << 24) ? -(1 << 24) : y > (1 << 24) - 1 ? (1 << 24) - 1 : y);
 }
 
-uint32_t resampler_push_q30(resampler *r, int16_t x, int32_t *y)
+uint32_t resampler_push_q30(resampler *r, int32_t x, int32_t *y)
 {
     uint32_t n = 0;
-    r->ring_s16[r->pushed & r->ring_mask] = x;
+    r->ring_q8[r->pushed & r->ring_mask] = x;
     r->pushed++;
     r->in_end++;
     while (r->base + r->half < r->pushed)
@@ -251,7 +251,7 @@ void resampler_flush_q30(resampler *r, void (*emit)(void *ctx, int32_t y), void 
         if (r->base + r->half < r->pushed) {
             emit(ctx, next_output_q30(r));
         } else {
-            r->ring_s16[r->pushed & r->ring_mask] = 0;
+            r->ring_q8[r->pushed & r->ring_mask] = 0;
             r->pushed++;
         }
     }
