@@ -20,8 +20,7 @@ written, in natural-log units of the log-mel energies):
     a quiet band of a quiet frame) and 0.012 (speech-like noise at
     -40 dBFS), mean <= 4e-4. The error is the FFT's rounding relative to
     the frame's peak (block floating point, ~21 bits), so it shows only in
-    bands 80 dB or more below the frame's loudest, and float input
-    rounded to int16 PCM.
+    bands 80 dB or more below the frame's loudest.
   - quantized for the int8 model: every value within 1 step of the float
     frontend's quantization, at most 1% of values off by one (measured
     0.2%); int16 model (steps of ~0.001 nats): within INT16_STEPS = 40
