@@ -113,7 +113,7 @@ _OUT_DTYPES = {lib.ASR_S8: np.int8, lib.ASR_S16: np.int16, lib.ASR_FE_OUT_Q16: n
 class Frontend:
     """The C frontend of one FeatureConfig: window, mel filterbank and FFT
     tables. Immutable and shareable between threads; ``Frontend.get(cfg)``
-    returns the one made for an equal config (and mode and network).
+    returns the one made for an equal config (and mode).
 
     ``mode``: "float" (float32 log energies) or "int" (integer arithmetic).
     In "int" mode, ``network`` (an integer :class:`asr.network.Network`)
@@ -174,11 +174,13 @@ class Frontend:
         self.dtype = np.dtype(_OUT_DTYPES[lib.ASR_F32 if mode == "float" else d.out_dtype])
 
     @classmethod
-    def get(cls, cfg, mode="float", network=None):
-        key = (cfg, mode, None if network is None else id(network))
-        fe = cls._cache.get(key)
-        if fe is None or fe.network is not network:
-            fe = cls._cache[key] = cls(cfg, mode, network)
+    def get(cls, cfg, mode="float"):
+        """The shared frontend of a config and mode (not bound to a network:
+        those belong to their Recognizer, and a cache would keep every
+        network alive)."""
+        fe = cls._cache.get((cfg, mode))
+        if fe is None:
+            fe = cls._cache[(cfg, mode)] = cls(cfg, mode)
         return fe
 
 

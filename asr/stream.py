@@ -108,8 +108,8 @@ class Recognizer:
         self.model = model if isinstance(model, Model) else Model.load(model)
         self.network = Network(self.model, kernel=kernel)
         self.frontend = resolve_frontend(frontend, self.model)
-        self._fe = Frontend.get(self.model.features, self.frontend,
-                                self.network if self.frontend == "int" else None)
+        self._fe = (Frontend(self.model.features, "int", self.network) if self.frontend == "int"
+                    else Frontend.get(self.model.features))
         self.endpoint = endpoint
         self.sample_rate = self.model.features.sample_rate
         self.frame_shift_s = self.model.frame_shift_s
