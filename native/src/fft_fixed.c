@@ -68,7 +68,8 @@ void fft_power_q30(const fft_q30_plan *p, const int32_t *x, int32_t *work, uint6
         uint32_t half = len / 2, step = n / len;
         for (i = 0; i < m; i += len) {
             for (j = 0; j < half; j++) {
-                int64_t wr = p->tw_re[j * step], wi = p->tw_im[j * step];
+                /* int32 x int32 -> int64 products: one smull on 32-bit ARM */
+                int32_t wr = p->tw_re[j * step], wi = p->tw_im[j * step];
                 uint32_t a = i + j, b = i + j + half;
                 int32_t vr = (int32_t)FX_RND64((int64_t)re[b] * wr - (int64_t)im[b] * wi, 30);
                 int32_t vi = (int32_t)FX_RND64((int64_t)re[b] * wi + (int64_t)im[b] * wr, 30);
@@ -80,14 +81,17 @@ void fft_power_q30(const fft_q30_plan *p, const int32_t *x, int32_t *work, uint6
         }
     }
     /* The split of fft.c without its halvings: 2E and 2O from Z, then
-     * 2X = 2E + w 2O, so p4 = |2X|^2 = 4 |X|^2 loses no bit to a halving. */
+     * 2X = 2E + w 2O, so p4 = |2X|^2 = 4 |X|^2 loses no bit to a halving.
+     * 2E and 2O are sums of two values of modulus <= 2^29.5: below 2^30.5,
+     * int32; |2X| <= 2^31 needs 64 bits, its magnitude fits uint32. */
     for (k = 0; k <= m; k++) {
         uint32_t a = k % m, b = (m - k) % m;
-        int64_t er = (int64_t)re[a] + re[b], ei = (int64_t)im[a] - im[b];
-        int64_t or_ = (int64_t)im[a] + im[b], oi = (int64_t)re[b] - re[a];
-        int64_t wr = k < m ? p->tw_re[k] : -((int64_t)1 << 30), wi = k < m ? p->tw_im[k] : 0;
-        int64_t xr = er + FX_RND64(or_ * wr - oi * wi, 30);
-        int64_t xi = ei + FX_RND64(or_ * wi + oi * wr, 30);
-        p4[k] = (uint64_t)(xr * xr) + (uint64_t)(xi * xi);
+        int32_t er = re[a] + re[b], ei = im[a] - im[b];
+        int32_t or_ = im[a] + im[b], oi = re[b] - re[a];
+        int32_t wr = k < m ? p->tw_re[k] : -(1 << 30), wi = k < m ? p->tw_im[k] : 0;
+        int64_t xr = er + FX_RND64((int64_t)or_ * wr - (int64_t)oi * wi, 30);
+        int64_t xi = ei + FX_RND64((int64_t)or_ * wi + (int64_t)oi * wr, 30);
+        uint32_t ur = (uint32_t)(xr < 0 ? -xr : xr), ui = (uint32_t)(xi < 0 ? -xi : xi);
+        p4[k] = (uint64_t)ur * ur + (uint64_t)ui * ui;
     }
 }

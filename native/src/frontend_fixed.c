@@ -272,9 +272,10 @@ static void logmel_q16(const fe_fixed *t, fe_fixed_state *w, const int64_t *fram
         const uint64_t *p = w->p4 + f->first;
         uint64_t hi = 0, lo = 0;
         int64_t l, lg;
-        for (i = 0; i < f->len; i++) {
-            hi += (p[i] >> 32) * (uint64_t)f->w_q16[i];
-            lo += (p[i] & 0xFFFFFFFFu) * (uint64_t)f->w_q16[i];
+        for (i = 0; i < f->len; i++) {   /* 32 x 32 -> 64-bit products (umull) */
+            uint32_t wq = (uint32_t)f->w_q16[i];
+            hi += (uint64_t)(uint32_t)(p[i] >> 32) * wq;
+            lo += (uint64_t)(uint32_t)p[i] * wq;
         }
         hi += lo >> 32;
         lo &= 0xFFFFFFFFu;
