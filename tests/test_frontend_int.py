@@ -11,7 +11,9 @@ What is exact, and asserted exactly:
     in every value (no FFT noise, no division by zero);
   - asr_stream_forward_q on the values push_input would quantize gives
     asr_stream_forward's outputs bit for bit (padding = in_zero);
-  - x86-64 = armv7 = aarch64: tests/native/test_frontend_cross.py.
+  - x86-64 = armv7 = aarch64: tests/native/test_frontend_cross.py; every
+    kernel of this CPU (ref, sse41, avx2, avx512vnni) gives the same
+    log-probabilities from the integer frames.
 
 What is close, with the tolerances asserted below (measured on x86-64 when
 written, in natural-log units of the log-mel energies):
@@ -309,3 +311,16 @@ def test_recognizer_refuses_a_frontend_for_another_quantization(models):
     ep = ffi.new("asr_endpoint_opts *", {"enabled": 0})
     rc = lib.asr_recognizer_create(other._fe, net._net, dec._ptr, ffi.NULL, 0, 0, 0.03, ep, 0, out, st)
     assert rc == lib.ASR_E_ARG and b"not the network's input" in ffi.string(st.message)
+
+
+def test_every_x86_kernel_gives_the_same_outputs_from_integer_frames(models):
+    """The integer frames feed every kernel of this CPU to the same
+    log-probabilities: the whole integer path is exact end to end."""
+    from asr._native import available_kernels
+    x, rate = sf.read(os.path.join(ROOT, "models", "samples", "tidigits-dhd-2934z.wav"), dtype="int16")
+    for prec, (m, net) in models.items():
+        q = logmel(x, m.features, rate, Frontend(m.features, "int", net))
+        outs = {k: Network(m, kernel=k).stream().forward_q(q, finish=True) for k in available_kernels()}
+        ref = outs.pop("ref")
+        for k, out in outs.items():
+            assert np.array_equal(out, ref), (prec, k)
