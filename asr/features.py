@@ -24,6 +24,14 @@ starts from ``cmn_prior`` (the training set's mean) weighted as
 normalized by themselves alone. It is causal and computed frame by frame,
 so streaming keeps its bit-identical chunking (``reference.ChannelNorm``
 is its numpy specification).
+
+Two modes (``Frontend(cfg, mode=...)``): "float" computes in double and
+gives float32 log energies; "int" computes in integers only from the int16
+PCM on (fixed-point resampler, block-floating-point FFT, table log,
+channel normalization in Q16; native/QUANTIZATION.md section 8) and gives
+either the log energies in Q16 (int32, value / 65536 nats) or, bound to an
+integer :class:`asr.network.Network`, its first layer's quantized input
+(int8 or int16) directly, normalization included.
 """
 from dataclasses import asdict, dataclass
 
@@ -98,18 +106,55 @@ def num_frames(n_samples, cfg):
 _WINDOWS = {"hamming": lib.ASR_FE_WINDOW_HAMMING, "rect": lib.ASR_FE_WINDOW_RECT}
 
 
+_OUT_DTYPES = {lib.ASR_S8: np.int8, lib.ASR_S16: np.int16, lib.ASR_FE_OUT_Q16: np.int32,
+               lib.ASR_F32: np.float32}
+
+
 class Frontend:
     """The C frontend of one FeatureConfig: window, mel filterbank and FFT
     tables. Immutable and shareable between threads; ``Frontend.get(cfg)``
-    returns the one made for an equal config."""
+    returns the one made for an equal config (and mode).
+
+    ``mode``: "float" (float32 log energies) or "int" (integer arithmetic).
+    In "int" mode, ``network`` (an integer :class:`asr.network.Network`)
+    makes the frames its first layer's quantized input; without it they are
+    int32 log energies in Q16. ``quant``, instead of a network, gives that
+    input quantization itself: (dtype 'int8'/'int16', in_scale, in_zero,
+    mean, inv_std). ``dtype`` is the numpy type of the frames."""
     _cache = {}
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, mode="float", network=None, quant=None):
         cfg.check()
         if cfg.window not in _WINDOWS:
             raise ValueError("unknown window %r" % cfg.window)
+        if mode not in ("float", "int"):
+            raise ValueError("frontend mode must be 'float' or 'int', not %r" % (mode,))
+        if network is not None and mode != "int":
+            raise ValueError("only the integer frontend is bound to a network")
         d = ffi.new("asr_frontend_desc *")
-        d.mode = lib.ASR_FE_FLOAT
+        d.mode = lib.ASR_FE_FLOAT if mode == "float" else lib.ASR_FE_INT
+        d.out_dtype = lib.ASR_FE_OUT_Q16
+        if network is not None:
+            q = [ffi.new("int *"), ffi.new("double *"), ffi.new("int32_t *"),
+                 ffi.new("const float **"), ffi.new("const float **")]
+            st = _native.new_status()
+            _native.check(lib.asr_net_input_quant(network._net, *q, st), st)
+            if q[0][0] == lib.ASR_F32:
+                raise ValueError("the integer frontend feeds integer networks; this one is float")
+            d.out_dtype, d.in_scale, d.in_zero, d.mean, d.inv_std = (q[0][0], q[1][0], q[2][0],
+                                                                    q[3][0], q[4][0])
+        elif quant is not None:
+            if mode != "int":
+                raise ValueError("only the integer frontend quantizes")
+            dtype, scale, zero, mean, inv_std = quant
+            keep = [np.ascontiguousarray(mean, dtype=np.float32),
+                    np.ascontiguousarray(inv_std, dtype=np.float32)]
+            if dtype not in ("int8", "int16") or any(len(a) != cfg.num_filters for a in keep):
+                raise ValueError("quant needs dtype int8/int16 and %d means and inv_stds"
+                                 % cfg.num_filters)
+            d.out_dtype = lib.ASR_S8 if dtype == "int8" else lib.ASR_S16
+            d.in_scale, d.in_zero = scale, zero
+            d.mean, d.inv_std = (ffi.cast("float *", ffi.from_buffer(a)) for a in keep)
         try:   # negative or huge sizes do not fit the C fields; C checks the rest
             d.sample_rate, d.win_len, d.hop_len = cfg.sample_rate, cfg.win_len, cfg.hop_len
             d.nfft, d.num_filters = cfg.nfft, cfg.num_filters
@@ -125,13 +170,17 @@ class Frontend:
         st = _native.new_status()
         _native.check(lib.asr_frontend_create(d, out, st), st)
         self._fe = ffi.gc(out[0], lib.asr_frontend_free)
-        self.cfg = cfg
+        self.cfg, self.mode, self.network = cfg, mode, network
+        self.dtype = np.dtype(_OUT_DTYPES[lib.ASR_F32 if mode == "float" else d.out_dtype])
 
     @classmethod
-    def get(cls, cfg):
-        fe = cls._cache.get(cfg)
+    def get(cls, cfg, mode="float"):
+        """The shared frontend of a config and mode (not bound to a network:
+        those belong to their Recognizer, and a cache would keep every
+        network alive)."""
+        fe = cls._cache.get((cfg, mode))
         if fe is None:
-            fe = cls._cache[cfg] = cls(cfg)
+            fe = cls._cache[(cfg, mode)] = cls(cfg, mode)
         return fe
 
 
@@ -151,12 +200,15 @@ class FeatureStream:
     window of samples and the resampler's filter span, nothing more.
     """
 
-    def __init__(self, cfg=FeatureConfig(), sample_rate=None):
+    def __init__(self, cfg=FeatureConfig(), sample_rate=None, frontend=None):
         self.cfg = cfg
         self.sample_rate = int(cfg.sample_rate if sample_rate is None else sample_rate)
         if not 0 < self.sample_rate <= lib.ASR_FE_MAX_RATE:
             raise AudioError("sample rate %r Hz is outside 1..%d" % (sample_rate, lib.ASR_FE_MAX_RATE))
-        self.frontend = Frontend.get(cfg)
+        self.frontend = Frontend.get(cfg) if frontend is None else frontend
+        if self.frontend.cfg != cfg:
+            raise ValueError("the frontend was made for another feature config")
+        self._int = self.frontend.mode == "int"
         out = ffi.new("asr_fstream **")
         st = _native.new_status()
         _native.check(lib.asr_fstream_create(self.frontend._fe, self.sample_rate, out, st), st)
@@ -169,13 +221,16 @@ class FeatureStream:
             raise ValueError("the feature stream is finished")
         x = np.asarray(samples)
         if x.dtype == np.int16:
-            x, fn, ctype = np.ascontiguousarray(x.reshape(-1)), lib.asr_fstream_accept_s16, "int16_t *"
+            x, fn, ctype = (np.ascontiguousarray(x.reshape(-1)),
+                            lib.asr_fstream_accept_s16_q if self._int else lib.asr_fstream_accept_s16,
+                            "int16_t *")
         else:
             x, fn, ctype = (np.ascontiguousarray(x.reshape(-1), dtype=np.float32),
-                            lib.asr_fstream_accept_f32, "float *")
+                            lib.asr_fstream_accept_f32_q if self._int else lib.asr_fstream_accept_f32,
+                            "float *")
         parts = [self._call(fn, x[i:i + _PIECE], ctype) for i in range(0, len(x), _PIECE)]
         if not parts:
-            return np.zeros((0, self.cfg.num_filters), dtype=np.float32)
+            return np.zeros((0, self.cfg.num_filters), dtype=self.frontend.dtype)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def finish(self):
@@ -199,11 +254,12 @@ class FeatureStream:
         need = ffi.new("size_t *")
         n_in = 0 if x is None else len(x)
         _native.check(lib.asr_fstream_pending(self._s, n_in, int(fn is None), need, st), st)
-        out = np.empty((need[0], self.cfg.num_filters), dtype=np.float32)
+        out = np.empty((need[0], self.cfg.num_filters), dtype=self.frontend.dtype)
         got = ffi.new("size_t *")
-        optr = ffi.cast("float *", ffi.from_buffer(out))
+        optr = ffi.cast("void *" if self._int else "float *", ffi.from_buffer(out))
         if fn is None:
-            _native.check(lib.asr_fstream_finish(self._s, optr, need[0], got, st), st)
+            finish = lib.asr_fstream_finish_q if self._int else lib.asr_fstream_finish
+            _native.check(finish(self._s, optr, need[0], got, st), st)
         else:
             xptr = ffi.cast(ctype, ffi.from_buffer(x))
             _native.check(fn(self._s, xptr, n_in, optr, need[0], got, st), st)
@@ -212,10 +268,11 @@ class FeatureStream:
         return out
 
 
-def logmel(samples, cfg=FeatureConfig(), sample_rate=None):
+def logmel(samples, cfg=FeatureConfig(), sample_rate=None, frontend=None):
     """Whole-utterance features of mono samples (float or int16) at
-    ``sample_rate`` Hz (default cfg.sample_rate)."""
-    fe = FeatureStream(cfg, sample_rate)
+    ``sample_rate`` Hz (default cfg.sample_rate); ``frontend``: a
+    :class:`Frontend` of cfg (default: the float one)."""
+    fe = FeatureStream(cfg, sample_rate, frontend)
     a = fe.accept(samples)
     b = fe.finish()
     return np.concatenate([a, b]) if len(a) else b

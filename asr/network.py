@@ -102,3 +102,28 @@ class NetworkStream:
         if n_out[0] != need[0]:
             raise NativeError("internal: %d frames computed, %d announced" % (n_out[0], need[0]))
         return out
+
+    def forward_q(self, q=None, finish=False):
+        """The same for frames already quantized as the first layer takes
+        them (int8 or int16, frames x num_filters): the integer frontend's
+        output (asr_stream_forward_q)."""
+        dtype = _NP[self.network.model.layers[0].dtype]
+        if q is None:
+            q = np.zeros((0, self._dim), dtype=dtype)
+        q = np.asarray(q)
+        if q.dtype != dtype or q.ndim != 2 or q.shape[1] != self._dim:
+            raise NativeShapeError("quantized frames must be %s frames x %d, got %s %s"
+                                   % (np.dtype(dtype).name, self._dim, q.dtype, q.shape),
+                                   lib.ASR_E_SHAPE)
+        q = np.ascontiguousarray(q)
+        st = _native.new_status()
+        need = ffi.new("size_t *")
+        _native.check(lib.asr_stream_pending(self._s, q.shape[0], int(finish), need, st), st)
+        out = np.empty((need[0], self.network.n_labels), dtype=np.float32)
+        n_out = ffi.new("size_t *")
+        _native.check(lib.asr_stream_forward_q(
+            self._s, ffi.from_buffer(q), q.shape[0], int(finish),
+            ffi.cast("float *", ffi.from_buffer(out)), need[0], n_out, st), st)
+        if n_out[0] != need[0]:
+            raise NativeError("internal: %d frames computed, %d announced" % (n_out[0], need[0]))
+        return out

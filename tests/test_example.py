@@ -62,12 +62,13 @@ def comparable(line):
     return obj
 
 
-@pytest.mark.parametrize("precision", ["int8", "int16", "float"])
-def test_the_example_prints_what_asr_decode_prints(build_dir, precision):
+@pytest.mark.parametrize("precision,frontend", [("int8", "auto"), ("int16", "auto"), ("float", "auto"),
+                                                ("int8", "int"), ("int16", "int"), ("int8", "float")])
+def test_the_example_prints_what_asr_decode_prints(build_dir, precision, frontend):
     exe = build(build_dir, "example")
-    proc = run([exe], "--json", "--precision", precision, *SAMPLES)
+    proc = run([exe], "--json", "--precision", precision, "--frontend", frontend, *SAMPLES)
     assert proc.returncode == 0, proc.stderr
-    want = python_lines("--json", "--precision", precision, *SAMPLES)
+    want = python_lines("--json", "--precision", precision, "--frontend", frontend, *SAMPLES)
     got = proc.stdout.splitlines()
     assert [comparable(g) for g in got] == [comparable(w) for w in want]
     assert all(comparable(g)["text"] for g in got)
@@ -89,11 +90,12 @@ def test_the_example_on_arm_prints_the_same(build_dir, arch):
         if shutil.which(tool) is None:
             pytest.skip("%s is not installed (needed for the %s example run)" % (tool, arch))
     exe = build(build_dir, "example-" + arch)
-    host = run([build(build_dir, "example")], "--json", *SAMPLES)
-    arm = run(qemu + [exe], "--json", *SAMPLES)
-    assert arm.returncode == 0, arm.stderr
-    assert [comparable(x) for x in arm.stdout.splitlines()] == \
-           [comparable(x) for x in host.stdout.splitlines()]
+    for frontend in ("int", "float"):
+        host = run([build(build_dir, "example")], "--json", "--frontend", frontend, *SAMPLES)
+        arm = run(qemu + [exe], "--json", "--frontend", frontend, *SAMPLES)
+        assert arm.returncode == 0, arm.stderr
+        assert [comparable(x) for x in arm.stdout.splitlines()] == \
+               [comparable(x) for x in host.stdout.splitlines()]
 
 
 def test_bad_files_and_options(build_dir, tmp_path):
@@ -115,6 +117,9 @@ def test_bad_files_and_options(build_dir, tmp_path):
     cut = run([exe], "--model", str(model), SAMPLES[0])
     assert cut.returncode == 1 and "cut.asrm" in cut.stderr
     assert run([exe], "--kernel", "warp", SAMPLES[0]).returncode == 2
+    assert run([exe], "--frontend", "fixed", SAMPLES[0]).returncode == 2
+    flt = run([exe], "--precision", "float", "--frontend", "int", SAMPLES[0])
+    assert flt.returncode == 1 and "float model" in flt.stderr
     assert run([exe], "--frobnicate", SAMPLES[0]).returncode == 2
     assert run([exe]).returncode == 2
 

@@ -569,4 +569,4 @@ def test_lm_and_lexicon_header_edits_refused(small_files):
 
 
 def test_api_version():
-    assert lib.asr_api_version() == lib.ASR_API_VERSION == 3
+    assert lib.asr_api_version() == lib.ASR_API_VERSION == 4

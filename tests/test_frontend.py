@@ -257,7 +257,7 @@ def desc(**kw):
 
 
 @pytest.mark.parametrize("kw,err,match", [
-    ({"mode": lib.ASR_FE_INT}, UnsupportedKernelError, "integer frontend"),
+    ({"mode": lib.ASR_FE_INT}, NativeArgumentError, "out_dtype"),   # no output type given
     ({"mode": 7}, NativeArgumentError, "mode"),
     ({"nfft": 500}, UnsupportedKernelError, "power"),
     ({"nfft": 1 << 20}, UnsupportedKernelError, "power"),

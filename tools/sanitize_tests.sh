@@ -17,7 +17,7 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=lib
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 tests=(tests/native tests/test_model.py tests/test_network.py)
-for t in tests/test_frontend.py tests/test_features.py tests/test_files_c.py tests/test_native.py tests/test_recognizer_c.py tests/test_decoder.py tests/test_hotwords.py tests/test_lm.py tests/test_lexicon.py tests/test_robustness.py tests/test_fuzz_regressions.py; do
+for t in tests/test_frontend.py tests/test_frontend_int.py tests/test_features.py tests/test_files_c.py tests/test_native.py tests/test_recognizer_c.py tests/test_decoder.py tests/test_hotwords.py tests/test_lm.py tests/test_lexicon.py tests/test_robustness.py tests/test_fuzz_regressions.py; do
     [ -e "$t" ] && tests+=("$t")
 done
 python3 -m pytest -q -p no:cacheprovider --ignore=tests/native/test_kernels_cross.py --ignore=tests/native/test_frontend_cross.py "${tests[@]}" "$@"

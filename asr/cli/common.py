@@ -35,7 +35,15 @@ def add_model_options(p, precision_default="int8", multi=False):
     g.add_argument("--word-bonus", type=float, help="word insertion bonus (default: the decoder's)")
     g.add_argument("--kernel", default="auto",
                    help="kernel (instruction set): auto, ref, sse41, avx2, avx512vnni, neon, neondot")
+    add_frontend_option(g)
     return g
+
+
+def add_frontend_option(g):
+    g.add_argument("--frontend", default="auto", choices=("auto", "int", "float"),
+                   help="feature frontend: int computes the features in integers and in the "
+                        "first layer's quantization (int8/int16 models only), float in double; "
+                        "auto: float for float models, asr.stream.INT_MODEL_FRONTEND for int8/int16")
 
 
 def read_lines(path):
@@ -49,9 +57,10 @@ def read_lines(path):
         raise AsrError("%s: cannot read: %s" % (path, exc)) from None
 
 
-def make_recognizer(args, precision=None, model=None, endpoint=None):
+def make_recognizer(args, precision=None, model=None, endpoint=None, frontend=None):
     """The Recognizer the model options describe; ``endpoint`` (an
-    EndpointConfig) defaults to none: a whole file is one utterance."""
+    EndpointConfig) defaults to none: a whole file is one utterance;
+    ``frontend`` overrides --frontend."""
     from ..stream import EndpointConfig, Recognizer
     phrases = read_lines(args.phrases) if args.phrases else None
     words = read_lines(args.words) if getattr(args, "words", None) else None
@@ -63,7 +72,7 @@ def make_recognizer(args, precision=None, model=None, endpoint=None):
                       greedy=args.greedy,
                       endpoint=endpoint if endpoint is not None else EndpointConfig(enabled=False),
                       reject=getattr(args, "reject", None), words=words,
-                      hotwords=hotwords)
+                      hotwords=hotwords, frontend=frontend or getattr(args, "frontend", "auto"))
 
 
 def error(msg):

@@ -130,7 +130,9 @@ def evaluate(args):
     hyps = {}
     audio = {}
     for prec in args.precisions:
-        rec = make_recognizer(args, precision=prec)
+        # --frontend int applies to the integer precisions; float models have only float
+        rec = make_recognizer(args, precision=prec,
+                              frontend="auto" if prec == "float" and args.frontend == "int" else None)
         counts = ErrorCounts()
         per_spk = {}
         no_pron = 0
@@ -171,6 +173,7 @@ def evaluate(args):
         entry["rtf"] = {k: round(v / seconds, 5) for k, v in stage.items()} if seconds else {}
         entry["rtf"]["total"] = round(total / seconds, 5) if seconds else 0.0
         entry["audio_seconds"] = round(seconds, 2)
+        entry["frontend"] = rec.frontend
         entry["failed"] = failed
         if prons is not None:
             entry["no_pronunciation"] = no_pron

@@ -135,6 +135,8 @@ def parse_args(argv):
     p.add_argument("--kernel", default="auto",
                    help="auto, ref, sse41, avx2, avx512vnni, neon, neondot (under qemu: the ARM "
                         "run's path; auto honours ASR_KERNEL)")
+    p.add_argument("--frontend", default="auto", choices=("auto", "int", "float"),
+                   help="feature frontend of the int8/int16 models (float models: float)")
     p.add_argument("--audio", nargs="+", help="audio files (default: the bundled samples)")
     p.add_argument("--threads", type=int, default=1, help="streams decoded concurrently")
     p.add_argument("--repeat", type=int, default=5, help="steady-state repetitions (median is reported)")
@@ -159,7 +161,9 @@ def profile(precision, audio, args):
     from ..stream import Recognizer, EndpointConfig
     path = model_path(precision, args)
     t0 = time.perf_counter()
-    rec = Recognizer(model=Model.load(path), kernel=args.kernel, endpoint=EndpointConfig(enabled=False))
+    model = Model.load(path)
+    rec = Recognizer(model=model, kernel=args.kernel, endpoint=EndpointConfig(enabled=False),
+                     frontend="auto" if model.layers[0].dtype == "float" else args.frontend)
     load_s = time.perf_counter() - t0
     seconds = sum(len(a) for a in audio) / float(rec.sample_rate)
 

@@ -6,7 +6,7 @@
  *              [--model F.asrm] [--lexicon F.asrlex]
  *              [--lm F.asrlm | --no-lm | --phrases FILE]
  *              [--kernel auto|ref|sse41|avx2|avx512vnni|neon|neondot]
- *              FILE.wav ...
+ *              [--frontend auto|int|float] FILE.wav ...
  *
  * Output: one line per file: the text (with several files, FILE<TAB>TEXT),
  * or with --json one JSON object per line: file, text, words (word, start,
@@ -16,6 +16,8 @@
  * --phrases FILE (one phrase per line) recognizes only those phrases, as
  * asr-decode --phrases does (without its out-of-grammar rejection, which
  * is Python's: compare with asr-decode --phrases FILE --reject 0).
+ * --frontend: the integer feature frontend (integer models only) or the
+ * float one; auto: the library's default for the model's precision.
  * Exit status: 0 every file decoded, 1 some file failed, 2 usage error.
  *
  * Build: make -C native example (host), example-armv7, example-aarch64.
@@ -39,6 +41,7 @@ typedef struct options {
     const char *model, *lexicon, *lm, *phrases;
     int no_lm;
     int kernel;
+    int frontend;
 } options;
 
 static void usage(FILE *f)
@@ -46,7 +49,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: asr_decode [--json] [--models DIR] [--precision int8|int16|float]\n"
                "                  [--model F.asrm] [--lexicon F.asrlex]\n"
                "                  [--lm F.asrlm | --no-lm | --phrases FILE]\n"
-               "                  [--kernel auto|ref|sse41|avx2|avx512vnni|neon|neondot] FILE.wav ...\n");
+               "                  [--kernel auto|ref|sse41|avx2|avx512vnni|neon|neondot]\n"
+               "                  [--frontend auto|int|float] FILE.wav ...\n");
 }
 
 static double now_s(void)
@@ -272,7 +276,7 @@ static int read_lines(const char *path, char ***lines, size_t *n)
 
 int main(int argc, char **argv)
 {
-    options o = {0, NULL, "int8", NULL, NULL, NULL, NULL, 0, ASR_KERNEL_AUTO};
+    options o = {0, NULL, "int8", NULL, NULL, NULL, NULL, 0, ASR_KERNEL_AUTO, ASR_FE_AUTO};
     asr_recognizer_files files;
     char **phrases = NULL;
     size_t n_phrases = 0;
@@ -308,6 +312,18 @@ int main(int argc, char **argv)
                 fprintf(stderr, "asr_decode: unknown kernel %s\n", argv[i]);
                 return 2;
             }
+        } else if (has_value && !strcmp(a, "--frontend")) {
+            const char *f = argv[++i];
+            if (!strcmp(f, "auto"))
+                o.frontend = ASR_FE_AUTO;
+            else if (!strcmp(f, "int"))
+                o.frontend = ASR_FE_INT;
+            else if (!strcmp(f, "float"))
+                o.frontend = ASR_FE_FLOAT;
+            else {
+                fprintf(stderr, "asr_decode: unknown frontend %s (auto, int or float)\n", f);
+                return 2;
+            }
         } else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "asr_decode: unknown option %s\n", a);
             usage(stderr);
@@ -327,11 +343,12 @@ int main(int argc, char **argv)
     snprintf(model, sizeof(model), "%s/en-us-%s.asrm", o.models, o.precision);
     snprintf(lexicon, sizeof(lexicon), "%s/en-us.asrlex", o.models);
     snprintf(lm, sizeof(lm), "%s/en-us.asrlm", o.models);
-    memset(&files, 0, sizeof(files));
+    asr_recognizer_files_init(&files);
     files.model = o.model ? o.model : model;
     files.lexicon = o.lexicon ? o.lexicon : lexicon;
     files.lm = o.no_lm || o.phrases ? NULL : o.lm ? o.lm : lm;
     files.kernel = o.kernel;
+    files.frontend = o.frontend;
     if (o.phrases && read_lines(o.phrases, &phrases, &n_phrases)) {
         fprintf(stderr, "asr_decode: cannot read phrases from %s\n", o.phrases);
         return 1;

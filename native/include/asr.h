@@ -28,8 +28,11 @@ extern "C" {
 /* 2: the kernel choice is named asr_kernel (was asr_path).
  * 3: the feature frontend (asr_frontend.h), the recognizer (asr_recognizer.h),
  *    files read in C (asr_files.h: model, LM, lexicon, WAV) with the codes
- *    ASR_E_FORMAT and ASR_E_IO. */
-#define ASR_API_VERSION 3
+ *    ASR_E_FORMAT and ASR_E_IO.
+ * 4: the integer frontend (ASR_FE_INT; asr_frontend_desc grows its
+ *    quantization fields), asr_stream_forward_q, asr_net_input_quant,
+ *    asr_recognizer_open (frontend, phrases and search options). */
+#define ASR_API_VERSION 4
 
 typedef enum asr_code {
     ASR_OK = 0,
@@ -172,6 +175,19 @@ int asr_stream_pending(const asr_stream *s, size_t n_frames, int finish, size_t 
  * into calls gives bit-identical outputs. After finish the stream is done. */
 int asr_stream_forward(asr_stream *s, const float *feats, size_t n_frames, int finish,
                        float *out, size_t out_cap, size_t *n_out, asr_status *st);
+/* The same for frames already normalized and quantized, as the first
+ * layer takes them (int8 or int16 per its dtype; n_frames x feat_dim): the
+ * integer frontend's output. Gives the outputs asr_stream_forward gives
+ * for features that quantize to the same values; the padding frames are
+ * in_zero. Integer networks only. */
+int asr_stream_forward_q(asr_stream *s, const void *q, size_t n_frames, int finish,
+                         float *out, size_t out_cap, size_t *n_out, asr_status *st);
+/* The network's input normalization and quantization: the first layer's
+ * dtype (ASR_F32, ASR_S16, ASR_S8), in_scale and in_zero (0 for float),
+ * and its mean and inv_std (feat_dim values, owned by the network). What an
+ * integer frontend's description needs. Any pointer but net may be NULL. */
+int asr_net_input_quant(const asr_net *net, int *dtype, double *in_scale, int32_t *in_zero,
+                        const float **mean, const float **inv_std, asr_status *st);
 
 #ifdef __cplusplus
 }

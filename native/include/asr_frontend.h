@@ -20,10 +20,18 @@
  * the chunk boundaries. Memory is bounded: a stream holds one window of
  * samples and the resampler's filter span, never the chunks it was given.
  *
- * Modes: ASR_FE_FLOAT computes in double and writes float frames. The
- * integer mode (int16 in, fixed-point FFT and filterbank, table log,
- * frames quantized for the network's first layer) is reserved: its number
- * is refused with ASR_E_UNSUPPORTED until it is written.
+ * Modes: ASR_FE_FLOAT computes in double and writes float frames
+ * (asr_fstream_accept_s16/_f32, asr_fstream_finish). ASR_FE_INT computes
+ * in integers only from the int16 PCM to the output: fixed-point resampler,
+ * pre-emphasis and window, a block-floating-point FFT, power and mel
+ * energies in 64 bits, a table log, the channel normalization, and the
+ * network's normalization and input quantization folded into one integer
+ * affine map per filter; it writes int8 or int16 frames in the first
+ * layer's quantization (or int32 log energies in Q16 nats) through
+ * asr_fstream_accept_s16_q/_f32_q and asr_fstream_finish_q. Its formats
+ * and bounds: native/QUANTIZATION.md section 8. Both modes take the same
+ * description fields; the integer mode adds the quantization fields below
+ * (asr_net_input_quant reads them from a network).
  *
  * Plain declarations only: asr/_build.py reads this file as a cffi cdef.
  */
@@ -39,9 +47,23 @@
 extern "C" {
 #endif
 
-/* ASR_FE_INT is reserved: refused with ASR_E_UNSUPPORTED for now. */
+/* Frontend modes. ASR_FE_AUTO is only a choice for asr_recognizer_open
+ * (asr_recognizer_files.frontend): the float frontend for float networks,
+ * for integer ones the default that native/src/recognizer.c names. */
+#define ASR_FE_AUTO -1
 #define ASR_FE_FLOAT 0
 #define ASR_FE_INT 1
+
+/* ASR_FE_INT output besides ASR_S8/ASR_S16: int32 log-mel energies (after
+ * the channel normalization) in Q16 nats, value = q / 65536. */
+#define ASR_FE_OUT_Q16 16
+
+/* Integer-mode limits (native/QUANTIZATION.md section 8): the running
+ * mean's constants and the log floor are bounded so that every step fits
+ * 64 bits; coprime rates whose filter table would exceed
+ * ASR_FE_INT_MAX_TAPS coefficients are refused (resample in float mode). */
+#define ASR_FE_INT_MAX_CMN_FRAMES 65536
+#define ASR_FE_INT_MAX_TAPS 1048576
 
 #define ASR_FE_WINDOW_HAMMING 0
 #define ASR_FE_WINDOW_RECT 1
@@ -59,7 +81,7 @@ extern "C" {
 /* What the frontend computes; mirrors asr.features.FeatureConfig. The
  * caller's arrays may be freed after asr_frontend_create. */
 typedef struct asr_frontend_desc {
-    int mode;                 /* ASR_FE_FLOAT                                   */
+    int mode;                 /* ASR_FE_FLOAT or ASR_FE_INT                     */
     uint32_t sample_rate;     /* Hz: the rate the features are computed at      */
     uint32_t win_len;         /* samples per frame, 1..nfft                     */
     uint32_t hop_len;         /* samples between frame starts, 1..win_len       */
@@ -73,6 +95,16 @@ typedef struct asr_frontend_desc {
     uint32_t cmn_frames;      /* running-mean time constant, frames; 0: off     */
     uint32_t cmn_prior_frames;/* weight of cmn_prior at the start, frames       */
     const double *cmn_prior;  /* num_filters log energies; needed if cmn_frames */
+    /* ASR_FE_INT only (ignored by ASR_FE_FLOAT): out_dtype ASR_S8 or
+     * ASR_S16 writes each value x as the network's first layer takes it,
+     * q = clamp(round((x - mean) inv_std / in_scale) + in_zero), halves
+     * rounded up; ASR_FE_OUT_Q16 writes x itself in Q16 (the other fields
+     * unused). mean and inv_std: num_filters values each. */
+    int out_dtype;
+    double in_scale;          /* > 0                                            */
+    int32_t in_zero;          /* in the range of out_dtype                      */
+    const float *mean;
+    const float *inv_std;
 } asr_frontend_desc;
 
 typedef struct asr_frontend asr_frontend; /* immutable after creation; shareable  */
@@ -85,6 +117,12 @@ void asr_frontend_free(asr_frontend *fe);
 /* Values per frame and the rate the features are computed at. */
 int asr_frontend_info(const asr_frontend *fe, uint32_t *num_filters, uint32_t *sample_rate,
                       asr_status *st);
+
+/* The mode and the output of a frontend: out_dtype is ASR_F32 in float
+ * mode; in_scale and in_zero are the description's (0 in float mode or
+ * for ASR_FE_OUT_Q16). Any pointer but fe may be NULL. */
+int asr_frontend_format(const asr_frontend *fe, int *mode, int *out_dtype, double *in_scale,
+                        int32_t *in_zero, asr_status *st);
 
 /* A stream of mono audio at in_rate Hz (1..ASR_FE_MAX_RATE); it resamples
  * to the frontend's rate when in_rate differs. The stream keeps a pointer
@@ -101,7 +139,7 @@ int asr_fstream_pending(const asr_fstream *s, size_t n_samples, int finish, size
  * (room for out_cap frames of num_filters floats). Float samples are in
  * [-1, 1] (not clamped) and must be finite; int16 samples are scaled by
  * 1/32768. A call that fails (non-finite sample, out_cap too small, ...)
- * changes nothing, so the stream can go on. */
+ * changes nothing, so the stream can go on. Float mode only. */
 int asr_fstream_accept_f32(asr_fstream *s, const float *x, size_t n, float *out, size_t out_cap,
                            size_t *n_frames, asr_status *st);
 int asr_fstream_accept_s16(asr_fstream *s, const int16_t *x, size_t n, float *out, size_t out_cap,
@@ -109,9 +147,23 @@ int asr_fstream_accept_s16(asr_fstream *s, const int16_t *x, size_t n, float *ou
 /* Ends the input: flushes the resampler (zeros after the last sample) and
  * writes the remaining frames, the last zero-padded, so the total is
  * python_speech_features' count (1 for up to win_len samples, then one
- * more per hop_len started). After it the stream refuses every call. */
+ * more per hop_len started). After it the stream refuses every call.
+ * Float mode only. */
 int asr_fstream_finish(asr_fstream *s, float *out, size_t out_cap, size_t *n_frames,
                        asr_status *st);
+/* The integer mode's feeding calls: the same contract, frames of
+ * num_filters values of the frontend's out_dtype (int8, int16 or int32)
+ * into out. The frontend's samples are 24-bit fixed point, Q8 of the int16
+ * scale: int16 PCM k is 256 k, a float sample x is
+ * clamp(floor(2^23 x + 1/2), -2^24, 2^24 - 1) (x in [-2, 2) kept, finite
+ * required), which is 256 k for x = k / 32768: int16 PCM as floats gives
+ * the int16 call's frames, and float audio keeps 8 bits below int16's. */
+int asr_fstream_accept_s16_q(asr_fstream *s, const int16_t *x, size_t n, void *out,
+                             size_t out_cap, size_t *n_frames, asr_status *st);
+int asr_fstream_accept_f32_q(asr_fstream *s, const float *x, size_t n, void *out,
+                             size_t out_cap, size_t *n_frames, asr_status *st);
+int asr_fstream_finish_q(asr_fstream *s, void *out, size_t out_cap, size_t *n_frames,
+                         asr_status *st);
 /* Samples at the frontend's rate produced so far (after resampling). */
 int asr_fstream_samples(const asr_fstream *s, uint64_t *n_resampled, asr_status *st);
 

@@ -66,7 +66,9 @@ typedef struct asr_rstream asr_rstream;
 /* The frontend, the network and the decoder are borrowed: they must
  * outlive the recognizer and its streams. fe may be NULL: the streams then
  * take feature frames only (asr_rstream_accept_features); otherwise its
- * values per frame must be the network's input size. names[i] is the text of the decoder's word i
+ * values per frame must be the network's input size, and an integer
+ * frontend (ASR_FE_INT) must write the network's input quantization
+ * (its description filled from asr_net_input_quant). names[i] is the text of the decoder's word i
  * (lexicon words; for a greedy decoder, the model's labels), n_names of
  * them; the strings are copied. blank: the model's blank label. frame_shift_s:
  * seconds per network output frame. nbest: alternatives kept per result
@@ -78,8 +80,8 @@ int asr_recognizer_create(const asr_frontend *fe, const asr_net *net, const asr_
 void asr_recognizer_free(asr_recognizer *rec);
 
 /* Everything from files, as asr-decode does: the model (.asrm), the binary
- * lexicon (.asrlex) and the binary LM (.asrlm; NULL: no LM), the float
- * frontend of the model's features, the decoder with the default options
+ * lexicon (.asrlex) and the binary LM (.asrlm; NULL: no LM), the frontend
+ * of the model's features chosen as ASR_FE_AUTO (asr_recognizer_files), the decoder with the default options
  * of asr/decoder.py and 5 alternatives per result. endpoint NULL: the
  * defaults of asr/stream.py EndpointConfig (0.8 s of silence at blank
  * posterior 0.95, utterances of at most 30 s). The recognizer owns what
@@ -104,13 +106,21 @@ typedef struct asr_recognizer_files {
                                            lm must be NULL)                        */
     size_t n_phrases;
     int kernel;                         /* as asr_net_create                       */
+    int frontend;                       /* ASR_FE_FLOAT, ASR_FE_INT (integer models
+                                           only: frames computed in integers and
+                                           written in the first layer's
+                                           quantization) or ASR_FE_AUTO: float for
+                                           float models, for integer ones the
+                                           default of README's measured choice     */
     const asr_decoder_opts *decoder;    /* NULL: asr_decoder_opts_default          */
     const asr_endpoint_opts *endpoint;  /* NULL: asr_endpoint_opts_default         */
 } asr_recognizer_files;
 
-/* asr_recognizer_load with every option: an LM or a phrase list (the
- * lexicon then restricted to the phrases' words, any missing one an
- * error), and the search options. */
+/* Every field unset: kernel and frontend ASR_*_AUTO, the rest 0 / NULL. */
+void asr_recognizer_files_init(asr_recognizer_files *files);
+/* asr_recognizer_load with every option: the frontend, an LM or a phrase
+ * list (the lexicon then restricted to the phrases' words, any missing one
+ * an error), and the search options. Start from asr_recognizer_files_init. */
 int asr_recognizer_open(const asr_recognizer_files *files, asr_recognizer **out, asr_status *st);
 
 /* Default endpoint options (those asr_recognizer_load uses for NULL). */

@@ -12,6 +12,10 @@
  * exactly as the reference's does. The build uses -std=c99, under which
  * GCC does not contract a * b + c into an FMA, so x86-64, armv7 and
  * aarch64 compute the same operations (tests/native/test_frontend_cross.py).
+ *
+ * The integer mode (ASR_FE_INT) shares the framing, the frame counts and
+ * the checks; its samples are int32 (Q8 of the int16 scale) and each frame
+ * goes to frontend_fixed.c instead of the double pipeline.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -21,12 +25,6 @@
 #include "common.h"
 #include "frontend_int.h"
 
-/* One triangle of the filterbank, stored by its nonzero bins. */
-typedef struct mel_filter {
-    uint32_t first, len;      /* bins first .. first+len-1 */
-    double *w;                /* len weights               */
-} mel_filter;
-
 struct asr_frontend {
     asr_frontend_desc d;      /* cmn_prior points to prior below */
     double *window;           /* win_len                        */
@@ -35,6 +33,7 @@ struct asr_frontend {
     double *prior;            /* num_filters, when cmn_frames   */
     double decay;             /* 1 - 1/cmn_frames               */
     fft_f64_plan fft;
+    fe_fixed fx;              /* ASR_FE_INT: the integer tables */
 };
 
 struct asr_fstream {
@@ -46,13 +45,17 @@ struct asr_fstream {
     float *rs_out;            /* up: outputs of one pushed sample */
     double prev;              /* last sample, for pre-emphasis     */
     double *frame;            /* win_len pre-emphasized samples    */
+    int64_t *frame_q;         /* the same in the integer mode (Q23) */
+    int32_t *rs_out_q;        /* integer mode: outputs of one push */
+    int32_t prev_q;           /* integer mode: last sample (Q8)    */
+    fe_fixed_state fxs;
     uint32_t fill;            /* samples in frame                  */
     uint64_t total;           /* samples at the model rate so far  */
     uint64_t done;            /* frames written                    */
     double *fft_in, *fft_work, *power;
     double *cmn_sum, cmn_count;
     /* the call in progress: where its frames go */
-    float *out;
+    void *out;
     size_t n_out;
 };
 
@@ -121,10 +124,7 @@ static int check_desc(const asr_frontend_desc *d, asr_status *st)
 {
     uint32_t j;
     double high;
-    if (d->mode == ASR_FE_INT)
-        return asr_fail(st, ASR_E_UNSUPPORTED, "asr_frontend_create: the integer frontend "
-                        "(ASR_FE_INT) is not implemented yet; use ASR_FE_FLOAT");
-    if (d->mode != ASR_FE_FLOAT)
+    if (d->mode != ASR_FE_FLOAT && d->mode != ASR_FE_INT)
         return asr_fail(st, ASR_E_ARG, "asr_frontend_create: unknown mode %d", d->mode);
     if (d->sample_rate < 1 || d->sample_rate > ASR_FE_MAX_RATE)
         return asr_fail(st, ASR_E_ARG, "asr_frontend_create: sample_rate %u Hz is outside 1..%d",
@@ -204,6 +204,13 @@ int asr_frontend_create(const asr_frontend_desc *desc, asr_frontend **out, asr_s
         fe->d.cmn_prior = fe->prior;
         fe->decay = 1.0 - 1.0 / (double)desc->cmn_frames;
     }
+    if (desc->mode == ASR_FE_INT) {
+        fe->d.mean = fe->d.inv_std = NULL;      /* read by fe_fixed_init only */
+        if ((rc = fe_fixed_init(&fe->fx, desc, fe->window, fe->filters, st)) != ASR_OK) {
+            asr_frontend_free(fe);
+            return rc;
+        }
+    }
     *out = fe;
     return ASR_OK;
 nomem:
@@ -220,6 +227,7 @@ void asr_frontend_free(asr_frontend *fe)
     free(fe->weights);
     free(fe->prior);
     fft_f64_plan_free(&fe->fft);
+    fe_fixed_free(&fe->fx);
     free(fe);
 }
 
@@ -231,6 +239,33 @@ int asr_frontend_info(const asr_frontend *fe, uint32_t *num_filters, uint32_t *s
     *num_filters = fe->d.num_filters;
     *sample_rate = fe->d.sample_rate;
     return ASR_OK;
+}
+
+int asr_frontend_format(const asr_frontend *fe, int *mode, int *out_dtype, double *in_scale,
+                        int32_t *in_zero, asr_status *st)
+{
+    int integer, quant;
+    if (!fe)
+        return asr_fail(st, ASR_E_ARG, "asr_frontend_format: null frontend");
+    integer = fe->d.mode == ASR_FE_INT;
+    quant = integer && fe->d.out_dtype != ASR_FE_OUT_Q16;
+    if (mode)
+        *mode = fe->d.mode;
+    if (out_dtype)
+        *out_dtype = integer ? fe->d.out_dtype : ASR_F32;
+    if (in_scale)
+        *in_scale = quant ? fe->d.in_scale : 0.0;
+    if (in_zero)
+        *in_zero = quant ? fe->d.in_zero : 0;
+    return ASR_OK;
+}
+
+/* Bytes of one output value. */
+static size_t out_size(const asr_frontend *fe)
+{
+    if (fe->d.mode != ASR_FE_INT)
+        return sizeof(float);
+    return fe->d.out_dtype == ASR_FE_OUT_Q16 ? 4 : asr_dtype_size(fe->d.out_dtype);
 }
 
 int asr_frontend_filterbank(const asr_frontend *fe, double *out, size_t cap, asr_status *st)
@@ -257,7 +292,10 @@ void asr_fstream_free(asr_fstream *s)
         return;
     resampler_free(&s->rs);
     free(s->rs_out);
+    free(s->rs_out_q);
     free(s->frame);
+    free(s->frame_q);
+    fe_fixed_state_free(&s->fxs);
     free(s->fft_in);
     free(s->fft_work);
     free(s->power);
@@ -286,6 +324,22 @@ int asr_fstream_create(const asr_frontend *fe, uint32_t in_rate, asr_fstream **o
     s->fe = fe;
     s->in_rate = in_rate;
     s->resampling = in_rate != d->sample_rate;
+    if (d->mode == ASR_FE_INT) {
+        int r = s->resampling ? resampler_init_q30(&s->rs, in_rate, d->sample_rate) : 0;
+        if (r == -2) {
+            free(s);
+            return asr_fail(st, ASR_E_UNSUPPORTED, "asr_fstream_create: %u -> %u Hz needs a filter "
+                            "table above %d coefficients; the integer frontend stores whole "
+                            "tables (resample first, or use the float frontend)", in_rate,
+                            d->sample_rate, ASR_FE_INT_MAX_TAPS);
+        }
+        if (r != 0 || (s->resampling && !(s->rs_out_q = (int32_t *)malloc(s->rs.up * sizeof(int32_t))))
+            || !(s->frame_q = (int64_t *)malloc(d->win_len * sizeof(int64_t)))
+            || fe_fixed_state_init(&fe->fx, &s->fxs) != 0)
+            goto nomem;
+        *out = s;
+        return ASR_OK;
+    }
     if (s->resampling) {
         if (resampler_init(&s->rs, in_rate, d->sample_rate) != 0)
             goto nomem;
@@ -346,7 +400,7 @@ static void emit_frame(asr_fstream *s)
 {
     const asr_frontend *fe = s->fe;
     const asr_frontend_desc *d = &fe->d;
-    float *y = s->out + s->n_out * d->num_filters;
+    float *y = (float *)s->out + s->n_out * d->num_filters;
     uint32_t i, j;
     for (i = 0; i < d->win_len; i++)
         s->fft_in[i] = s->frame[i] * fe->window[i];
@@ -390,6 +444,51 @@ static void feed(asr_fstream *s, float v)
         emit_frame(s);
 }
 
+/* The integer mode's frame: frontend_fixed.c writes it; the overlap stays. */
+static void emit_frame_q(asr_fstream *s)
+{
+    const asr_frontend_desc *d = &s->fe->d;
+    fe_fixed_frame(&s->fe->fx, &s->fxs, s->frame_q,
+                   (unsigned char *)s->out + s->n_out * d->num_filters * out_size(s->fe));
+    s->n_out++;
+    s->done++;
+    memmove(s->frame_q, s->frame_q + d->hop_len, (d->win_len - d->hop_len) * sizeof(int64_t));
+    s->fill = d->win_len - d->hop_len;
+}
+
+/* One sample (Q8 of int16, |v| <= 2^24) into the integer framer, with
+ * the pre-emphasis exact: v 2^15 - p v_prev with p in Q15, so the frame
+ * holds Q23 values, |sample| <= 2^39 + 2^39 = 2^40. (Rounding here would
+ * add white noise after the filter that attenuates the low bands by up to
+ * 30 dB, where quiet frames would feel it.) */
+static void feed_q(asr_fstream *s, int32_t v)
+{
+    const asr_frontend_desc *d = &s->fe->d;
+    s->frame_q[s->fill++] = (int64_t)v * 32768 - (int64_t)s->fe->fx.preemph_q15 * s->prev_q;
+    s->prev_q = v;
+    s->total++;
+    if (s->fill == d->win_len)
+        emit_frame_q(s);
+}
+
+static void feed_q_cb(void *ctx, int32_t v)
+{
+    feed_q((asr_fstream *)ctx, v);
+}
+
+/* One input sample in Q8 of the int16 scale, |x| <= 2^24. */
+static void push_q(asr_fstream *s, int32_t x)
+{
+    uint32_t k, n;
+    if (!s->resampling) {
+        feed_q(s, x);
+        return;
+    }
+    n = resampler_push_q30(&s->rs, x, s->rs_out_q);
+    for (k = 0; k < n; k++)
+        feed_q(s, s->rs_out_q[k]);
+}
+
 static void feed_cb(void *ctx, float v)
 {
     feed((asr_fstream *)ctx, v);
@@ -408,14 +507,19 @@ static void push(asr_fstream *s, float v)
 }
 
 /* The checks every feeding call shares; then the call's output is set up. */
-static int begin(asr_fstream *s, const void *x, size_t n, int finish, float *out, size_t out_cap,
-                 size_t *n_frames, const char *fn, asr_status *st)
+static int begin(asr_fstream *s, const void *x, size_t n, int finish, int quantized, void *out,
+                 size_t out_cap, size_t *n_frames, const char *fn, asr_status *st)
 {
     uint64_t need;
     if (n_frames)
         *n_frames = 0;
     if (!s || !n_frames)
         return asr_fail(st, ASR_E_ARG, "%s: null stream or count pointer", fn);
+    if (quantized != (s->fe->d.mode == ASR_FE_INT))
+        return asr_fail(st, ASR_E_ARG, quantized ? "%s: a float frontend writes float frames "
+                        "(asr_fstream_accept_s16/_f32, asr_fstream_finish)"
+                        : "%s: an integer frontend writes quantized frames (asr_fstream_accept_"
+                        "s16_q/_f32_q, asr_fstream_finish_q)", fn);
     if (s->finished)
         return asr_fail(st, ASR_E_ARG, "%s: the stream is finished", fn);
     if (n > ASR_FE_MAX_CHUNK)
@@ -431,7 +535,8 @@ static int begin(asr_fstream *s, const void *x, size_t n, int finish, float *out
                         "asr_fstream_pending)", fn, (unsigned long long)need, out_cap);
     if (out_cap && !out)
         return asr_fail(st, ASR_E_ARG, "%s: null output", fn);
-    if (out_cap && !asr_span_bytes(out, out_cap, s->fe->d.num_filters, s->fe->d.num_filters, 4))
+    if (out_cap && !asr_span_bytes(out, out_cap, s->fe->d.num_filters, s->fe->d.num_filters,
+                                   out_size(s->fe)))
         return asr_fail(st, ASR_E_ARG, "%s: output of %zu frames does not fit the address space",
                         fn, out_cap);
     s->out = out;
@@ -458,7 +563,7 @@ int asr_fstream_accept_f32(asr_fstream *s, const float *x, size_t n, float *out,
                            size_t *n_frames, asr_status *st)
 {
     size_t i;
-    int rc = begin(s, x, n, 0, out, out_cap, n_frames, "asr_fstream_accept_f32", st);
+    int rc = begin(s, x, n, 0, 0, out, out_cap, n_frames, "asr_fstream_accept_f32", st);
     if (rc != ASR_OK)
         return rc;
     /* refuse the whole call before any state changes */
@@ -476,7 +581,7 @@ int asr_fstream_accept_s16(asr_fstream *s, const int16_t *x, size_t n, float *ou
                            size_t *n_frames, asr_status *st)
 {
     size_t i;
-    int rc = begin(s, x, n, 0, out, out_cap, n_frames, "asr_fstream_accept_s16", st);
+    int rc = begin(s, x, n, 0, 0, out, out_cap, n_frames, "asr_fstream_accept_s16", st);
     if (rc != ASR_OK)
         return rc;
     /* x / 32768 is exact in float: asr.audio.to_float32's scaling */
@@ -491,7 +596,7 @@ int asr_fstream_finish(asr_fstream *s, float *out, size_t out_cap, size_t *n_fra
 {
     const asr_frontend_desc *d;
     uint64_t left;
-    int rc = begin(s, NULL, 0, 1, out, out_cap, n_frames, "asr_fstream_finish", st);
+    int rc = begin(s, NULL, 0, 1, 0, out, out_cap, n_frames, "asr_fstream_finish", st);
     if (rc != ASR_OK)
         return rc;
     d = &s->fe->d;
@@ -503,6 +608,63 @@ int asr_fstream_finish(asr_fstream *s, float *out, size_t out_cap, size_t *n_fra
         while (s->fill < d->win_len)
             s->frame[s->fill++] = 0.0;
         emit_frame(s);
+    }
+    *n_frames = s->n_out;
+    return ASR_OK;
+}
+
+int asr_fstream_accept_s16_q(asr_fstream *s, const int16_t *x, size_t n, void *out,
+                             size_t out_cap, size_t *n_frames, asr_status *st)
+{
+    size_t i;
+    int rc = begin(s, x, n, 0, 1, out, out_cap, n_frames, "asr_fstream_accept_s16_q", st);
+    if (rc != ASR_OK)
+        return rc;
+    for (i = 0; i < n; i++)
+        push_q(s, (int32_t)x[i] * 256);
+    *n_frames = s->n_out;
+    return ASR_OK;
+}
+
+int asr_fstream_accept_f32_q(asr_fstream *s, const float *x, size_t n, void *out,
+                             size_t out_cap, size_t *n_frames, asr_status *st)
+{
+    size_t i;
+    int rc = begin(s, x, n, 0, 1, out, out_cap, n_frames, "asr_fstream_accept_f32_q", st);
+    if (rc != ASR_OK)
+        return rc;
+    for (i = 0; i < n; i++)
+        if (!finite(x[i]))
+            return asr_fail(st, ASR_E_ARG, "asr_fstream_accept_f32_q: sample %zu is %s; audio "
+                            "must be finite", i, x[i] != x[i] ? "NaN" : "infinite");
+    /* to Q8 of the int16 scale, 24 bits: floor(2^23 x + 1/2) clamped to
+     * [-2^24, 2^24 - 1], twice full scale; exactly 256 k for x = k / 32768,
+     * so int16 PCM given as floats gives the frames of the int16 call */
+    for (i = 0; i < n; i++) {
+        double v = floor((double)x[i] * 8388608.0 + 0.5);
+        push_q(s, v < -16777216.0 ? -16777216 : v > 16777215.0 ? 16777215 : (int32_t)v);
+    }
+    *n_frames = s->n_out;
+    return ASR_OK;
+}
+
+int asr_fstream_finish_q(asr_fstream *s, void *out, size_t out_cap, size_t *n_frames,
+                         asr_status *st)
+{
+    const asr_frontend_desc *d;
+    uint64_t left;
+    int rc = begin(s, NULL, 0, 1, 1, out, out_cap, n_frames, "asr_fstream_finish_q", st);
+    if (rc != ASR_OK)
+        return rc;
+    d = &s->fe->d;
+    s->finished = 1;
+    if (s->resampling)
+        resampler_flush_q30(&s->rs, feed_q_cb, s);
+    left = frames_of(d, s->total) - s->done;
+    while (left--) {
+        while (s->fill < d->win_len)
+            s->frame_q[s->fill++] = 0;
+        emit_frame_q(s);
     }
     *n_frames = s->n_out;
     return ASR_OK;

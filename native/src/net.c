@@ -507,6 +507,34 @@ static void *buf_frame(layer_buf *b, size_t abs_index)
     return b->data + (abs_index - b->base) * b->dim * b->elem;
 }
 
+/* Push n frames already quantized for layer 0 (the integer frontend's
+ * output; NULL: padding, which is in_zero) into its buffer. */
+static void push_input_q(asr_stream *s, const void *q, size_t n)
+{
+    const asr_net *net = s->net;
+    layer_buf *b = &s->bufs[0];
+    size_t t, i, d = net->feat_dim, esz = asr_dtype_size(net->layers[0].dtype);
+    int32_t qlo = net->layers[0].dtype == ASR_S8 ? -128 : -32768;
+    int32_t qhi = net->layers[0].dtype == ASR_S8 ? 127 : 32767;
+    int32_t z = net->in_zero < qlo ? qlo : net->in_zero > qhi ? qhi : net->in_zero;
+
+    for (t = 0; t < n; t++) {
+        void *dst = buf_frame(b, b->base + b->count);
+        if (q) {
+            memcpy(dst, (const unsigned char *)q + t * d * esz, d * esz);
+        } else {
+            for (i = 0; i < d; i++) {
+                if (esz == 1)
+                    ((int8_t *)dst)[i] = (int8_t)z;
+                else
+                    ((int16_t *)dst)[i] = (int16_t)z;
+            }
+        }
+        b->count++;
+    }
+    s->fed += n;
+}
+
 /* Push n frames of normalized features (NULL: zero padding) into layer 0. */
 static void push_input(asr_stream *s, const float *feats, size_t n)
 {
@@ -731,25 +759,35 @@ static int run_all(asr_stream *s, float *out, size_t *n_out, asr_status *st)
     return ASR_OK;
 }
 
-/* Push n input frames (NULL: padding) in pieces, running the layers after each. */
-static int feed(asr_stream *s, const float *feats, size_t n, float *out, size_t *n_out, asr_status *st)
+/* Push n input frames (NULL: padding) in pieces, running the layers after
+ * each: float features, or with quantized, frames in layer 0's dtype. */
+static int feed_any(asr_stream *s, const void *feats, int quantized, size_t n, float *out,
+                    size_t *n_out, asr_status *st)
 {
     const net_layer *L0 = &s->net->layers[0];
     layer_buf *b0 = &s->bufs[0];
-    size_t d = s->net->feat_dim;
+    size_t row = s->net->feat_dim * (quantized ? asr_dtype_size(L0->dtype) : sizeof(float));
     int rc;
     while (n > 0) {
         size_t piece = n < ASR_PIECE ? n : ASR_PIECE;
         if ((rc = buf_reserve(b0, b0->produced * L0->stride, piece, st)) != ASR_OK)
             return rc;
-        push_input(s, feats, piece);
+        if (quantized)
+            push_input_q(s, feats, piece);
+        else
+            push_input(s, (const float *)feats, piece);
         if ((rc = run_all(s, out, n_out, st)) != ASR_OK)
             return rc;
         if (feats)
-            feats += piece * d;
+            feats = (const unsigned char *)feats + piece * row;
         n -= piece;
     }
     return ASR_OK;
+}
+
+static int feed(asr_stream *s, const float *feats, size_t n, float *out, size_t *n_out, asr_status *st)
+{
+    return feed_any(s, feats, 0, n, out, n_out, st);
 }
 
 int asr_stream_forward(asr_stream *s, const float *feats, size_t n_frames, int finish,
@@ -791,5 +829,67 @@ int asr_stream_forward(asr_stream *s, const float *feats, size_t n_frames, int f
             return rc;
         s->finished = 1;
     }
+    return ASR_OK;
+}
+
+int asr_stream_forward_q(asr_stream *s, const void *q, size_t n_frames, int finish,
+                         float *out, size_t out_cap, size_t *n_out, asr_status *st)
+{
+    size_t need;
+    int rc;
+
+    if (!s || !n_out)
+        return asr_fail(st, ASR_E_ARG, "asr_stream_forward_q: null stream or count pointer");
+    *n_out = 0;
+    if (s->net->layers[0].dtype == ASR_F32)
+        return asr_fail(st, ASR_E_ARG, "asr_stream_forward_q: a float network takes float "
+                        "features (asr_stream_forward)");
+    if (s->finished)
+        return asr_fail(st, ASR_E_ARG, "asr_stream_forward_q: the stream is already finished");
+    if (n_frames > 0 && !q)
+        return asr_fail(st, ASR_E_ARG, "asr_stream_forward_q: null input for %zu frames", n_frames);
+    if (n_frames && !asr_span_bytes(q, n_frames, s->net->feat_dim, s->net->feat_dim,
+                                    asr_dtype_size(s->net->layers[0].dtype)))
+        return asr_fail(st, ASR_E_ARG, "asr_stream_forward_q: %zu frames do not fit the address "
+                        "space", n_frames);
+    if ((rc = asr_stream_pending(s, n_frames, finish, &need, st)) != ASR_OK)
+        return rc;
+    if (need > 0 && !out)
+        return asr_fail(st, ASR_E_ARG, "asr_stream_forward_q: null output for %zu frames", need);
+    if (need > out_cap)
+        return asr_fail(st, ASR_E_SHAPE, "asr_stream_forward_q: output room for %zu frames, %zu "
+                        "needed", out_cap, need);
+    if (!s->started) {
+        s->started = 1;
+        if ((rc = feed_any(s, NULL, 1, s->net->pad_left, out, n_out, st)) != ASR_OK)
+            return rc;
+    }
+    if ((rc = feed_any(s, q, 1, n_frames, out, n_out, st)) != ASR_OK)
+        return rc;
+    if (finish) {
+        if ((rc = feed_any(s, NULL, 1, s->net->pad_right, out, n_out, st)) != ASR_OK)
+            return rc;
+        s->finished = 1;
+    }
+    return ASR_OK;
+}
+
+int asr_net_input_quant(const asr_net *net, int *dtype, double *in_scale, int32_t *in_zero,
+                        const float **mean, const float **inv_std, asr_status *st)
+{
+    int integer;
+    if (!net)
+        return asr_fail(st, ASR_E_ARG, "asr_net_input_quant: null network");
+    integer = net->layers[0].dtype != ASR_F32;
+    if (dtype)
+        *dtype = net->layers[0].dtype;
+    if (in_scale)
+        *in_scale = integer ? net->in_scale : 0.0;
+    if (in_zero)
+        *in_zero = integer ? net->in_zero : 0;
+    if (mean)
+        *mean = net->mean;
+    if (inv_std)
+        *inv_std = net->inv_std;
     return ASR_OK;
 }

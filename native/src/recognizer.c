@@ -21,6 +21,11 @@
 /* Samples per frontend call: bounds the feature buffer (PIECE / hop frames). */
 #define PIECE 16384
 
+/* What ASR_FE_AUTO picks for integer models (asr_recognizer_load): the
+ * integer frontend when its WER is within 0.2 points of the float one on
+ * every real test set (README, "Integer frontend"). */
+#define ASR_FE_AUTO_INTEGER ASR_FE_FLOAT
+
 /* What asr_recognizer_load loaded; freed with the recognizer. */
 typedef struct owned_files {
     asr_model *model;
@@ -35,6 +40,8 @@ typedef struct owned_files {
 struct asr_recognizer {
     owned_files *owned;     /* NULL when created from parts */
     const asr_frontend *fe;
+    int fe_int;             /* fe is the integer frontend: frames are the
+                               network's quantized input (asr_stream_forward_q) */
     uint32_t feat_dim;
     const asr_net *net;
     const asr_decoder *dec;
@@ -69,7 +76,8 @@ struct asr_rstream {
     asr_fstream *fe;        /* NULL without a frontend */
     asr_stream *net;
     asr_search *search;
-    float *feats;           /* frontend output of the current piece */
+    float *feats;           /* frontend output of the current piece: float,
+                               or int8/int16 frames (which need less room) */
     size_t feats_cap;       /* floats */
     uint64_t samples;
     int keep_logprobs;
@@ -111,6 +119,27 @@ static int check_endpoint(const asr_endpoint_opts *ep, double frame_shift_s, asr
     return ASR_OK;
 }
 
+/* An integer frontend must write exactly the first layer's input: same
+ * dtype, scale and zero point (its mean and inv_std are the caller's word). */
+static int check_quant(const asr_frontend *fe, const asr_net *net, int *fe_int, asr_status *st)
+{
+    int mode, out_dtype, net_dtype, rc;
+    double fe_scale, net_scale;
+    int32_t fe_zero, net_zero;
+    if ((rc = asr_frontend_format(fe, &mode, &out_dtype, &fe_scale, &fe_zero, st)) != ASR_OK
+        || (rc = asr_net_input_quant(net, &net_dtype, &net_scale, &net_zero, NULL, NULL, st)) != ASR_OK)
+        return rc;
+    *fe_int = mode == ASR_FE_INT;
+    if (mode != ASR_FE_INT)
+        return ASR_OK;
+    if (out_dtype != net_dtype || fe_scale != net_scale || fe_zero != net_zero)
+        return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: the integer frontend's output "
+                        "(dtype %d, scale %g, zero %d) is not the network's input (dtype %d, "
+                        "scale %g, zero %d); make it from asr_net_input_quant", out_dtype, fe_scale,
+                        (int)fe_zero, net_dtype, net_scale, (int)net_zero);
+    return ASR_OK;
+}
+
 int asr_recognizer_create(const asr_frontend *fe, const asr_net *net, const asr_decoder *dec, const char *const *names,
                           size_t n_names, int32_t blank, double frame_shift_s,
                           const asr_endpoint_opts *endpoint, size_t nbest,
@@ -118,7 +147,7 @@ int asr_recognizer_create(const asr_frontend *fe, const asr_net *net, const asr_
 {
     asr_recognizer *r;
     uint32_t n_labels, sub, feat_dim = 0;
-    int kernel, rc;
+    int kernel, rc, fe_int = 0;
     size_t i;
 
     if (!out || !net || !dec || !endpoint || (n_names && !names))
@@ -142,6 +171,8 @@ int asr_recognizer_create(const asr_frontend *fe, const asr_net *net, const asr_
         if (feat_dim != net_dim)
             return asr_fail(st, ASR_E_SHAPE, "asr_recognizer_create: the frontend gives %u values "
                             "per frame, the network takes %u", feat_dim, net_dim);
+        if ((rc = check_quant(fe, net, &fe_int, st)) != ASR_OK)
+            return rc;
     }
     if (blank < 0 || (uint32_t)blank >= n_labels)
         return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: blank %d is not a label of the "
@@ -165,6 +196,7 @@ int asr_recognizer_create(const asr_frontend *fe, const asr_net *net, const asr_
         memcpy(r->names[i], names[i], len + 1);
     }
     r->fe = fe;
+    r->fe_int = fe_int;
     r->feat_dim = feat_dim;
     r->net = net;
     r->dec = dec;
@@ -229,13 +261,19 @@ void asr_endpoint_opts_default(asr_endpoint_opts *opts)
     opts->max_utterance_s = 30.0f;
 }
 
-/* The frontend of a model's feature configuration (float path). */
-static int model_frontend(const asr_model *m, asr_frontend **out, asr_status *st)
+/* The frontend of a model's feature configuration: float, or integer
+ * writing the network's quantized input. */
+static int model_frontend(const asr_model *m, int mode, asr_frontend **out, asr_status *st)
 {
     const asr_feature_config *c = asr_model_features(m);
     asr_frontend_desc d;
+    int rc;
     memset(&d, 0, sizeof(d));
-    d.mode = ASR_FE_FLOAT;
+    d.mode = mode;
+    if (mode == ASR_FE_INT
+        && (rc = asr_net_input_quant(asr_model_net(m), &d.out_dtype, &d.in_scale, &d.in_zero,
+                                     &d.mean, &d.inv_std, st)) != ASR_OK)
+        return rc;
     d.sample_rate = c->sample_rate;
     d.win_len = c->win_len;
     d.hop_len = c->hop_len;
@@ -272,16 +310,52 @@ static const char **vocab_names(const asr_vocab *v, asr_status *st)
     return names;
 }
 
+/* The frontend ASR_FE_AUTO chooses for a network whose first layer has
+ * this dtype. */
+static int auto_frontend(int dtype)
+{
+    return dtype == ASR_F32 ? ASR_FE_FLOAT : ASR_FE_AUTO_INTEGER;
+}
+
+void asr_recognizer_files_init(asr_recognizer_files *files)
+{
+    if (!files)
+        return;
+    memset(files, 0, sizeof(*files));
+    files->kernel = ASR_KERNEL_AUTO;
+    files->frontend = ASR_FE_AUTO;
+}
+
+/* The grammar or LM, then the lexicon (restricted to the phrases' words
+ * with phrases) of files, into o. */
+static int load_words(const asr_recognizer_files *files, owned_files *o, asr_status *st)
+{
+    int rc = ASR_OK;
+    if (files->n_phrases)
+        rc = asr_grammar_from_phrases(files->phrases, files->n_phrases, &o->lm, &o->lm_vocab, st);
+    else if (files->lm)
+        rc = asr_lm_load(files->lm, &o->lm, &o->lm_vocab, st);
+    if (rc != ASR_OK)
+        return rc;
+    return files->n_phrases
+               ? asr_lexicon_load_words(files->lexicon, asr_model_labels(o->model), o->lm_vocab,
+                                        &o->lex, &o->words, st)
+               : asr_lexicon_load(files->lexicon, asr_model_labels(o->model), &o->lex, &o->words, st);
+}
+
 int asr_recognizer_open(const asr_recognizer_files *files, asr_recognizer **out, asr_status *st)
 {
     owned_files *o;
     asr_endpoint_opts ep;
     const char **names = NULL;
-    int rc;
+    int rc, dtype, frontend;
 
     if (!out || !files || !files->model || !files->lexicon || (files->n_phrases && !files->phrases))
         return asr_fail(st, ASR_E_ARG, "asr_recognizer_open: null pointer");
     *out = NULL;
+    frontend = files->frontend;
+    if (frontend != ASR_FE_AUTO && frontend != ASR_FE_FLOAT && frontend != ASR_FE_INT)
+        return asr_fail(st, ASR_E_ARG, "asr_recognizer_open: unknown frontend mode %d", frontend);
     if (files->n_phrases && files->lm)
         return asr_fail(st, ASR_E_ARG, "asr_recognizer_open: phrases replace the LM; give one or "
                         "the other");
@@ -292,19 +366,17 @@ int asr_recognizer_open(const asr_recognizer_files *files, asr_recognizer **out,
     if (!(o = calloc(1, sizeof(*o))))
         return asr_fail(st, ASR_E_NOMEM, "asr_recognizer_open: out of memory");
     if ((rc = asr_model_load(files->model, files->kernel, &o->model, st)) != ASR_OK
-        || (rc = model_frontend(o->model, &o->fe, st)) != ASR_OK)
+        || (rc = asr_net_input_quant(asr_model_net(o->model), &dtype, NULL, NULL, NULL, NULL, st)) != ASR_OK)
         goto fail;
-    if (files->n_phrases)
-        rc = asr_grammar_from_phrases(files->phrases, files->n_phrases, &o->lm, &o->lm_vocab, st);
-    else if (files->lm)
-        rc = asr_lm_load(files->lm, &o->lm, &o->lm_vocab, st);
-    if (rc != ASR_OK)
+    if (frontend == ASR_FE_AUTO)
+        frontend = auto_frontend(dtype);
+    if (frontend == ASR_FE_INT && dtype == ASR_F32) {
+        rc = asr_fail(st, ASR_E_ARG, "asr_recognizer_open: %s is a float model; the integer "
+                      "frontend feeds integer models", files->model);
         goto fail;
-    rc = files->n_phrases
-             ? asr_lexicon_load_words(files->lexicon, asr_model_labels(o->model), o->lm_vocab,
-                                      &o->lex, &o->words, st)
-             : asr_lexicon_load(files->lexicon, asr_model_labels(o->model), &o->lex, &o->words, st);
-    if (rc != ASR_OK
+    }
+    if ((rc = model_frontend(o->model, frontend, &o->fe, st)) != ASR_OK
+        || (rc = load_words(files, o, st)) != ASR_OK
         || (rc = asr_decoder_create_words(asr_model_labels(o->model), o->lex, o->words, o->lm,
                                           o->lm_vocab, files->decoder, &o->dec, st)) != ASR_OK)
         goto fail;
@@ -330,7 +402,7 @@ int asr_recognizer_load(const char *model_path, const char *lexicon_path, const 
                         asr_status *st)
 {
     asr_recognizer_files files;
-    memset(&files, 0, sizeof(files));
+    asr_recognizer_files_init(&files);
     files.model = model_path;
     files.lexicon = lexicon_path;
     files.lm = lm_path;
@@ -619,7 +691,7 @@ int asr_rstream_set_recognizer(asr_rstream *s, const asr_recognizer *rec, asr_st
 
 /* Runs the network over n_frames features (and its tail when finish), then
  * the endpointing and search over its output. */
-static int run(asr_rstream *s, const float *feats, size_t n_frames, int finish, asr_status *st)
+static int run(asr_rstream *s, const void *feats, size_t n_frames, int finish, asr_status *st)
 {
     size_t need, got;
     double t0, t1;
@@ -631,8 +703,13 @@ static int run(asr_rstream *s, const float *feats, size_t n_frames, int finish, 
     if (asr_grow((void **)&s->out, &s->out_cap, need * s->rec->n_labels, sizeof(float)))
         return asr_fail(st, ASR_E_NOMEM, "asr_rstream: out of memory for %zu frames", need);
     t0 = now_s();
-    if ((rc = asr_stream_forward(s->net, feats, n_frames, finish, s->out, s->out_cap / s->rec->n_labels,
-                                 &got, st)) != ASR_OK)
+    if (s->rec->fe_int)
+        rc = asr_stream_forward_q(s->net, feats, n_frames, finish, s->out,
+                                  s->out_cap / s->rec->n_labels, &got, st);
+    else
+        rc = asr_stream_forward(s->net, feats, n_frames, finish, s->out,
+                                s->out_cap / s->rec->n_labels, &got, st);
+    if (rc != ASR_OK)
         return rc;
     t1 = now_s();
     s->seconds[1] += t1 - t0;
@@ -698,8 +775,12 @@ static int accept_audio(asr_rstream *s, const void *x, size_t n, int s16, size_t
         got = piece;
         if ((rc = reserve_features(s, piece, 0, &cap, st)) != ASR_OK)
             break;
-        rc = s16 ? asr_fstream_accept_s16(s->fe, (const int16_t *)x + done, piece, s->feats, cap, &frames, st)
-                 : asr_fstream_accept_f32(s->fe, (const float *)x + done, piece, s->feats, cap, &frames, st);
+        if (s->rec->fe_int)
+            rc = s16 ? asr_fstream_accept_s16_q(s->fe, (const int16_t *)x + done, piece, s->feats, cap, &frames, st)
+                     : asr_fstream_accept_f32_q(s->fe, (const float *)x + done, piece, s->feats, cap, &frames, st);
+        else
+            rc = s16 ? asr_fstream_accept_s16(s->fe, (const int16_t *)x + done, piece, s->feats, cap, &frames, st)
+                     : asr_fstream_accept_f32(s->fe, (const float *)x + done, piece, s->feats, cap, &frames, st);
         s->seconds[0] += now_s() - t;
         if (rc != ASR_OK)
             break;
@@ -737,7 +818,8 @@ int asr_rstream_finish(asr_rstream *s, size_t *n_finals, asr_status *st)
     if (s->fe) {
         t = now_s();
         if ((rc = reserve_features(s, 0, 1, &cap, st)) != ASR_OK
-            || (rc = asr_fstream_finish(s->fe, s->feats, cap, &frames, st)) != ASR_OK)
+            || (rc = (s->rec->fe_int ? asr_fstream_finish_q(s->fe, s->feats, cap, &frames, st)
+                                     : asr_fstream_finish(s->fe, s->feats, cap, &frames, st))) != ASR_OK)
             return rc;
         s->seconds[0] += now_s() - t;
     }

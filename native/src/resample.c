@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asr_frontend.h"
 #include "frontend_int.h"
 
 /* Filter tables larger than this many coefficients (8 bytes each) are not
@@ -131,7 +132,45 @@ void resampler_free(resampler *r)
     free(r->row);
     free(r->ring);
     free(r->table);
+    free(r->table_q30);
+    free(r->ring_q8);
     r->kaiser = r->row = r->ring = r->table = NULL;
+    r->table_q30 = NULL;
+    r->ring_q8 = NULL;
+}
+
+/* The integer resampler: the float filter's rows rounded to Q30 once, here,
+ * then only integers per sample. Every tap is at most cutoff < 1 in
+ * magnitude, so it fits int32 (QUANTIZATION.md section 8). */
+int resampler_init_q30(resampler *r, uint32_t src_rate, uint32_t dst_rate)
+{
+    uint32_t p, j;
+    if (resampler_init(r, src_rate, dst_rate) != 0)
+        return -1;
+    if ((uint64_t)r->up * r->taps > ASR_FE_INT_MAX_TAPS) {
+        resampler_free(r);
+        return -2;
+    }
+    r->table_q30 = (int32_t *)malloc((size_t)r->up * r->taps * sizeof(int32_t));
+    r->ring_q8 = (int32_t *)calloc((size_t)r->ring_mask + 1, sizeof(int32_t));
+    if (!r->table_q30 || !r->ring_q8) {
+        resampler_free(r);
+        return -1;
+    }
+    for (p = 0; p < r->up; p++) {
+        const double *h = r->row;
+        if (r->table)
+            h = r->table + (size_t)p * r->taps;
+        else
+            filter_row(r, p, r->row);
+        for (j = 0; j < r->taps; j++)
+            r->table_q30[(size_t)p * r->taps + j] = (int32_t)floor(h[j] * 1073741824.0 + 0.5);
+    }
+    /* the float state is not used in this mode */
+    free(r->table);
+    free(r->ring);
+    r->table = r->ring = NULL;
+    return 0;
 }
 
 /* Further outputs whose base b is at most last (an input index, may be
@@ -173,6 +212,49 @@ static float next_output(resampler *r)
     r->base += r->phase / r->up;
     r->phase %= r->up;
     return (float)acc;
+}
+
+/* Output of the integer mode: sum of Q8 inputs (|x| <= 2^24) times Q30
+ * taps; the sum of the taps' magnitudes of a row is below taps * cutoff
+ * <= 32 * 0.95, so |acc| < 2^24 * 31 * 2^30 < 2^59. Rounded to Q8,
+ * clamped to twice full scale (the filter's ringing can exceed full scale;
+ * twice it never happens in practice). */
+static int32_t next_output_q30(resampler *r)
+{
+    const int32_t *h = r->table_q30 + (size_t)r->phase * r->taps;
+    int64_t acc = 0, y;
+    int64_t first = (int64_t)r->base - (int64_t)r->half + 1;
+    uint32_t j;
+    for (j = 0; j < r->taps; j++)
+        acc += (int64_t)r->ring_q8[(uint64_t)(first + (int64_t)j) & r->ring_mask] * h[j];
+    r->phase += r->down;
+    r->base += r->phase / r->up;
+    r->phase %= r->up;
+    y = FX_RND64(acc, 30);
+    return (int32_t)(y < -(1 << 24) ? -(1 << 24) : y > (1 << 24) - 1 ? (1 << 24) - 1 : y);
+}
+
+uint32_t resampler_push_q30(resampler *r, int32_t x, int32_t *y)
+{
+    uint32_t n = 0;
+    r->ring_q8[r->pushed & r->ring_mask] = x;
+    r->pushed++;
+    r->in_end++;
+    while (r->base + r->half < r->pushed)
+        y[n++] = next_output_q30(r);
+    return n;
+}
+
+void resampler_flush_q30(resampler *r, void (*emit)(void *ctx, int32_t y), void *ctx)
+{
+    while (r->base < r->in_end) {
+        if (r->base + r->half < r->pushed) {
+            emit(ctx, next_output_q30(r));
+        } else {
+            r->ring_q8[r->pushed & r->ring_mask] = 0;
+            r->pushed++;
+        }
+    }
 }
 
 static void push_raw(resampler *r, double x)

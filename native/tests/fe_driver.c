@@ -15,6 +15,12 @@
  *       pre-emphasis 0.97, floor 1e-10); CMN > 0 adds the channel
  *       normalization with cmn_frames = CMN, 100 prior frames and the
  *       prior -10 + 0.25 j for filter j.
+ *   fe_driver RATE CHUNK CMN IN OUT MODE
+ *       The same with MODE float (the above), or the integer frontend:
+ *       q16 writes its int32 log energies (Q16 nats), s8 and s16 its
+ *       quantized frames (int8, int16) for a network with mean
+ *       -8 + 0.2 j, inv_std 0.25 + 0.005 j, in_scale 0.03 (s8) or 0.0002
+ *       (s16) and in_zero 3 (s8) or -17 (s16); raw little-endian values.
  *   Exit status 0; 1 with a message on stderr for a bad file or a library
  *   error; 2 for a usage error.
  */
@@ -33,10 +39,10 @@ static int fail(const char *what, const asr_status *st)
     return 1;
 }
 
-/* The frames of one call, appended to f. */
-static int write_frames(FILE *f, const float *y, size_t n)
+/* The frames of one call (values of esize bytes), appended to f. */
+static int write_frames(FILE *f, const void *y, size_t n, size_t esize)
 {
-    return fwrite(y, sizeof(float) * 40, n, f) == n ? 0 : -1;
+    return fwrite(y, esize * 40, n, f) == n ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -46,15 +52,24 @@ int main(int argc, char **argv)
     asr_fstream *s = NULL;
     asr_status st;
     double prior[40];
+    float mean[40], inv_std[40];
     int16_t *pcm = NULL;
-    float *y = NULL;
+    void *y = NULL;
+    size_t esize = 4;
+    const char *mode = "float";
     size_t n_pcm, chunk, i, need, got;
     long rate, cmn, bytes;
     FILE *in, *out;
     int j, rc = 1;
 
-    if (argc != 6) {
-        fprintf(stderr, "usage: fe_driver RATE CHUNK CMN IN.s16 OUT.f32\n");
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: fe_driver RATE CHUNK CMN IN.s16 OUT [float|q16|s8|s16]\n");
+        return 2;
+    }
+    if (argc == 7)
+        mode = argv[6];
+    if (strcmp(mode, "float") && strcmp(mode, "q16") && strcmp(mode, "s8") && strcmp(mode, "s16")) {
+        fprintf(stderr, "fe_driver: MODE must be float, q16, s8 or s16\n");
         return 2;
     }
     rate = strtol(argv[1], NULL, 10);
@@ -107,6 +122,20 @@ int main(int argc, char **argv)
         d.cmn_prior_frames = 100;
         d.cmn_prior = prior;
     }
+    if (strcmp(mode, "float")) {
+        int s8 = !strcmp(mode, "s8");
+        d.mode = ASR_FE_INT;
+        for (j = 0; j < 40; j++) {
+            mean[j] = (float)(-8.0 + 0.2 * j);
+            inv_std[j] = (float)(0.25 + 0.005 * j);
+        }
+        d.mean = mean;
+        d.inv_std = inv_std;
+        d.out_dtype = !strcmp(mode, "q16") ? ASR_FE_OUT_Q16 : s8 ? ASR_S8 : ASR_S16;
+        d.in_scale = s8 ? 0.03 : 0.0002;
+        d.in_zero = s8 ? 3 : -17;
+        esize = !strcmp(mode, "q16") ? 4 : s8 ? 1 : 2;
+    }
     out = fopen(argv[5], "wb");
     if (!out) {
         perror(argv[5]);
@@ -129,24 +158,26 @@ int main(int argc, char **argv)
             goto done;
         }
         free(y);
-        y = (float *)malloc((need ? need : 1) * 40 * sizeof(float));
+        y = malloc((need ? need : 1) * 40 * esize);
         if (!y) {
             fprintf(stderr, "fe_driver: out of memory\n");
             goto done;
         }
-        if (asr_fstream_accept_s16(s, pcm + i, n, y, need, &got, &st) != ASR_OK) {
+        if ((d.mode == ASR_FE_INT ? asr_fstream_accept_s16_q(s, pcm + i, n, y, need, &got, &st)
+             : asr_fstream_accept_s16(s, pcm + i, n, (float *)y, need, &got, &st)) != ASR_OK) {
             rc = fail("asr_fstream_accept_s16", &st);
             goto done;
         }
-        if (write_frames(out, y, got) != 0)
+        if (write_frames(out, y, got, esize) != 0)
             goto io;
         if (last) {
             size_t more = need - got;
-            if (asr_fstream_finish(s, y, more, &got, &st) != ASR_OK) {
+            if ((d.mode == ASR_FE_INT ? asr_fstream_finish_q(s, y, more, &got, &st)
+                 : asr_fstream_finish(s, (float *)y, more, &got, &st)) != ASR_OK) {
                 rc = fail("asr_fstream_finish", &st);
                 goto done;
             }
-            if (write_frames(out, y, got) != 0)
+            if (write_frames(out, y, got, esize) != 0)
                 goto io;
             break;
         }

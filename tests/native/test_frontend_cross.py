@@ -11,6 +11,11 @@ default for ISO C). libm's cos, sin, log, log10 and pow are called only at
 creation for the tables and once per value for the log; the cross
 toolchains' glibc and the host's give the same values here.
 
+The integer frontend (MODE q16, s8, s16) is integer arithmetic after its
+tables, which are made once from doubles by the same code on each
+machine: its frames must be equal bit for bit as well, at every input rate
+(its resampler is integer too) and for any chunking.
+
 Skipped only when a cross compiler or a qemu binary is not installed."""
 import os
 import shutil
@@ -19,7 +24,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from asr.features import FeatureConfig, logmel
+from asr.features import FeatureConfig, Frontend, logmel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NATIVE = os.path.join(ROOT, "native")
@@ -88,6 +93,40 @@ def test_arm_frames_equal_host_frames(arch, build_dir, tmp_path):
                     arch, name, chunk, cmn, (arm != host).sum(), arm.size)
 
 
+# fe_driver's quantization of MODE s8 / s16 (its header comment)
+DRIVER_QUANT = {"s8": ("int8", 0.03, 3), "s16": ("int16", 0.0002, -17)}
+
+
+def driver_frontend(cmn, mode):
+    """The integer frontend fe_driver builds for MODE q16, s8 or s16."""
+    cfg = driver_config(cmn)
+    if mode == "q16":
+        return Frontend(cfg, "int")
+    dtype, scale, zero = DRIVER_QUANT[mode]
+    j = np.arange(40)
+    return Frontend(cfg, "int", quant=(dtype, scale, zero, (-8.0 + 0.2 * j).astype(np.float32),
+                                       (0.25 + 0.005 * j).astype(np.float32)))
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHES))
+def test_arm_integer_frames_equal_host_frames(arch, build_dir, tmp_path):
+    qemu, path = driver(build_dir, arch)
+    for name, rate, pcm in signals():
+        src = tmp_path / (name + ".s16")
+        pcm.astype("<i2").tofile(src)
+        for chunk, cmn, mode in ((0, 0, "q16"), (333, 300, "q16"), (1000, 300, "s8"), (0, 300, "s16")):
+            dst = tmp_path / ("%s-%d-%d.%s" % (name, chunk, cmn, mode))
+            proc = subprocess.run([qemu, path, str(rate), str(chunk), str(cmn), str(src), str(dst), mode],
+                                  capture_output=True, text=True, timeout=TIMEOUT)
+            assert proc.returncode == 0, proc.stderr
+            fe = driver_frontend(cmn, mode)
+            host = logmel(pcm, fe.cfg, sample_rate=rate, frontend=fe)
+            arm = np.fromfile(dst, dtype=host.dtype.newbyteorder("<")).reshape(-1, 40)
+            assert arm.shape == host.shape, name
+            assert np.array_equal(arm, host), "%s %s chunk %d cmn %d %s: %d of %d values differ" % (
+                arch, name, chunk, cmn, mode, (arm != host).sum(), arm.size)
+
+
 def test_driver_refuses_bad_use(build_dir, tmp_path):
     qemu, path = driver(build_dir, "aarch64")
     proc = subprocess.run([qemu, path, "16000"], capture_output=True, text=True, timeout=TIMEOUT)
@@ -97,3 +136,6 @@ def test_driver_refuses_bad_use(build_dir, tmp_path):
     proc = subprocess.run([qemu, path, "900000", "0", "0", str(src), str(tmp_path / "o")],
                           capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 1 and "input rate" in proc.stderr
+    proc = subprocess.run([qemu, path, "16000", "0", "0", str(src), str(tmp_path / "o"), "s32"],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 2 and "MODE" in proc.stderr
