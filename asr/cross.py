@@ -426,12 +426,15 @@ def host_logprobs(model, feats, kernel="auto"):
 
 
 def compare(arm, host):
-    """{bit_identical, max_abs_diff} of two lists of log-prob arrays."""
+    """{bit_identical, max_abs_diff} of two lists of arrays: float32
+    log-probabilities or features compared bit for bit, integer frames
+    value for value."""
     same, diff = len(arm) == len(host), 0.0
     for a, b in zip(arm, host):
-        if a.shape != b.shape:
+        if a.shape != b.shape or a.dtype != b.dtype:
             return {"bit_identical": False, "max_abs_diff": None}
-        same = same and bool(np.array_equal(a.view(np.uint32), b.view(np.uint32)))
+        bits = (lambda x: x.view(np.uint32)) if a.dtype == np.float32 else (lambda x: x)
+        same = same and bool(np.array_equal(bits(a), bits(b)))
         if a.size:
             diff = max(diff, float(np.max(np.abs(a.astype(np.float64) - b))))
     return {"bit_identical": same, "max_abs_diff": diff}
@@ -514,9 +517,9 @@ def code_size(platform, out_dir=None):
     return {"text": int(total[0]), "data": int(total[1])}
 
 
-def pipeline_args(stage, model, lexicon, lm, wavs, kernel="auto", dump=None):
+def pipeline_args(stage, model, lexicon, lm, wavs, kernel="auto", dump=None, frontend="auto"):
     """The driver's command line (after its path)."""
-    args = [stage, "--kernel", kernel]
+    args = [stage, "--kernel", kernel, "--frontend", frontend]
     if lm:
         args += ["--lm", lm]
     if dump:
@@ -525,17 +528,20 @@ def pipeline_args(stage, model, lexicon, lm, wavs, kernel="auto", dump=None):
 
 
 def parse_pipeline(text):
-    """The driver's stdout as a dict: kernel, load {live, heap_peak,
+    """The driver's stdout as a dict: kernel, frontend (mode, frame type),
+    load {live, heap_peak,
     mapped_peak}, files [{path, samples, rate, feature_frames, out_frames,
     labels, finals [(start, end, text)], words [(word, start, end, conf)],
     decode_peak}]. Raises CrossError on a line it does not know."""
-    out = {"kernel": None, "load": None, "files": []}
+    out = {"kernel": None, "frontend": ("float", "float32"), "load": None, "files": []}
     f = None
     for line in text.splitlines():
         p = line.split("\t")
         try:
             if p[0] == "kernel":
                 out["kernel"] = p[1]
+            elif p[0] == "frontend":
+                out["frontend"] = (p[1], {"float32": "<f4", "int16": "<i2", "int8": "i1"}[p[2]])
             elif p[0] == "load":
                 out["load"] = {"live": int(p[1]), "heap_peak": int(p[2]), "mapped_peak": int(p[3])}
             elif p[0] == "file":
@@ -572,14 +578,15 @@ def without_confidences(trans):
     return [(finals, [w[:3] for w in words]) for finals, words in trans]
 
 
-def read_dump(path, rows, width):
-    """A --dump file split per file: rows[i] x width float32 for file i."""
-    data = np.fromfile(path, dtype="<f4")
+def read_dump(path, rows, width, dtype="<f4"):
+    """A --dump file split per file: rows[i] x width values of dtype
+    (float32 unless said) for file i."""
+    data = np.fromfile(path, dtype=dtype)
     outs, at = [], 0
     for n in rows:
         if at + n * width > data.size:
             raise CrossError("%s: truncated" % path)
-        outs.append(data[at:at + n * width].reshape(n, width).astype(np.float32))
+        outs.append(data[at:at + n * width].reshape(n, width).astype(data.dtype.newbyteorder("=")))
         at += n * width
     if at != data.size:
         raise CrossError("%s: %d floats after the last file" % (path, data.size - at))
@@ -590,7 +597,8 @@ def dumped(path, parsed, what, width=None):
     """The features (width values a frame) or log-probabilities a driver
     run dumped, per file."""
     if what == "features":
-        return read_dump(path, [f["feature_frames"] for f in parsed["files"]], width)
+        return read_dump(path, [f["feature_frames"] for f in parsed["files"]], width,
+                         parsed["frontend"][1])
     return read_dump(path, [f["out_frames"] for f in parsed["files"]], parsed["files"][0]["labels"]
                      if parsed["files"] else 0)
 
@@ -603,15 +611,17 @@ def read_wav_mono(path):
     return data.mean(axis=1).astype(np.float32), rate
 
 
-def host_pipeline(model_path, lexicon, lm, wavs, kernel="auto"):
+def host_pipeline(model_path, lexicon, lm, wavs, kernel="auto", frontend="auto"):
     """This machine's reference through the Python API (the same C code):
     transcripts from asr.Recognizer streams (default endpointing, as
     asr_recognizer_load) and log-probabilities of asr.network over
-    asr.features, per file. Returns (transcripts, features, logprobs,
-    kernel)."""
+    asr.features (the recognizer's frontend: float frames, or integer ones
+    in the network's input type), per file. Returns (transcripts, features,
+    logprobs, kernel)."""
     from .features import logmel
     from .stream import Recognizer
-    rec = Recognizer(model=model_path, lexicon=lexicon, lm=lm if lm else False, kernel=kernel)
+    rec = Recognizer(model=model_path, lexicon=lexicon, lm=lm if lm else False, kernel=kernel,
+                     frontend=frontend)
     trans, feats, lps = [], [], []
     for path in wavs:
         x, rate = read_wav_mono(path)
@@ -621,12 +631,15 @@ def host_pipeline(model_path, lexicon, lm, wavs, kernel="auto"):
         finals = [(r.start, r.end, r.text) for r in s.results]
         words = [(w.word, w.start, w.end, float(np.float32(w.conf))) for r in s.results for w in r.words]
         trans.append((finals, words))
-        feats.append(logmel(x, rec.model.features, rate))
-        lps.append(rec.network.forward(feats[-1]))
+        feats.append(logmel(x, rec.model.features, rate, frontend=rec._fe))
+        net = rec.network.stream()
+        lps.append(net.forward_q(feats[-1], finish=True) if rec.frontend == "int"
+                   else net.forward(feats[-1], finish=True))
     return trans, feats, lps, rec.network.kernel
 
 
-def run_pipeline(platform, model_path, lexicon, lm, wavs, kernel="auto", count=True, out_dir=None):
+def run_pipeline(platform, model_path, lexicon, lm, wavs, kernel="auto", count=True, out_dir=None,
+                 frontend="auto"):
     """The whole recognizer (model, lexicon, LM or None) on the WAV files
     `wavs` for `platform`, once per reference core of the platform. Returns
     a dict: audio_seconds, macs, host_kernel, host_driver_identical (the
@@ -647,7 +660,8 @@ def run_pipeline(platform, model_path, lexicon, lm, wavs, kernel="auto", count=T
     wavs = [os.path.abspath(w) for w in wavs]
     driver = build_pipeline(platform, out_dir)
     plugin = build_plugin(platform, driver, out_dir) if count else None
-    host_trans, host_feats, host_lp, host_kernel = host_pipeline(model_path, lexicon, lm, wavs)
+    host_trans, host_feats, host_lp, host_kernel = host_pipeline(model_path, lexicon, lm, wavs,
+                                                                 frontend=frontend)
     paths = [os.path.abspath(p) for p in (model_path, lexicon)]
     lm = os.path.abspath(lm) if lm else None
     code = code_size(platform, out_dir)
@@ -660,7 +674,7 @@ def run_pipeline(platform, model_path, lexicon, lm, wavs, kernel="auto", count=T
         native = build_pipeline("native", out_dir)
 
         def run_native(stage, dump=None):
-            proc = subprocess.run([native] + pipeline_args(stage, *paths, lm, wavs, kernel, dump),
+            proc = subprocess.run([native] + pipeline_args(stage, *paths, lm, wavs, kernel, dump, frontend),
                                   capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
             if proc.returncode != 0:
                 raise CrossError("pipeline_driver %s failed: %s" % (stage, proc.stderr.strip()))
@@ -677,7 +691,7 @@ def run_pipeline(platform, model_path, lexicon, lm, wavs, kernel="auto", count=T
             runs, insns = {}, {}
             for stage in DRIVER_STAGES:
                 args = pipeline_args(stage, *paths, lm, wavs, kernel,
-                                     {"features": feat_path, "network": lp_path}.get(stage))
+                                     {"features": feat_path, "network": lp_path}.get(stage), frontend)
                 text, insns[stage] = run_driver(platform, driver, args, core.qemu_cpu, plugin)
                 runs[stage] = parse_pipeline(text)
             counted = plugin is not None

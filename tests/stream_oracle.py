@@ -19,8 +19,11 @@ class OracleStream:
 
     def __init__(self, rec, sample_rate):
         self.rec = rec
-        self.features = FeatureStream(rec.model.features, sample_rate)
+        # the recognizer's own frontend: float frames, or integer ones
+        # already in the first layer's quantization
+        self.features = FeatureStream(rec.model.features, sample_rate, frontend=rec._fe)
         self.net = rec.network.stream()
+        self._forward = self.net.forward_q if rec.frontend == "int" else self.net.forward
         self.results: List[Result] = []
         self.timings = {"features": 0.0, "model": 0.0, "decoder": 0.0}
         self.samples_in = 0
@@ -58,7 +61,7 @@ class OracleStream:
         t0 = time.perf_counter()
         feats = self.features.accept(x)
         t1 = time.perf_counter()
-        lp = self.net.forward(feats)
+        lp = self._forward(feats)
         t2 = time.perf_counter()
         self.timings["features"] += t1 - t0
         self.timings["model"] += t2 - t1
@@ -74,7 +77,7 @@ class OracleStream:
         t0 = time.perf_counter()
         feats = self.features.finish()
         t1 = time.perf_counter()
-        lp = self.net.forward(feats, finish=True)
+        lp = self._forward(feats, finish=True)
         t2 = time.perf_counter()
         self.timings["features"] += t1 - t0
         self.timings["model"] += t2 - t1

@@ -220,7 +220,9 @@ def profile_cross(precision, files, args):
     from .. import cross
     path = model_path(precision, args)
     lexicon, lm = side_file("en-us.asrlex", args), side_file("en-us.asrlm", args)
-    run = cross.run_pipeline(args.platform, path, lexicon, lm, files, kernel=args.kernel)
+    frontend = "float" if precision == "float" else args.frontend
+    run = cross.run_pipeline(args.platform, path, lexicon, lm, files, kernel=args.kernel,
+                             frontend=frontend)
     seconds, macs, fl = run["audio_seconds"], run["macs"], run["flash"]
     rows = []
     for r in run["cores"]:

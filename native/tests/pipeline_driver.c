@@ -8,17 +8,19 @@
  * Usage
  *   pipeline_driver kernels
  *       Prints the names of the available kernels, space separated.
- *   pipeline_driver STAGE [--kernel K] [--lm F.asrlm] [--dump OUT]
- *                   MODEL.asrm LEXICON.asrlex FILE.wav ...
+ *   pipeline_driver STAGE [--kernel K] [--lm F.asrlm] [--frontend auto|int|float]
+ *                   [--dump OUT] MODEL.asrm LEXICON.asrlex FILE.wav ...
  *
- * Every stage loads the recognizer (asr_recognizer_load) and reads each
+ * Every stage loads the recognizer (asr_recognizer_open) and reads each
  * WAV whole (asr_wav_read); then per file:
  *   load      nothing more: the baseline of the other runs;
  *   features  the recognizer's frontend (asr_recognizer_frontend) over the
  *             samples, fed 1600 at a time as the example feeds them; with
- *             --dump the feature frames are written to OUT;
+ *             --dump the feature frames are written to OUT (an integer
+ *             frontend's in the network's input type: _q calls);
  *   network   the same, each call's frames through the recognizer's
- *             network (asr_stream_forward, finish at the end); with
+ *             network (asr_stream_forward or, integer frontend,
+ *             asr_stream_forward_q; finish at the end); with
  *             --dump the output frames (log-probabilities) are written to
  *             OUT;
  *   all       the recognizer stream (asr_rstream_accept_f32 in 1600-sample
@@ -27,8 +29,9 @@
  * So features - load, network - features and all - network are the
  * instructions of the frontend, the network and the search (with
  * endpointing and results): the recognizer runs the same calls on the same
- * chunks inside asr_rstream. A dump is the floats as the library wrote
- * them (native float32, values per frame as the "frames" line says, files
+ * chunks inside asr_rstream. A dump is the values as the library wrote
+ * them (native float32, or the "frontend" line's type for features; values
+ * per frame as the "frames" line says, files
  * one after the other); writing it is counted with the stage that dumps
  * and costs about 0.1 % of the features stage (16 kB of features per
  * second of audio), less of the others.
@@ -36,6 +39,7 @@
  * Output (stdout, tab-separated lines; doubles with %.17g and floats with
  * %.9g, so they read back exactly):
  *   kernel  NAME
+ *   frontend  int|float  float32|int8|int16   (the feature frames' type)
  *   load    LIVE_BYTES  HEAP_PEAK_BYTES  HEAP_AND_MAPPED_PEAK_BYTES
  *   file    PATH  SAMPLES  RATE                     (every stage)
  *   frames  FEATURE_FRAMES  OUTPUT_FRAMES  LABELS   (features: output 0)
@@ -69,8 +73,11 @@ typedef struct run {
     enum stage stage;
     const asr_recognizer *rec;
     uint32_t feat_dim, n_labels;
+    int quantized;           /* an integer frontend: frames in the network's input type */
+    size_t elem;             /* bytes per frame value: 4 (float), 2 or 1 */
     FILE *dump;              /* --dump: NULL when not written */
-    float *feats, *out;      /* per-call buffers, grown as needed */
+    void *feats;             /* per-call buffers, grown as needed */
+    float *out;
     size_t feats_cap, out_cap;
 } run;
 
@@ -78,7 +85,8 @@ static int usage(void)
 {
     fprintf(stderr, "usage: pipeline_driver kernels\n"
                     "       pipeline_driver load|features|network|all [--kernel K] [--lm F.asrlm]\n"
-                    "                       [--dump OUT] MODEL.asrm LEXICON.asrlex FILE.wav ...\n");
+                    "                       [--frontend auto|int|float] [--dump OUT]\n"
+                    "                       MODEL.asrm LEXICON.asrlex FILE.wav ...\n");
     return 2;
 }
 
@@ -93,13 +101,13 @@ static int kernel_of(const char *name)
     return -2;
 }
 
-/* Makes room for n floats in *buf. */
-static int reserve(float **buf, size_t *cap, size_t n)
+/* Makes room for n values of elem bytes in *buf. */
+static int reserve(void **buf, size_t *cap, size_t n, size_t elem)
 {
-    float *p;
+    void *p;
     if (n <= *cap)
         return 0;
-    if (!(p = realloc(*buf, n * sizeof(float))))
+    if (!(p = realloc(*buf, n * elem)))
         return -1;
     *buf = p;
     *cap = n;
@@ -114,9 +122,11 @@ static int forward(run *r, asr_stream *net, size_t n_frames, int finish, size_t 
     size_t need, got;
     if (asr_stream_pending(net, n_frames, finish, &need, st) != ASR_OK)
         return -1;
-    if (reserve(&r->out, &r->out_cap, (need ? need : 1) * r->n_labels))
+    if (reserve((void **)&r->out, &r->out_cap, (need ? need : 1) * r->n_labels, sizeof(float)))
         return -1;
-    if (asr_stream_forward(net, r->feats, n_frames, finish, r->out, need, &got, st) != ASR_OK)
+    if ((r->quantized ? asr_stream_forward_q(net, r->feats, n_frames, finish, r->out, need, &got, st)
+                      : asr_stream_forward(net, r->feats, n_frames, finish, r->out, need, &got, st))
+        != ASR_OK)
         return -1;
     *n_out += got;
     if (r->dump && fwrite(r->out, sizeof(float), got * r->n_labels, r->dump) != got * r->n_labels) {
@@ -129,7 +139,7 @@ static int forward(run *r, asr_stream *net, size_t n_frames, int finish, size_t 
 /* Stage features: n frames of r->feats go to --dump. */
 static int dump_features(run *r, size_t n, asr_status *st)
 {
-    if (r->dump && fwrite(r->feats, sizeof(float), n * r->feat_dim, r->dump) != n * r->feat_dim) {
+    if (r->dump && fwrite(r->feats, r->elem, n * r->feat_dim, r->dump) != n * r->feat_dim) {
         snprintf(st->message, sizeof(st->message), "cannot write the features");
         return -1;
     }
@@ -153,16 +163,18 @@ static int run_stages(run *r, const float *x, const asr_wav_info *info, asr_stat
         int last = i + CHUNK > info->n_frames;
         /* The last pass (k may be 0) feeds the tail, then finishes. */
         if (asr_fstream_pending(fs, k, 0, &need, st) != ASR_OK
-            || reserve(&r->feats, &r->feats_cap, (need ? need : 1) * r->feat_dim)
-            || asr_fstream_accept_f32(fs, x + i, k, r->feats, need, &got, st) != ASR_OK)
+            || reserve(&r->feats, &r->feats_cap, (need ? need : 1) * r->feat_dim, r->elem)
+            || (r->quantized ? asr_fstream_accept_f32_q(fs, x + i, k, r->feats, need, &got, st)
+                             : asr_fstream_accept_f32(fs, x + i, k, r->feats, need, &got, st)) != ASR_OK)
             goto done;
         frames += got;
         if (net ? forward(r, net, got, 0, &n_out, st) : dump_features(r, got, st))
             goto done;
         if (last) {
             if (asr_fstream_pending(fs, 0, 1, &need, st) != ASR_OK
-                || reserve(&r->feats, &r->feats_cap, (need ? need : 1) * r->feat_dim)
-                || asr_fstream_finish(fs, r->feats, need, &got, st) != ASR_OK)
+                || reserve(&r->feats, &r->feats_cap, (need ? need : 1) * r->feat_dim, r->elem)
+                || (r->quantized ? asr_fstream_finish_q(fs, r->feats, need, &got, st)
+                                 : asr_fstream_finish(fs, r->feats, need, &got, st)) != ASR_OK)
                 goto done;
             frames += got;
             if (net ? forward(r, net, got, 1, &n_out, st) : dump_features(r, got, st))
@@ -259,7 +271,8 @@ int main(int argc, char **argv)
     const char *lm = NULL, *dump = NULL;
     asr_recognizer *rec = NULL;
     asr_status st = {0, ""};
-    int kernel = ASR_KERNEL_AUTO, i, failed = 0, k;
+    int kernel = ASR_KERNEL_AUTO, frontend = ASR_FE_AUTO, i, failed = 0, k, mode, out_dtype;
+    asr_recognizer_files files;
     uint32_t sub, rate;
     size_t base;
     run r;
@@ -286,6 +299,12 @@ int main(int argc, char **argv)
                 fprintf(stderr, "pipeline_driver: unknown kernel %s\n", argv[i + 1]);
                 return 2;
             }
+        } else if (!strcmp(argv[i], "--frontend")) {
+            if ((frontend = !strcmp(argv[i + 1], "int") ? ASR_FE_INT : !strcmp(argv[i + 1], "float")
+                 ? ASR_FE_FLOAT : !strcmp(argv[i + 1], "auto") ? ASR_FE_AUTO : -2) == -2) {
+                fprintf(stderr, "pipeline_driver: unknown frontend %s\n", argv[i + 1]);
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--lm"))
             lm = argv[i + 1];
         else if (!strcmp(argv[i], "--dump"))
@@ -301,7 +320,13 @@ int main(int argc, char **argv)
     }
     base = heap_count_live();
     heap_count_reset_peaks();
-    if (asr_recognizer_load(argv[i], argv[i + 1], lm, kernel, NULL, &rec, &st) != ASR_OK) {
+    asr_recognizer_files_init(&files);
+    files.model = argv[i];
+    files.lexicon = argv[i + 1];
+    files.lm = lm;
+    files.kernel = kernel;
+    files.frontend = frontend;
+    if (asr_recognizer_open(&files, &rec, &st) != ASR_OK) {
         fprintf(stderr, "pipeline_driver: %s\n", st.message);
         failed = 1;
         goto done;
@@ -310,12 +335,17 @@ int main(int argc, char **argv)
            heap_count_total_peak() - base);
     r.rec = rec;
     if (asr_net_info(asr_recognizer_net(rec), &r.n_labels, &sub, &k, &st) != ASR_OK
-        || asr_frontend_info(asr_recognizer_frontend(rec), &r.feat_dim, &rate, &st) != ASR_OK) {
+        || asr_frontend_info(asr_recognizer_frontend(rec), &r.feat_dim, &rate, &st) != ASR_OK
+        || asr_frontend_format(asr_recognizer_frontend(rec), &mode, &out_dtype, NULL, NULL, &st) != ASR_OK) {
         fprintf(stderr, "pipeline_driver: %s\n", st.message);
         failed = 1;
         goto done;
     }
+    r.quantized = mode == ASR_FE_INT;
+    r.elem = out_dtype == ASR_S8 ? 1 : out_dtype == ASR_S16 ? 2 : 4;
     printf("kernel\t%s\n", asr_kernel_name(k));
+    printf("frontend\t%s\t%s\n", r.quantized ? "int" : "float",
+           out_dtype == ASR_S8 ? "int8" : out_dtype == ASR_S16 ? "int16" : "float32");
     base = heap_count_live();
     for (i += 2; i < argc; i++)
         if (run_file(&r, argv[i], base))
