@@ -35,6 +35,15 @@ size_t asr_span_bytes(const void *p, size_t n, size_t stride, size_t len, size_t
  * (then *p and *cap are unchanged). */
 int asr_grow(void **p, size_t *cap, size_t need, size_t elem);
 
+/* k with its low `bits` bits in reverse order (the FFTs' input permutation). */
+static inline uint32_t asr_bit_reverse(uint32_t k, uint32_t bits)
+{
+    uint32_t r = 0, b;
+    for (b = 0; b < bits; b++)
+        r |= ((k >> b) & 1u) << (bits - 1 - b);
+    return r;
+}
+
 /* The 64-bit finalizer of MurmurHash3: spreads every input bit over every
  * output bit, so masking the result gives well-spread hash slots. */
 static inline uint64_t asr_mix64(uint64_t x)

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "common.h"
 #include "frontend_int.h"
 
 int fft_f64_plan_init(fft_f64_plan *p, uint32_t n)
@@ -28,13 +29,10 @@ int fft_f64_plan_init(fft_f64_plan *p, uint32_t n)
     while ((1u << bits) < m)
         bits++;
     for (k = 0; k < m; k++) {
-        uint32_t r = 0, b;
         double a = -2.0 * ASR_PI * (double)k / (double)n;
         p->tw_re[k] = cos(a);
         p->tw_im[k] = sin(a);
-        for (b = 0; b < bits; b++)
-            r |= ((k >> b) & 1u) << (bits - 1 - b);
-        p->bitrev[k] = r;
+        p->bitrev[k] = asr_bit_reverse(k, bits);
     }
     return 0;
 }

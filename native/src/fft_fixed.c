@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "common.h"
 #include "frontend_int.h"
 
 int fft_q30_plan_init(fft_q30_plan *p, uint32_t n)
@@ -33,14 +34,11 @@ int fft_q30_plan_init(fft_q30_plan *p, uint32_t n)
         bits++;
     p->log2n = bits + 1;
     for (k = 0; k < m; k++) {
-        uint32_t r = 0, b;
         double a = -2.0 * ASR_PI * (double)k / (double)n;
         /* |cos|, |sin| <= 1, so the Q30 values lie in [-2^30, 2^30] */
         p->tw_re[k] = (int32_t)floor(cos(a) * 1073741824.0 + 0.5);
         p->tw_im[k] = (int32_t)floor(sin(a) * 1073741824.0 + 0.5);
-        for (b = 0; b < bits; b++)
-            r |= ((k >> b) & 1u) << (bits - 1 - b);
-        p->bitrev[k] = r;
+        p->bitrev[k] = asr_bit_reverse(k, bits);
     }
     return 0;
 }
