@@ -559,18 +559,26 @@ int asr_fstream_pending(const asr_fstream *s, size_t n_samples, int finish, size
     return ASR_OK;
 }
 
+/* ASR_OK when every sample of x is finite, else the error naming the first
+ * that is not; called before any state changes, so a refused call changes
+ * nothing. */
+static int check_finite(const float *x, size_t n, const char *fn, asr_status *st)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!finite(x[i]))
+            return asr_fail(st, ASR_E_ARG, "%s: sample %zu is %s; audio must be finite", fn, i,
+                            x[i] != x[i] ? "NaN" : "infinite");
+    return ASR_OK;
+}
+
 int asr_fstream_accept_f32(asr_fstream *s, const float *x, size_t n, float *out, size_t out_cap,
                            size_t *n_frames, asr_status *st)
 {
     size_t i;
     int rc = begin(s, x, n, 0, 0, out, out_cap, n_frames, "asr_fstream_accept_f32", st);
-    if (rc != ASR_OK)
+    if (rc != ASR_OK || (rc = check_finite(x, n, "asr_fstream_accept_f32", st)) != ASR_OK)
         return rc;
-    /* refuse the whole call before any state changes */
-    for (i = 0; i < n; i++)
-        if (!finite(x[i]))
-            return asr_fail(st, ASR_E_ARG, "asr_fstream_accept_f32: sample %zu is %s; audio "
-                            "must be finite", i, x[i] != x[i] ? "NaN" : "infinite");
     for (i = 0; i < n; i++)
         push(s, x[i]);
     *n_frames = s->n_out;
@@ -591,26 +599,44 @@ int asr_fstream_accept_s16(asr_fstream *s, const int16_t *x, size_t n, float *ou
     return ASR_OK;
 }
 
-int asr_fstream_finish(asr_fstream *s, float *out, size_t out_cap, size_t *n_frames,
-                       asr_status *st)
+/* Both finish calls: the resampler's tail, then the remaining frames, the
+ * last zero-padded, on the float or the integer path. */
+static int finish(asr_fstream *s, int quantized, void *out, size_t out_cap, size_t *n_frames,
+                  const char *fn, asr_status *st)
 {
     const asr_frontend_desc *d;
     uint64_t left;
-    int rc = begin(s, NULL, 0, 1, 0, out, out_cap, n_frames, "asr_fstream_finish", st);
+    int rc = begin(s, NULL, 0, 1, quantized, out, out_cap, n_frames, fn, st);
     if (rc != ASR_OK)
         return rc;
     d = &s->fe->d;
     s->finished = 1;
-    if (s->resampling)
-        resampler_flush(&s->rs, feed_cb, s);
+    if (s->resampling) {
+        if (quantized)
+            resampler_flush_q30(&s->rs, feed_q_cb, s);
+        else
+            resampler_flush(&s->rs, feed_cb, s);
+    }
     left = frames_of(d, s->total) - s->done;
     while (left--) {
-        while (s->fill < d->win_len)
-            s->frame[s->fill++] = 0.0;
-        emit_frame(s);
+        if (quantized) {
+            while (s->fill < d->win_len)
+                s->frame_q[s->fill++] = 0;
+            emit_frame_q(s);
+        } else {
+            while (s->fill < d->win_len)
+                s->frame[s->fill++] = 0.0;
+            emit_frame(s);
+        }
     }
     *n_frames = s->n_out;
     return ASR_OK;
+}
+
+int asr_fstream_finish(asr_fstream *s, float *out, size_t out_cap, size_t *n_frames,
+                       asr_status *st)
+{
+    return finish(s, 0, out, out_cap, n_frames, "asr_fstream_finish", st);
 }
 
 int asr_fstream_accept_s16_q(asr_fstream *s, const int16_t *x, size_t n, void *out,
@@ -631,12 +657,8 @@ int asr_fstream_accept_f32_q(asr_fstream *s, const float *x, size_t n, void *out
 {
     size_t i;
     int rc = begin(s, x, n, 0, 1, out, out_cap, n_frames, "asr_fstream_accept_f32_q", st);
-    if (rc != ASR_OK)
+    if (rc != ASR_OK || (rc = check_finite(x, n, "asr_fstream_accept_f32_q", st)) != ASR_OK)
         return rc;
-    for (i = 0; i < n; i++)
-        if (!finite(x[i]))
-            return asr_fail(st, ASR_E_ARG, "asr_fstream_accept_f32_q: sample %zu is %s; audio "
-                            "must be finite", i, x[i] != x[i] ? "NaN" : "infinite");
     /* to Q8 of the int16 scale, 24 bits: floor(2^23 x + 1/2) clamped to
      * [-2^24, 2^24 - 1], twice full scale; exactly 256 k for x = k / 32768,
      * so int16 PCM given as floats gives the frames of the int16 call */
@@ -651,23 +673,7 @@ int asr_fstream_accept_f32_q(asr_fstream *s, const float *x, size_t n, void *out
 int asr_fstream_finish_q(asr_fstream *s, void *out, size_t out_cap, size_t *n_frames,
                          asr_status *st)
 {
-    const asr_frontend_desc *d;
-    uint64_t left;
-    int rc = begin(s, NULL, 0, 1, 1, out, out_cap, n_frames, "asr_fstream_finish_q", st);
-    if (rc != ASR_OK)
-        return rc;
-    d = &s->fe->d;
-    s->finished = 1;
-    if (s->resampling)
-        resampler_flush_q30(&s->rs, feed_q_cb, s);
-    left = frames_of(d, s->total) - s->done;
-    while (left--) {
-        while (s->fill < d->win_len)
-            s->frame_q[s->fill++] = 0;
-        emit_frame_q(s);
-    }
-    *n_frames = s->n_out;
-    return ASR_OK;
+    return finish(s, 1, out, out_cap, n_frames, "asr_fstream_finish_q", st);
 }
 
 int asr_fstream_samples(const asr_fstream *s, uint64_t *n_resampled, asr_status *st)

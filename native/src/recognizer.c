@@ -107,7 +107,7 @@ static double now_s(void)
 
 /* ----------------------------------------------------------- recognizer */
 
-static int check_endpoint(const asr_endpoint_opts *ep, double frame_shift_s, asr_status *st)
+static int check_endpoint(const asr_endpoint_opts *ep, asr_status *st)
 {
     if (!ep->enabled)
         return ASR_OK;
@@ -115,7 +115,6 @@ static int check_endpoint(const asr_endpoint_opts *ep, double frame_shift_s, asr
         || !(ep->blank_threshold > 0 && ep->blank_threshold <= 1))
         return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: endpoint needs silence_s in (0, 3600), "
                         "max_utterance_s in (0, 86400] and blank_threshold in (0, 1]");
-    (void)frame_shift_s;
     return ASR_OK;
 }
 
@@ -159,7 +158,7 @@ int asr_recognizer_create(const asr_frontend *fe, const asr_net *net, const asr_
     if (nbest > 1000 || n_names > (size_t)INT32_MAX)
         return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: nbest (%zu) or word count (%zu) too large",
                         nbest, n_names);
-    if ((rc = check_endpoint(endpoint, frame_shift_s, st)) != ASR_OK)
+    if ((rc = check_endpoint(endpoint, st)) != ASR_OK)
         return rc;
     if ((rc = asr_net_info(net, &n_labels, &sub, &kernel, st)) != ASR_OK)
         return rc;
