@@ -239,6 +239,22 @@ def test_train_and_export_commands_on_a_toy_corpus(tmp_path, monkeypatch):
         assert [layer.out_dim for layer in m.layers] == [16] * len(T.ARCH) + [len(T.LABELS)]
         assert m.meta["provenance"]["epochs"] == 2
 
+    # Averaging epochs: the mean of each weight, the rest of the last epoch;
+    # exported as any checkpoint (export checks the float model against torch).
+    eps = [str(tmp_path / "train" / ("epoch-%02d.pt" % e)) for e in (1, 2)]
+    avg = str(tmp_path / "train" / "avg.pt")
+    assert T.main(["average", "--average"] + eps + ["--out", avg]) == 0
+    a, b, m = (torch.load(p, weights_only=False) for p in eps + [avg])
+    for k, v in m["net"].items():
+        if v.is_floating_point():
+            torch.testing.assert_close(v, (a["net"][k] + b["net"][k]) / 2, rtol=0, atol=1e-6)
+    assert m["state"]["averaged"] == ["epoch-01.pt", "epoch-02.pt"] and "opt" not in m
+    assert export.main(["--checkpoint", avg, "--out-dir", str(out), "--float-only"]) == 0
+    prov = Model.load(str(out / "en-us-float.asrm")).meta["provenance"]
+    assert prov["weights_averaged_over"] == ["epoch-01.pt", "epoch-02.pt"]
+    with pytest.raises(SystemExit, match="--average"):
+        T.main(["average", "--average", eps[0], "--out", avg])
+
 
 def test_draw_epoch_repeats_small_sets_and_subsamples_large_ones():
     small = [(np.zeros((100, 40), np.float16), None)] * 3           # 3 s

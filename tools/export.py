@@ -109,6 +109,7 @@ def export_float(args):
                   + " (see models/MODEL_CARD.md)",
         "channel_norm_frames": int(ck.get("cmn_frames", 0)),
         "initialized_from": state.get("init"),
+        "weights_averaged_over": state.get("averaged"),
         "architecture": "TDNN %s, ReLU, BN folded, CTC over %d labels"
                         % (json.dumps(arch), len(ck["labels"])),
     }

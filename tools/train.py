@@ -6,6 +6,8 @@
     python -m tools.train all --epochs 12     # both, what the README documents
     python -m tools.train score --checkpoint work/train/best.pt --split cv-train --split cv-valid
                                               # greedy PER of a checkpoint (fit vs generalization)
+    python -m tools.train average --average work/train/epoch-0{6,7,8}.pt --out work/train/avg.pt
+                                              # mean of the weights of several epochs of one run
 
 Input: the corpus made by tools/corpus/ (Kaldi-style directories
 work/corpus/{train,valid}/ with wav.scp and text, and work/corpus/lexicon.txt).
@@ -673,10 +675,39 @@ def score(args):
         print("%s: %d utterances, loss %.4f, greedy PER %.2f%%" % (split, len(data), loss, 100 * per))
 
 
+def average(args):
+    """Write the mean of the weights of --average's checkpoints (epochs of one
+    run) to --out, with the rest (normalization, architecture, state) of the
+    last one. Floating-point tensors are averaged; counters are the last's.
+    With a warm start's frozen batch normalization the running statistics are
+    the same in every epoch, so the mean is a network of the same form."""
+    import torch
+    if not args.average or len(args.average) < 2 or not args.out:
+        raise SystemExit("average: give --average CKPT CKPT ... and --out PATH")
+    cks = [torch.load(p, weights_only=False) for p in args.average]
+    last = cks[-1]
+    for p, ck in zip(args.average, cks):
+        if [tuple(a) for a in ck["arch"]] != [tuple(a) for a in last["arch"]] or \
+                ck.get("cmn_frames", 0) != last.get("cmn_frames", 0) or \
+                not np.array_equal(ck["mean"], last["mean"]):
+            raise SystemExit("average: %s is not from the same run as %s" % (p, args.average[-1]))
+    net = {}
+    for k, v in last["net"].items():
+        if v.is_floating_point():
+            net[k] = sum(ck["net"][k].double() for ck in cks).div(len(cks)).to(v.dtype)
+        else:
+            net[k] = v
+    out = dict(last, net=net, state=dict(last["state"], averaged=[os.path.basename(p) for p in args.average]))
+    out.pop("opt", None)
+    torch.save(out, args.out + ".tmp")
+    os.replace(args.out + ".tmp", args.out)
+    print("%s: mean of %d checkpoints" % (args.out, len(cks)))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("command", choices=["features", "train", "all", "score"])
+    ap.add_argument("command", choices=["features", "train", "all", "score", "average"])
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--decay", type=float, default=0.75,
@@ -705,6 +736,9 @@ def main(argv=None):
                     help="features: perturbed copies of each utterance to cache besides it "
                          "(for recorded speech; the synthetic corpus is perturbed when made)")
     ap.add_argument("--checkpoint", help="score: the checkpoint to score")
+    ap.add_argument("--average", nargs="+", metavar="CKPT",
+                    help="average: checkpoints of one run whose weights to average")
+    ap.add_argument("--out", help="average: the checkpoint to write")
     ap.add_argument("--one-epoch", action="store_true",
                     help="stop after the next epoch ends (to pick up new corpus shards between epochs)")
     ap.add_argument("--width", type=int,
@@ -731,6 +765,8 @@ def main(argv=None):
         train(args)
     if args.command == "score":
         score(args)
+    if args.command == "average":
+        average(args)
     return 0
 
 
