@@ -45,7 +45,9 @@ struct asr_recognizer {
     uint32_t feat_dim;
     const asr_net *net;
     const asr_decoder *dec;
-    char **names;
+    char **names;           /* n_names pointers into name_chars */
+    char *name_chars;       /* every name, NUL-terminated, one block (one
+                               allocation for a 30,000-word vocabulary, not 30,000) */
     size_t n_names;
     uint32_t n_labels;
     int32_t blank;
@@ -147,7 +149,7 @@ int asr_recognizer_create(const asr_frontend *fe, const asr_net *net, const asr_
     asr_recognizer *r;
     uint32_t n_labels, sub, feat_dim = 0;
     int kernel, rc, fe_int = 0;
-    size_t i;
+    size_t i, chars = 0;
 
     if (!out || !net || !dec || !endpoint || (n_names && !names))
         return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: null pointer");
@@ -176,23 +178,25 @@ int asr_recognizer_create(const asr_frontend *fe, const asr_net *net, const asr_
     if (blank < 0 || (uint32_t)blank >= n_labels)
         return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: blank %d is not a label of the "
                         "network's %u", (int)blank, n_labels);
-    for (i = 0; i < n_names; i++)
+    for (i = 0; i < n_names; i++) {
         if (!names[i])
             return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: word %zu has no name", i);
+        if (chars > SIZE_MAX - 1 - strlen(names[i]))
+            return asr_fail(st, ASR_E_NOMEM, "asr_recognizer_create: names too long");
+        chars += strlen(names[i]) + 1;
+    }
 
     r = calloc(1, sizeof(*r));
-    if (!r || !(r->names = calloc(n_names ? n_names : 1, sizeof(char *)))) {
-        free(r);
+    if (!r || !(r->names = calloc(n_names ? n_names : 1, sizeof(char *))) ||
+        !(r->name_chars = malloc(chars ? chars : 1))) {
+        asr_recognizer_free(r);
         return asr_fail(st, ASR_E_NOMEM, "asr_recognizer_create: out of memory");
     }
     r->n_names = n_names;
-    for (i = 0; i < n_names; i++) {
-        size_t len = strlen(names[i]);
-        if (!(r->names[i] = malloc(len + 1))) {
-            asr_recognizer_free(r);
-            return asr_fail(st, ASR_E_NOMEM, "asr_recognizer_create: out of memory");
-        }
-        memcpy(r->names[i], names[i], len + 1);
+    for (i = 0, chars = 0; i < n_names; i++) {
+        size_t len = strlen(names[i]) + 1;
+        r->names[i] = memcpy(r->name_chars + chars, names[i], len);
+        chars += len;
     }
     r->fe = fe;
     r->fe_int = fe_int;
@@ -230,12 +234,10 @@ static void owned_free(owned_files *o)
 
 void asr_recognizer_free(asr_recognizer *r)
 {
-    size_t i;
     if (!r)
         return;
-    for (i = 0; i < r->n_names; i++)
-        free(r->names[i]);
     free(r->names);
+    free(r->name_chars);
     owned_free(r->owned);
     free(r);
 }
