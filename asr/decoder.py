@@ -46,7 +46,10 @@ from .lexicon import Lexicon, load_lexicon
 from .lm import ArpaLM, PhraseGrammar, load_lm
 from .resources import find_model_file
 
-DEFAULTS = {"beam": 48, "beam_delta": 25.0, "prune": 8.0, "lm_weight": 1.0, "word_bonus": 2.0,
+# beam 192: on the validation parts of the recorded training sets the
+# smallest beam within 0.2 WER points of the widest tried (256), int8
+# 59.82 % against 62.01 % at 48 for 3.7x the search time (README "Beam width").
+DEFAULTS = {"beam": 192, "beam_delta": 25.0, "prune": 8.0, "lm_weight": 1.0, "word_bonus": 2.0,
             "nbest": 5}
 
 

@@ -984,7 +984,7 @@ void asr_decoder_opts_default(asr_decoder_opts *opts)
 {
     if (!opts)
         return;
-    opts->beam = 48;
+    opts->beam = 192;      /* asr.decoder.DEFAULTS; README "Beam width" */
     opts->beam_delta = 25.0f;
     opts->prune = 8.0f;
     opts->lm_weight = 1.0f;
