@@ -106,7 +106,9 @@ def test_bad_files_and_options(build_dir, tmp_path):
     junk.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt \xff\xff\xff\xff")
     bad = run([exe], str(junk), SAMPLES[0])
     assert bad.returncode == 1 and "junk.wav" in bad.stderr
-    assert "go forward" in bad.stdout                # the good file is still decoded
+    alone = run([exe], SAMPLES[0])                   # the good file is still decoded, as alone
+    assert alone.returncode == 0 and alone.stdout.strip()
+    assert bad.stdout == SAMPLES[0] + "\t" + alone.stdout      # several files: path, tab, text
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"RIFF" + struct.pack("<I", 36) + b"WAVEfmt " +
                       struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16) + b"data" + struct.pack("<I", 0))
