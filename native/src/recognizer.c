@@ -179,11 +179,13 @@ int asr_recognizer_create(const asr_frontend *fe, const asr_net *net, const asr_
         return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: blank %d is not a label of the "
                         "network's %u", (int)blank, n_labels);
     for (i = 0; i < n_names; i++) {
+        size_t len;
         if (!names[i])
             return asr_fail(st, ASR_E_ARG, "asr_recognizer_create: word %zu has no name", i);
-        if (chars > SIZE_MAX - 1 - strlen(names[i]))
+        len = strlen(names[i]);
+        if (chars > SIZE_MAX - 1 - len)
             return asr_fail(st, ASR_E_NOMEM, "asr_recognizer_create: names too long");
-        chars += strlen(names[i]) + 1;
+        chars += len + 1;
     }
 
     r = calloc(1, sizeof(*r));
