@@ -125,7 +125,7 @@ class CLexicon:
 
 def decoder(model, lexicon, lm=None, **opts):
     """An ``asr_decoder *`` (freed with the returned object) built by
-    ``asr_decoder_create_words`` with asr/decoder.py's defaults, overridden
+    ``asr_decoder_create_words`` with the defaults (asr_decoder_opts_default), overridden
     by ``opts``. Keep the model, lexicon and LM alive while it is used."""
     o = ffi.new("asr_decoder_opts *")
     lib.asr_decoder_opts_default(o)

@@ -46,11 +46,17 @@ from .lexicon import Lexicon, load_lexicon
 from .lm import ArpaLM, PhraseGrammar, load_lm
 from .resources import find_model_file
 
-# beam 192: on the validation parts of the recorded training sets the
-# smallest beam within 0.2 WER points of the widest tried (256), int8
-# 59.82 % against 62.01 % at 48 for 3.7x the search time (README "Beam width").
-DEFAULTS = {"beam": 192, "beam_delta": 25.0, "prune": 8.0, "lm_weight": 1.0, "word_bonus": 2.0,
-            "nbest": 5}
+
+def _c_defaults():
+    """The search options of asr_decoder_opts_default (native/src/files.c),
+    the one place they are set, so Python and the C programs decode alike."""
+    o = ffi.new("asr_decoder_opts *")
+    lib.asr_decoder_opts_default(o)
+    return {"beam": int(o.beam), "beam_delta": float(o.beam_delta), "prune": float(o.prune),
+            "lm_weight": float(o.lm_weight), "word_bonus": float(o.word_bonus)}
+
+
+DEFAULTS = dict(_c_defaults(), nbest=5)
 
 
 @dataclass
