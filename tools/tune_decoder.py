@@ -9,8 +9,8 @@ decodes the same log-probabilities, so the grid costs decoder time only.
 Tune on validation data held out of training: the recorded sets' held-out
 parts (tools/corpus/real_sets.py), or the synthetic validation split; never
 on a test set. Several directories are pooled, --utts from each.
-Prints WER per setting, best first; the bundled defaults live in
-asr/decoder.py DEFAULTS.
+Prints WER per setting, best first; the bundled defaults are set in C
+(asr_decoder_opts_default, native/src/files.c) and read by asr/decoder.py.
 """
 import argparse
 import itertools

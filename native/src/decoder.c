@@ -62,6 +62,17 @@ typedef struct hist {
     lm_state lm;
 } hist;
 
+/* A word sequence's LM score (of its last word after the others), by the
+ * sequence's key. A hypothesis waiting at a word's last phone reaches the
+ * word's end again on every frame it waits, and each time needs the same
+ * LM score: the memo answers those from one look-up. */
+#define MEMO_SIZE 4096
+typedef struct lm_memo {
+    uint64_t key;
+    float logp;
+    uint32_t used;
+} lm_memo;
+
 typedef struct hyp {
     uint64_t key;
     uint32_t hist;                /* parent history while pend_word >= 0 */
@@ -83,13 +94,14 @@ struct asr_search {
     uint32_t *slot, *slot_gen;
     size_t slot_mask;
     uint32_t gen;
-    uint32_t *order;
+    uint64_t *order;              /* rank keys of the successors kept */
     size_t cap_order;
     hist *hists;
     uint32_t *remap;
     size_t n_hists, cap_hists, gc_at;
     uint8_t *cand;
     int32_t *cand_list;
+    lm_memo *memo;                /* LM scores of word sequences, MEMO_SIZE slots */
     /* ranking */
     uint32_t *rank_hist;
     double *rank_score;
@@ -276,6 +288,7 @@ void asr_search_free(asr_search *s)
     free(s->slot);
     free(s->slot_gen);
     free(s->order);
+    free(s->memo);
     free(s->hists);
     free(s->remap);
     free(s->cand);
@@ -309,11 +322,12 @@ int asr_search_create(const asr_decoder *dec, asr_search **out, asr_status *st)
         s->rank_score = malloc(beam * sizeof(double));
         s->cand = calloc(dec->n_labels, 1);
         s->cand_list = malloc(dec->n_labels * sizeof(int32_t));
+        s->memo = dec->lm ? calloc(MEMO_SIZE, sizeof(lm_memo)) : NULL;
         s->cap_hists = 4096;
         s->hists = malloc(s->cap_hists * sizeof(hist));
         s->remap = malloc(s->cap_hists * sizeof(uint32_t));
         if (!s->cur || !s->rank_hist || !s->rank_score || !s->cand || !s->cand_list ||
-            !s->hists || !s->remap) {
+            !s->hists || !s->remap || (dec->lm && !s->memo)) {
             asr_search_free(s);
             return asr_fail(st, ASR_E_NOMEM, "out of memory");
         }
@@ -414,49 +428,73 @@ static int add(asr_search *s, uint64_t key, uint32_t node, int32_t last, float p
     return 0;
 }
 
-static int by_score(const void *a, const void *b, const hyp *v)
+/* Ranking key of a successor: ascending keys are descending scores, ties
+ * broken by the lower index (the order successors were first reached). The
+ * score's bits are mapped to an unsigned integer of the same order (negative
+ * floats reversed; -0 counted as +0; scores are never NaN) and inverted. */
+static uint64_t rank_key(float score, uint32_t index)
 {
-    const hyp *x = &v[*(const uint32_t *)a], *y = &v[*(const uint32_t *)b];
-    if (x->score != y->score)
-        return x->score > y->score ? -1 : 1;
-    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+    uint32_t u;
+    score += 0.0f;                     /* -0 -> +0: they compare equal */
+    memcpy(&u, &score, sizeof(u));
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return ((uint64_t)~u << 32) | index;
 }
 
-/* qsort has no context argument in C99: sort indices with a small heap
- * sort of our own (deterministic, no allocation). */
-static void sift(uint32_t *idx, size_t n, size_t i, const hyp *v)
+/* Restores the heap below i (largest key at the root). */
+static void sift(uint64_t *a, size_t n, size_t i)
 {
     for (;;) {
         size_t c = 2 * i + 1;
-        uint32_t t;
+        uint64_t t;
         if (c >= n)
             return;
-        if (c + 1 < n && by_score(&idx[c], &idx[c + 1], v) < 0)
+        if (c + 1 < n && a[c + 1] > a[c])
             c++;
-        if (by_score(&idx[i], &idx[c], v) >= 0)
+        if (a[i] >= a[c])
             return;
-        t = idx[i];
-        idx[i] = idx[c];
-        idx[c] = t;
+        t = a[i];
+        a[i] = a[c];
+        a[c] = t;
         i = c;
     }
 }
 
-/* Leaves the k best (by_score order) in idx[0..k), sorted. */
-static void select_best(uint32_t *idx, size_t n, size_t k, const hyp *v)
+static void heap_sort(uint64_t *a, size_t n)
 {
-    /* Heap sort of all n: ascending in by_score order = best first. n is a
-     * few hundred at most for sensible beams. */
     size_t i, end;
     for (i = n / 2; i-- > 0;)
-        sift(idx, n, i, v);
+        sift(a, n, i);
     for (end = n; end > 1; end--) {
-        uint32_t t = idx[0];
-        idx[0] = idx[end - 1];
-        idx[end - 1] = t;
-        sift(idx, end - 1, 0, v);
+        uint64_t t = a[0];
+        a[0] = a[end - 1];
+        a[end - 1] = t;
+        sift(a, end - 1, 0);
     }
-    (void)k;
+}
+
+/* Leaves the min(n, k) smallest keys of a[0..n) in a[0..), ascending, and
+ * returns how many. The first k form a heap whose root is the largest kept;
+ * each later key below the root replaces it. Most successors lose that one
+ * comparison, so this costs about n + k log k comparisons instead of the
+ * n log n of sorting them all, and keeps the same keys in the same order
+ * (the keys are distinct: they hold the index). */
+static size_t select_best(uint64_t *a, size_t n, size_t k)
+{
+    size_t i, j;
+    if (n <= k) {
+        heap_sort(a, n);
+        return n;
+    }
+    for (i = k / 2; i-- > 0;)
+        sift(a, k, i);
+    for (j = k; j < n; j++)
+        if (a[j] < a[0]) {
+            a[0] = a[j];
+            sift(a, k, 0);
+        }
+    heap_sort(a, k);
+    return k;
 }
 
 static int gc_hists(asr_search *s)
@@ -557,14 +595,21 @@ static int extend(asr_search *s, const hyp *y, int32_t c, uint32_t ch, float p, 
         return -1;
     for (k = lex->word_start[ch]; k < lex->word_start[ch + 1]; k++) {
         const int32_t w = lex->word_ids[k];
+        const uint64_t key = seq_key(y->key, w);
         float lmv = 0.0f;
         if (dec->lm) {
-            lm_state tmp;
-            lmv = lm_advance(dec->lm, &s->hists[y->hist].lm, dec->word_lm[w], &tmp);
+            lm_memo *m = &s->memo[key & (MEMO_SIZE - 1)];
+            if (!m->used || m->key != key) {
+                lm_state tmp;
+                m->key = key;
+                m->logp = lm_advance(dec->lm, &s->hists[y->hist].lm, dec->word_lm[w], &tmp);
+                m->used = 1;
+            }
+            lmv = m->logp;
             if (lmv == -INFINITY)
                 continue;
         }
-        if (add(s, seq_key(y->key, w), 0, c, -INFINITY,
+        if (add(s, key, 0, c, -INFINITY,
                 p + dec->o.lm_weight * lmv + dec->o.word_bonus + (dec->boost ? dec->boost[w] : 0.0f)
                     - la[y->node] + la[0], y->hist, w, ws))
             return -1;
@@ -617,16 +662,14 @@ static int keep_best(asr_search *s)
     }
     if (best == -INFINITY)
         return 0;             /* an impossible frame: every path died; ignore it */
-    if (asr_grow((void **)&s->order, &s->cap_order, s->n_nxt, sizeof(uint32_t)))
+    if (asr_grow((void **)&s->order, &s->cap_order, s->n_nxt, sizeof(uint64_t)))
         return -1;
     for (i = 0; i < s->n_nxt; i++)
         if (s->nxt[i].score >= best - dec->o.beam_delta)
-            s->order[n++] = (uint32_t)i;
-    select_best(s->order, n, dec->o.beam, s->nxt);
-    if (n > dec->o.beam)
-        n = dec->o.beam;
+            s->order[n++] = rank_key(s->nxt[i].score, (uint32_t)i);
+    n = select_best(s->order, n, dec->o.beam);
     for (i = 0; i < n; i++) {
-        hyp y = s->nxt[s->order[i]];
+        hyp y = s->nxt[(uint32_t)s->order[i]];
         if (y.pend_word >= 0) {
             uint32_t h;
             if (new_hist(s, y.hist, y.pend_word, y.wstart, s->frames + 1, y.key, &h))
