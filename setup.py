@@ -29,6 +29,13 @@ class BuildPyWithModels(build_py):
                     shutil.copyfile(src, os.path.join(dst, rel))
 
 
+# A library built in place by 'python asr/_build.py' is named for this
+# interpreter (_asr_native.cpython-311-...so) and Python loads it before the
+# abi3 library this build makes: an editable install would keep running the
+# old C code. Remove it; the build below puts the current one in its place.
+for stale in glob.glob(os.path.join(ROOT, "asr", "_asr_native.cpython-*.so")):
+    os.remove(stale)
+
 setup(
     name="asr-fixedpoint",
     version="0.1.0",
