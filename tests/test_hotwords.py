@@ -113,3 +113,23 @@ def test_bad_boosts_are_refused(files):   # noqa: F811
     assert lib.asr_decoder_set_word_boost(dec._ptr, ffi.NULL, len(dec.lexicon.words), st) == \
         lib.ASR_OK
     assert issubclass(NativeShapeError, asr.AsrError)
+
+
+def test_the_report_pads_lists_with_rare_words_nobody_said():
+    """tools/hotword_report.py: the list keeps the set's own rare words and
+    is padded, reproducibly, with rare lexicon words absent from the
+    references, so recall and "the rest" still count the set's own words."""
+    from tools.hotword_report import pad_list
+
+    class Lex:
+        words = ["the", "cat", "sat", "zebra", "quokka", "axolotl", "narwhal", "okapi", "o'neil"]
+
+    refs = ["the cat sat", "the zebra sat"]
+    common = {"the", "cat", "sat"}
+    got = pad_list(["zebra"], Lex, common, refs, 4)
+    assert got[0] == "zebra" and len(got) == 4 and len(set(got)) == 4
+    assert not set(got[1:]) & ({"the", "cat", "sat", "zebra", "o'neil"})
+    assert got == pad_list(["zebra"], Lex, common, refs, 4)
+    assert pad_list(["zebra"], Lex, common, refs, 0) == ["zebra"]
+    with pytest.raises(SystemExit):
+        pad_list(["zebra"], Lex, common, refs, 10)
