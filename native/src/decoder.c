@@ -600,9 +600,8 @@ static int extend(asr_search *s, const hyp *y, int32_t c, uint32_t ch, float p, 
         if (dec->lm) {
             lm_memo *m = &s->memo[key & (MEMO_SIZE - 1)];
             if (!m->used || m->key != key) {
-                lm_state tmp;
                 m->key = key;
-                m->logp = lm_advance(dec->lm, &s->hists[y->hist].lm, dec->word_lm[w], &tmp);
+                m->logp = lm_score(dec->lm, &s->hists[y->hist].lm, dec->word_lm[w]);
                 m->used = 1;
             }
             lmv = m->logp;

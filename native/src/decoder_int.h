@@ -22,6 +22,8 @@ void lm_start(const asr_lm *lm, lm_state *out);
 /* Natural-log P(word | in), and the state after it; -INFINITY when the word
  * is impossible (then *out is a copy of *in). */
 float lm_advance(const asr_lm *lm, const lm_state *in, int32_t word, lm_state *out);
+/* The same probability as lm_advance, without computing the next state. */
+float lm_score(const asr_lm *lm, const lm_state *in, int32_t word);
 /* Natural-log P(</s> | in); -INFINITY when the sentence may not end here. */
 float lm_end(const asr_lm *lm, const lm_state *in);
 /* Natural-log unigram probability (for the look-ahead); 0 for a grammar. */

@@ -414,6 +414,16 @@ static float grammar_advance(const asr_lm *lm, const lm_state *in, int32_t word,
     return -INFINITY;
 }
 
+float lm_score(const asr_lm *lm, const lm_state *in, int32_t word)
+{
+    lm_state out;
+    int32_t w;
+    if (lm->kind == LM_GRAMMAR)
+        return grammar_advance(lm, in, word, &out);
+    w = arpa_word(lm, word);
+    return w < 0 ? -INFINITY : arpa_prob(lm, in->w, in->n, w);
+}
+
 float lm_advance(const asr_lm *lm, const lm_state *in, int32_t word, lm_state *out)
 {
     int32_t buf[ASR_LM_MAX_ORDER], w;
