@@ -460,11 +460,17 @@ static void sift(uint64_t *a, size_t n, size_t i)
     }
 }
 
-static void heap_sort(uint64_t *a, size_t n)
+static void heapify(uint64_t *a, size_t n)
 {
-    size_t i, end;
+    size_t i;
     for (i = n / 2; i-- > 0;)
         sift(a, n, i);
+}
+
+/* Sorts a heap a[0..n) ascending: the largest goes last, repeatedly. */
+static void sort_heap(uint64_t *a, size_t n)
+{
+    size_t end;
     for (end = n; end > 1; end--) {
         uint64_t t = a[0];
         a[0] = a[end - 1];
@@ -481,19 +487,16 @@ static void heap_sort(uint64_t *a, size_t n)
  * (the keys are distinct: they hold the index). */
 static size_t select_best(uint64_t *a, size_t n, size_t k)
 {
-    size_t i, j;
-    if (n <= k) {
-        heap_sort(a, n);
-        return n;
-    }
-    for (i = k / 2; i-- > 0;)
-        sift(a, k, i);
+    size_t j;
+    if (n < k)
+        k = n;
+    heapify(a, k);
     for (j = k; j < n; j++)
         if (a[j] < a[0]) {
             a[0] = a[j];
             sift(a, k, 0);
         }
-    heap_sort(a, k);
+    sort_heap(a, k);
     return k;
 }
 
