@@ -42,6 +42,7 @@ import numpy as np
 
 from ._native import check, ffi, lib, new_status
 from .errors import AsrError, DecoderError
+from .hotwords import scaled_boost
 from .lexicon import Lexicon, load_lexicon
 from .lm import ArpaLM, PhraseGrammar, load_lm
 from .resources import find_model_file
@@ -134,10 +135,18 @@ class Decoder:
             self._set_boosts(boosts)
 
     def _set_boosts(self, boosts):
-        """Hotwords: ``boosts`` {word: nats} added when the search closes the
-        word and anticipated inside it (asr_decoder_set_word_boost)."""
+        """Hotwords: ``boosts`` {word: nats for a word of
+        hotwords.REFERENCE_PHONES phones}, scaled by each word's length
+        (hotwords.scaled_boost), added when the search closes the word and
+        anticipated inside it (asr_decoder_set_word_boost)."""
+        boosts = dict(boosts)
+        wanted = {self.lexicon.word_id[w] for w in boosts if w in self.lexicon}
+        phones = {}
+        for w, ids in self.lexicon.entries:
+            if w in wanted:
+                phones[w] = min(phones.get(w, len(ids)), len(ids))
         arr = np.zeros(len(self.lexicon.words), dtype=np.float32)
-        for word, value in dict(boosts).items():
+        for word, value in boosts.items():
             if word not in self.lexicon:
                 raise DecoderError("hotword %r is not in the lexicon" % (word,))
             try:
@@ -147,7 +156,9 @@ class Decoder:
             if not (math.isfinite(value) and abs(value) <= lib.ASR_MAX_WORD_BOOST):
                 raise DecoderError("hotword %r: boost %r must be finite, at most %g in size"
                                    % (word, value, lib.ASR_MAX_WORD_BOOST))
-            arr[self.lexicon.word_id[word]] = value
+            w = self.lexicon.word_id[word]
+            limit = lib.ASR_MAX_WORD_BOOST
+            arr[w] = min(limit, max(-limit, scaled_boost(value, phones[w])))
             self.boosts[word] = value
         st = new_status()
         check(lib.asr_decoder_set_word_boost(self._ptr, ffi.cast("float *", ffi.from_buffer(arr)),

@@ -3,8 +3,15 @@ prefer, e.g. names and jargon an application expects.
 
 Each entry is a word or a phrase with an optional boost in nats at the end
 of the line (``"kubernetes"``, ``"smart mirror 6"``); every word of the
-entry gets the boost (the largest one when a word is listed twice). The
-C beam search adds a word's boost when it closes the word and anticipates it
+entry gets the boost (the largest one when a word is listed twice), scaled
+by the word's length: the boost is that of a word of REFERENCE_PHONES
+phones, and a word of n phones (its shortest pronunciation) gets
+boost x n / REFERENCE_PHONES, at most MAX_SCALE times the boost
+(:func:`scaled_boost`). A bonus per phone, as per-token biasing of other
+recognizers gives, rather than per word: with one flat boost, short listed
+words ("hag", "nigh") took the place of similar short words that were said,
+and most of the cost of a list fell on the speech that holds none of its
+words (tools/hotword_report.py, model card). The C beam search adds a word's boost when it closes the word and anticipates it
 in the look-ahead while the word is being spelled, so a boosted word is not
 pruned before it is complete: biasing happens during the search, with the LM
 and when streaming, not by rescoring text afterwards. Words the lexicon
@@ -15,10 +22,14 @@ import math
 from .errors import DecoderError
 from .text import normalize
 
+REFERENCE_PHONES = 6        # about the mean length of the listed rare words
+MAX_SCALE = 2.0
+
 # Chosen with tools/hotword_report.py --choose on cv-valid + so762-valid
 # (held out of training), with hotword lists padded to 400 words as the test
 # lists are: the largest recall whose WER on utterances without a hotword rose
-# at most 0.3 points (3.0 raised cv-valid's by 0.59). README: results.
+# at most 0.3 points (2.5: +0.00 and +0.17; 3.0 raised so762-valid's by
+# 0.44). README: results.
 DEFAULT_BOOST = 2.5
 
 
@@ -49,6 +60,11 @@ def parse_hotwords(entries, default=DEFAULT_BOOST):
         for w in words:
             boosts[w] = max(boosts.get(w, -math.inf), boost)
     return boosts
+
+
+def scaled_boost(boost, n_phones):
+    """The nats a word of ``n_phones`` phones gets for a hotword ``boost``."""
+    return boost * min(MAX_SCALE, n_phones / REFERENCE_PHONES)
 
 
 def split_boost(line, default):

@@ -18,7 +18,7 @@ true), ``max_alternatives`` (n-best: adds ``alternatives``
 [{"text", "confidence"}], confidence being the total log score in nats),
 ``phrase_list`` (only these phrases can be recognized, other speech gives
 an empty text as with ``--reject``; Vosk's "[unk]" entry is ignored), ``hotwords`` (words or phrases to favour, each with an
-optional boost in nats, as the lines of --hotwords; lexicon words only),
+optional boost, as the lines of --hotwords; lexicon words only),
 ``precision`` ("float", "int16", "int8"; the bundled models
 only). Anything else is refused.
 

@@ -11,7 +11,8 @@ from asr._native import ffi, lib, new_status
 from asr.audio import read_audio
 from asr.decoder import build_decoder
 from asr.errors import DecoderError, NativeShapeError
-from asr.hotwords import DEFAULT_BOOST, parse_hotwords
+from asr.hotwords import DEFAULT_BOOST, MAX_SCALE, REFERENCE_PHONES, parse_hotwords, scaled_boost
+from asr.lexicon import Lexicon
 
 from test_decoder import LABELS, files, posteriors   # noqa: F401  (fixture)
 
@@ -26,6 +27,11 @@ def test_entries_parse():
     for bad in ["one string", [("x", "big")], [("x", float("nan"))], [""], [3]]:
         with pytest.raises(DecoderError):
             parse_hotwords(bad)
+
+
+def lexicon_from(text):
+    return Lexicon.from_prons([(line.split()[0].split("(")[0], line.split()[1:])
+                               for line in text.splitlines()], LABELS)
 
 
 def best(dec, lp):
@@ -43,7 +49,28 @@ def test_a_boost_adds_exactly_its_nats_to_the_hypothesis(files):   # noqa: F811
     boosted = build_decoder(LABELS, lexicon=lex, lm=lm, boosts={"book": 1.5})
     text_b, score_b = best(boosted, lp)
     assert text_b == text
-    assert score_b == pytest.approx(score + 1.5 * text.split().count("book"), abs=1e-4)
+    # "book" is B UH K: 3 phones of REFERENCE_PHONES get that share of the boost
+    nats = 1.5 * 3 / REFERENCE_PHONES
+    assert score_b == pytest.approx(score + nats * text.split().count("book"), abs=1e-4)
+
+
+def test_the_boost_scales_with_the_words_shortest_pronunciation():
+    assert scaled_boost(3.0, REFERENCE_PHONES) == 3.0
+    assert scaled_boost(3.0, REFERENCE_PHONES // 2) == 1.5
+    assert scaled_boost(3.0, 40) == 3.0 * MAX_SCALE
+    assert scaled_boost(-2.0, REFERENCE_PHONES * 4) == -2.0 * MAX_SCALE
+    # "read" is R EH D and R IY D, "a" one phone: the boost that closes a
+    # word is the scaled one, whichever pronunciation the search took
+    lex = "read R EH D\nread(2) R IY D\na AH\nhelicopter HH EH L IH K AA P T ER\n"
+    for word, phones in (("read", 3), ("a", 1), ("helicopter", 9)):
+        seq = {"read": "R IY D", "a": "AH", "helicopter": "HH EH L IH K AA P T ER"}[word]
+        lp = posteriors(seq.split())
+        plain = build_decoder(LABELS, lexicon=lexicon_from(lex))
+        boosted = build_decoder(LABELS, lexicon=lexicon_from(lex), boosts={word: 2.0})
+        (text, score), (text_b, score_b) = best(plain, lp), best(boosted, lp)
+        assert text == text_b == word
+        assert score_b == pytest.approx(score + scaled_boost(2.0, phones), abs=1e-4)
+        assert boosted.boosts == {word: 2.0}
 
 
 def test_zero_boosts_change_nothing(files):   # noqa: F811

@@ -25,7 +25,8 @@ def add_model_options(p, precision_default="int8", multi=False):
     g.add_argument("--words", help="file of words to add to the lexicon (and LM), one per line: "
                         "WORD alone (pronounced by the bundled G2P model) or WORD PH PH ...")
     g.add_argument("--hotwords", help="file of words or phrases to favour, one per line, each with "
-                        "an optional boost in nats at the end (default: asr.hotwords.DEFAULT_BOOST)")
+                        "an optional boost at the end: nats for a word of six phones, scaled by each word's "
+                        "length (default: asr.hotwords.DEFAULT_BOOST)")
     g.add_argument("--reject", type=float,
                    help="with --phrases: reject results whose confidence is below this, as "
                         "out-of-grammar speech (0 keeps all; default: asr.rejection.DEFAULT_REJECT)")
