@@ -111,7 +111,9 @@ void asr_decoder_free(asr_decoder *dec);
  * look-ahead while it is inside w, so a boosted word survives the beam as
  * it is being spelled rather than only once it is complete. boost = NULL
  * clears every boost. n_words must equal the lexicon's. Call it before any
- * search is created from dec (a decoder in use is read, never changed). */
+ * search is created from dec (a decoder in use is read, never changed).
+ * The values are used as given; the Python layer (asr/hotwords.py) scales
+ * each listed word's boost by the word's length before it comes here. */
 #define ASR_MAX_WORD_BOOST 100
 int asr_decoder_set_word_boost(asr_decoder *dec, const float *boost, size_t n_words,
                                asr_status *st);
