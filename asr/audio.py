@@ -3,6 +3,7 @@
 Samples are float32 in [-1, 1] unless stated otherwise; rates are in Hz.
 """
 import io
+import os
 from math import gcd
 
 import numpy as np
@@ -25,10 +26,24 @@ def read_audio(source, sample_rate=16000):
     try:
         data, rate = sf.read(source, dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises several types (LibsndfileError, RuntimeError)
-        raise AudioError("%s: cannot read audio: %s" % (name, exc)) from None
+        raise AudioError("%s: cannot read audio: %s" % (name, why(source, exc))) from None
     if data.shape[0] == 0:
         raise AudioError("%s: the file holds no samples" % name)
     return prepare(data, rate, sample_rate, name=name)
+
+
+def why(source, exc):
+    """What went wrong opening ``source``: libsndfile says only "System
+    error" for a path it cannot open, so name the cause for paths."""
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if not os.path.exists(path):
+            return "no such file"
+        if os.path.isdir(path):
+            return "it is a directory"
+        if not os.access(path, os.R_OK):
+            return "permission denied"
+    return str(exc)
 
 
 def open_audio(source):
@@ -41,7 +56,7 @@ def open_audio(source):
     try:
         f = sf.SoundFile(source)
     except Exception as exc:
-        raise AudioError("%s: cannot read audio: %s" % (name, exc)) from None
+        raise AudioError("%s: cannot read audio: %s" % (name, why(source, exc))) from None
     if f.samplerate <= 0 or f.channels <= 0:
         f.close()
         raise AudioError("%s: the file declares %d Hz, %d channels" % (name, f.samplerate, f.channels))

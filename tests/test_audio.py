@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asr.audio import Resampler, prepare, read_audio
+from asr.audio import Resampler, iter_audio, prepare, read_audio
 from asr.errors import AudioError
 
 
@@ -64,8 +64,12 @@ def test_empty_and_garbage_are_clear_errors(tmp_path):
         read_audio(b"this is not audio at all")
     with pytest.raises(AudioError, match="cannot read"):
         read_audio(wav_bytes(tone(16000, 0.1), 16000)[:30])
-    with pytest.raises(AudioError, match="cannot read"):
+    with pytest.raises(AudioError, match="cannot read audio: no such file"):
         read_audio(str(tmp_path / "missing.wav"))
+    with pytest.raises(AudioError, match="cannot read audio: it is a directory"):
+        read_audio(str(tmp_path))
+    with pytest.raises(AudioError, match="cannot read audio: no such file"):
+        next(iter_audio(str(tmp_path / "missing.wav")))
 
 
 def test_non_finite_samples_are_refused():
