@@ -72,7 +72,6 @@ class Limits:
     idle_timeout_s: float = 30.0          # seconds without a message before the server closes
     min_rate_hz: int = 4000
     max_rate_hz: int = 192000
-    max_resampler_phases: int = 1024      # filter table of Resampler: phases x taps float64
     max_phrases: int = 5000               # entries of a phrase_list
     max_cached_recognizers: int = 16      # phrase-list / precision variants kept (LRU)
 
@@ -88,12 +87,13 @@ class StreamConfig:
     precision: Optional[str] = None       # None: the server's --precision
 
 
-def check_sample_rate(value, model_rate, limits):
-    """The client's sample rate as an int (Hz), or a ServeError. A rate is
-    refused when resampling it to ``model_rate`` would need more than
-    ``limits.max_resampler_phases`` filter phases (the C frontend's
-    resampler, like asr.audio.Resampler, keeps one row of taps per phase:
-    dst / gcd(src, dst) rows, and computes them per output beyond 2^18 taps)."""
+def check_sample_rate(value, limits):
+    """The client's sample rate as an int (Hz), or a ServeError. Every
+    integer rate in the limits is accepted: the C frontend's resampler keeps
+    a filter table of dst / gcd(src, dst) rows only up to 2^18 taps (2 MB in
+    float, 1 MB in the integer frontend) and computes the rows of larger
+    ones (rates coprime with the model's, e.g. 44101 Hz) per output, so a
+    stream's memory is bounded whatever rate a client names."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or value != int(value):
         raise ServeError("sample_rate must be an integer number of Hz, got %r" % (value,), CLOSE_INVALID)
@@ -101,11 +101,6 @@ def check_sample_rate(value, model_rate, limits):
     if not limits.min_rate_hz <= rate <= limits.max_rate_hz:
         raise ServeError("sample_rate %d Hz is outside %d..%d Hz"
                          % (rate, limits.min_rate_hz, limits.max_rate_hz), CLOSE_INVALID)
-    phases = model_rate // math.gcd(rate, model_rate)
-    if phases > limits.max_resampler_phases:
-        raise ServeError("sample_rate %d Hz: resampling it to %d Hz needs %d filter phases (at most "
-                         "%d); use a common rate such as 8000, 11025, 22050, 44100 or 48000"
-                         % (rate, model_rate, phases, limits.max_resampler_phases), CLOSE_INVALID)
     return rate
 
 
@@ -121,7 +116,7 @@ def parse_config(obj, current, model_rate, limits, max_alternatives, lexicon=Non
                          % (", ".join(map(repr, unknown)), ", ".join(CONFIG_KEYS)), CLOSE_INVALID)
     changes = {}
     if "sample_rate" in obj:
-        changes["sample_rate"] = check_sample_rate(obj["sample_rate"], model_rate, limits)
+        changes["sample_rate"] = check_sample_rate(obj["sample_rate"], limits)
     if "words" in obj:
         if not isinstance(obj["words"], (bool, int)):
             raise ServeError("words must be true or false", CLOSE_INVALID)

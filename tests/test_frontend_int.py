@@ -293,11 +293,19 @@ def test_bad_descriptions_are_refused(models):
     assert b"out_dtype" in ffi.string(st.message)
 
 
-def test_huge_coprime_rate_tables_are_refused():
-    fe = Frontend(FeatureConfig(), "int")
-    FeatureStream(FeatureConfig(), 44101, fe)          # 16000 x 64 taps: within the limit
-    with pytest.raises(NativeError, match="filter table"):
-        FeatureStream(FeatureConfig(), 48001, fe)      # 16000 x 96 taps: refused
+@pytest.mark.parametrize("rate", [44101, 48001, 7999])
+def test_coprime_rates_compute_their_rows_and_equal_the_specification(rate):
+    """16000 phases x 64, 96 or 32 taps: past ASR_FE_INT_MAX_TAPS, so each
+    output's Q30 row is computed when needed; the same taps as the numpy
+    specification's whole table, in any chunking."""
+    assert 16000 * 32 > lib.ASR_FE_INT_MAX_TAPS
+    cfg = cmn_config()
+    fe = Frontend(cfg, "int")
+    x = speechlike(rate * 2 // 5, -25, rate, seed=rate)
+    whole = logmel(x, cfg, rate, fe)
+    assert len(whole) == len(logmel(x, cfg, rate))
+    assert np.array_equal(whole, reference.logmel_int(x, cfg, rate))
+    assert np.array_equal(chunked(x, cfg, rate, fe, seed=1), whole)
     with pytest.raises(AudioError):
         FeatureStream(FeatureConfig(), 0, fe)
 

@@ -60,10 +60,12 @@ extern "C" {
 
 /* Integer-mode limits (native/QUANTIZATION.md section 8): the running
  * mean's constants and the log floor are bounded so that every step fits
- * 64 bits; coprime rates whose filter table would exceed
- * ASR_FE_INT_MAX_TAPS coefficients are refused (resample in float mode). */
+ * 64 bits. A resampling filter table of more than ASR_FE_INT_MAX_TAPS
+ * coefficients (rates coprime with the model's, such as 44101 Hz) is not
+ * stored: each output's row is computed when needed, with the same taps,
+ * so every rate is accepted in bounded memory (1 MB of table at most). */
 #define ASR_FE_INT_MAX_CMN_FRAMES 65536
-#define ASR_FE_INT_MAX_TAPS 1048576
+#define ASR_FE_INT_MAX_TAPS 262144
 
 #define ASR_FE_WINDOW_HAMMING 0
 #define ASR_FE_WINDOW_RECT 1

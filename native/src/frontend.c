@@ -326,13 +326,6 @@ int asr_fstream_create(const asr_frontend *fe, uint32_t in_rate, asr_fstream **o
     s->resampling = in_rate != d->sample_rate;
     if (d->mode == ASR_FE_INT) {
         int r = s->resampling ? resampler_init_q30(&s->rs, in_rate, d->sample_rate) : 0;
-        if (r == -2) {
-            free(s);
-            return asr_fail(st, ASR_E_UNSUPPORTED, "asr_fstream_create: %u -> %u Hz needs a filter "
-                            "table above %d coefficients; the integer frontend stores whole "
-                            "tables (resample first, or use the float frontend)", in_rate,
-                            d->sample_rate, ASR_FE_INT_MAX_TAPS);
-        }
         if (r != 0 || (s->resampling && !(s->rs_out_q = (int32_t *)malloc(s->rs.up * sizeof(int32_t))))
             || !(s->frame_q = (int64_t *)malloc(d->win_len * sizeof(int64_t)))
             || fe_fixed_state_init(&fe->fx, &s->fxs) != 0)

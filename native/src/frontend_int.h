@@ -70,7 +70,9 @@ typedef struct resampler {
     double *table;                  /* up x taps, or NULL: rows on demand */
     double *row;                    /* taps: the row being computed       */
     double *ring;                   /* last ring_mask+1 inputs            */
-    int32_t *table_q30;             /* integer mode: up x taps, Q30       */
+    int32_t *table_q30;             /* integer mode: up x taps, Q30, or
+                                       NULL: rows on demand into row_q30 */
+    int32_t *row_q30;               /* integer mode: taps                 */
     int32_t *ring_q8;               /* integer mode: the inputs, Q8       */
     uint64_t ring_mask;
     uint64_t in_end;                /* real input samples pushed          */
@@ -93,11 +95,12 @@ uint32_t resampler_push(resampler *r, double x, float *y);
  * input is out; calls emit(ctx, y) for each. */
 void resampler_flush(resampler *r, void (*emit)(void *ctx, float y), void *ctx);
 
-/* Integer mode: the same filter with its taps rounded to Q30 (the whole
- * table is stored; up x taps must not exceed ASR_FE_INT_MAX_TAPS); inputs
- * and outputs in Q8 of the int16 scale (value = y / 256 / 32768) in
- * [-2^24, 2^24 - 1], outputs rounded half up and clamped to that range. 0, -1 when out of
- * memory, -2 when the table is too large. */
+/* Integer mode: the same filter with its taps rounded to Q30 (the table
+ * is stored when up x taps is at most ASR_FE_INT_MAX_TAPS, otherwise each
+ * output's row is computed and rounded the same way when it is needed);
+ * inputs and outputs in Q8 of the int16 scale (value = y / 256 / 32768) in
+ * [-2^24, 2^24 - 1], outputs rounded half up and clamped to that range.
+ * 0, -1 when out of memory. */
 int resampler_init_q30(resampler *r, uint32_t src_rate, uint32_t dst_rate);
 uint32_t resampler_push_q30(resampler *r, int32_t x, int32_t *y);
 void resampler_flush_q30(resampler *r, void (*emit)(void *ctx, int32_t y), void *ctx);

@@ -133,39 +133,59 @@ void resampler_free(resampler *r)
     free(r->ring);
     free(r->table);
     free(r->table_q30);
+    free(r->row_q30);
     free(r->ring_q8);
     r->kaiser = r->row = r->ring = r->table = NULL;
-    r->table_q30 = NULL;
-    r->ring_q8 = NULL;
+    r->table_q30 = r->row_q30 = r->ring_q8 = NULL;
 }
 
-/* The integer resampler: the float filter's rows rounded to Q30 once, here,
+/* Row p of the filter rounded to Q30. */
+static void filter_row_q30(resampler *r, uint32_t p, int32_t *out)
+{
+    const double *h = r->row;
+    uint32_t j;
+    if (r->table)
+        h = r->table + (size_t)p * r->taps;
+    else
+        filter_row(r, p, r->row);
+    for (j = 0; j < r->taps; j++)
+        out[j] = (int32_t)floor(h[j] * 1073741824.0 + 0.5);
+}
+
+/* The integer resampler: the float filter's rows rounded to Q30, once here
+ * for tables up to ASR_FE_INT_MAX_TAPS coefficients, and for larger ones
+ * (rates coprime with the model's, such as 48001 Hz) per output by the same
+ * function, so every rate is accepted and the taps are the same either way;
  * then only integers per sample. Every tap is at most cutoff < 1 in
  * magnitude, so it fits int32 (QUANTIZATION.md section 8). */
 int resampler_init_q30(resampler *r, uint32_t src_rate, uint32_t dst_rate)
 {
-    uint32_t p, j;
+    uint32_t p;
     if (resampler_init(r, src_rate, dst_rate) != 0)
         return -1;
-    if ((uint64_t)r->up * r->taps > ASR_FE_INT_MAX_TAPS) {
-        resampler_free(r);
-        return -2;
-    }
-    r->table_q30 = (int32_t *)malloc((size_t)r->up * r->taps * sizeof(int32_t));
     r->ring_q8 = (int32_t *)calloc((size_t)r->ring_mask + 1, sizeof(int32_t));
-    if (!r->table_q30 || !r->ring_q8) {
+    if (!r->ring_q8) {
         resampler_free(r);
         return -1;
     }
-    for (p = 0; p < r->up; p++) {
-        const double *h = r->row;
-        if (r->table)
-            h = r->table + (size_t)p * r->taps;
-        else
-            filter_row(r, p, r->row);
-        for (j = 0; j < r->taps; j++)
-            r->table_q30[(size_t)p * r->taps + j] = (int32_t)floor(h[j] * 1073741824.0 + 0.5);
+    if ((uint64_t)r->up * r->taps > ASR_FE_INT_MAX_TAPS) {
+        r->row_q30 = (int32_t *)malloc(r->taps * sizeof(int32_t));
+        free(r->table);
+        free(r->ring);
+        r->table = r->ring = NULL;
+        if (!r->row_q30) {
+            resampler_free(r);
+            return -1;
+        }
+        return 0;
     }
+    r->table_q30 = (int32_t *)malloc((size_t)r->up * r->taps * sizeof(int32_t));
+    if (!r->table_q30) {
+        resampler_free(r);
+        return -1;
+    }
+    for (p = 0; p < r->up; p++)
+        filter_row_q30(r, p, r->table_q30 + (size_t)p * r->taps);
     /* the float state is not used in this mode */
     free(r->table);
     free(r->ring);
@@ -221,10 +241,14 @@ static float next_output(resampler *r)
  * twice it never happens in practice). */
 static int32_t next_output_q30(resampler *r)
 {
-    const int32_t *h = r->table_q30 + (size_t)r->phase * r->taps;
+    const int32_t *h = r->row_q30;
     int64_t acc = 0, y;
     int64_t first = (int64_t)r->base - (int64_t)r->half + 1;
     uint32_t j;
+    if (r->table_q30)
+        h = r->table_q30 + (size_t)r->phase * r->taps;
+    else
+        filter_row_q30(r, r->phase, r->row_q30);
     for (j = 0; j < r->taps; j++)
         acc += (int64_t)r->ring_q8[(uint64_t)(first + (int64_t)j) & r->ring_mask] * h[j];
     r->phase += r->down;
