@@ -8,6 +8,8 @@ and trailing apostrophes are dropped; runs of spaces collapse.
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 _ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
          "fifteen sixteen seventeen eighteen nineteen").split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
@@ -96,3 +98,33 @@ def align(ref, hyp):
         prev = cur
     _, s, d, k = prev[m]
     return s, d, k
+
+
+def wer_interval(errors, words, base_errors=None, resamples=1000, seed=0, level=0.95):
+    """Bootstrap interval of a word error rate over utterances.
+
+    ``errors[i]`` and ``words[i]`` are utterance i's edit count and number
+    of reference words. Utterances are drawn with replacement ``resamples``
+    times (fixed seed, so the interval is reproducible) and the WER of each
+    draw, total errors over total words, is taken; the interval holds the
+    central ``level`` of them. With ``base_errors`` (another system's edit
+    counts on the same utterances) it is the interval of the WER
+    difference errors - base_errors, drawn as pairs, which is much narrower
+    than the two intervals side by side when both systems err on the same
+    utterances. Returns (low, high) as fractions."""
+    e = np.asarray(errors, dtype=np.float64)
+    w = np.asarray(words, dtype=np.float64)
+    if base_errors is not None:
+        e = e - np.asarray(base_errors, dtype=np.float64)
+    if e.shape != w.shape or e.ndim != 1:
+        raise ValueError("one error count and one word count per utterance")
+    if len(e) == 0 or w.sum() == 0:
+        return 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    draws = np.empty(resamples)
+    for i in range(0, resamples, 100):      # 100 draws at a time bound the memory
+        idx = rng.integers(0, len(e), size=(min(100, resamples - i), len(e)))
+        draws[i:i + len(idx)] = e[idx].sum(axis=1) / np.maximum(w[idx].sum(axis=1), 1.0)
+    tail = 100.0 * (1.0 - level) / 2.0
+    low, high = np.percentile(draws, [tail, 100.0 - tail])
+    return float(low), float(high)

@@ -147,6 +147,19 @@ def test_eval_tsv_and_kaldi_dir(env, tmp_path, capsys):
     (kd / "text").write_text("".join("u%d %s\n" % (i, r) for i, (_, r) in enumerate(rows)))
     rc, out, _ = run(eval_cli.main, [str(kd), "--precision", "int8"], capsys)
     assert rc == 0 and "int8" in out
+    rc, out, _ = run(eval_cli.main, [str(tsv), "--precision", "float,int8", "--ci", "--json"], capsys)
+    rep = json.loads(out)["precisions"]
+    for prec, e in rep.items():
+        lo, hi = e["wer_ci95"]
+        assert 0 <= lo <= e["wer"] <= hi
+    d = rep["int8"]["minus_float"]
+    assert d["utterances"] == 3
+    assert d["wer"] == pytest.approx(rep["int8"]["wer"] - rep["float"]["wer"], abs=1e-4)
+    assert d["ci95"][0] <= d["wer"] <= d["ci95"][1]
+    assert "wer_ci95" not in json.loads(run(eval_cli.main, [str(tsv), "--precision", "int8", "--json"],
+                                            capsys)[1])["precisions"]["int8"]
+    rc, out, _ = run(eval_cli.main, [str(tsv), "--precision", "float,int8", "--ci"], capsys)
+    assert "int8      WER 95 % interval" in out and "minus float" in out
 
 
 @pytest.mark.skipif(shutil.which("asr-decode") is None, reason="console scripts not installed")

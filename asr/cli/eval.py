@@ -21,7 +21,12 @@ With --greedy the hypotheses are phones (CTC best path, no lexicon or LM),
 so the score is a phone error rate against the references' pronunciations
 (first lexicon entry of each word); utterances with a word outside the
 lexicon are left out and counted. --by-speaker adds one row per speaker
-(utt2spk of a Kaldi directory)."""
+(utt2spk of a Kaldi directory).
+
+--ci adds 95 % intervals (bootstrap over utterances, 1000 draws, fixed
+seed): of each precision's WER, and of int16 - float and int8 - float drawn
+as pairs on the same utterances, which tells whether a difference between
+precisions is more than the choice of recordings."""
 
 
 def load_data(path):
@@ -97,6 +102,8 @@ def parse_args(argv):
     p.add_argument("--limit", type=int, default=0, help="score only the first N utterances (0: all)")
     p.add_argument("--hyp-out", help="write hypotheses to this TSV (utt, precision, text)")
     p.add_argument("--by-speaker", action="store_true", help="also score each speaker (utt2spk)")
+    p.add_argument("--ci", action="store_true",
+                   help="95 %% bootstrap intervals of each WER and of each precision minus float")
     add_progress_option(p)
     add_model_options(p, multi=True)
     args = p.parse_args(argv)
@@ -113,7 +120,7 @@ def parse_args(argv):
 
 def evaluate(args):
     from ..audio import read_audio
-    from ..text import ErrorCounts, normalize
+    from ..text import ErrorCounts, normalize, wer_interval
     items = load_data(args.data)[::args.every]
     if args.limit:
         items = items[:args.limit]
@@ -128,6 +135,7 @@ def evaluate(args):
         for w, p in read_prons(args.lexicon or find_model_file("en-us.asrlex")):
             prons.setdefault(w, p)
     hyps = {}
+    scored = {}         # precision -> {utt: (errors, reference words)}
     audio = {}
     for prec in args.precisions:
         # --frontend int applies to the integer precisions; float models have only float
@@ -139,6 +147,7 @@ def evaluate(args):
         stage = {"features": 0.0, "model": 0.0, "decoder": 0.0}
         seconds, failed = 0.0, 0
         hyps[prec] = {}
+        scored[prec] = {}
         bar = Progress(len(items), prec, enabled=args.progress)
         for utt, wav, ref in items:
             bar.step(utt)
@@ -162,7 +171,7 @@ def evaluate(args):
             from ..stream import merge_results
             text = normalize(merge_results(s.results).text)
             hyps[prec][utt] = text
-            counts.add(ref, text)
+            scored[prec][utt] = (counts.add(ref, text), len(ref.split()))
             if utt in speakers:
                 per_spk.setdefault(speakers[utt], ErrorCounts()).add(ref, text)
             for k in stage:
@@ -183,6 +192,8 @@ def evaluate(args):
         if "float" in hyps and prec != "float":
             same = [hyps[prec].get(u) == hyps["float"].get(u) for u in hyps[prec]]
             entry["agreement_with_float"] = round(sum(same) / max(len(same), 1), 5)
+        if args.ci:
+            add_intervals(entry, scored, prec, wer_interval)
         report["precisions"][prec] = entry
     if args.hyp_out:
         with open(args.hyp_out, "w", encoding="utf-8") as f:
@@ -190,6 +201,22 @@ def evaluate(args):
                 for utt, text in h.items():
                     f.write("%s\t%s\t%s\n" % (utt, prec, text))
     return report
+
+
+def add_intervals(entry, scored, prec, wer_interval):
+    """--ci: the entry's "wer_ci95" and, against float, "minus_float"."""
+    utts = sorted(scored[prec])
+    errors = [scored[prec][u][0] for u in utts]
+    words = [scored[prec][u][1] for u in utts]
+    entry["wer_ci95"] = [round(v, 5) for v in wer_interval(errors, words)]
+    if "float" in scored and prec != "float":
+        both = [u for u in utts if u in scored["float"]]
+        e = [scored[prec][u][0] for u in both]
+        base = [scored["float"][u][0] for u in both]
+        w = [scored[prec][u][1] for u in both]
+        entry["minus_float"] = {"wer": round((sum(e) - sum(base)) / max(sum(w), 1), 5),
+                                "utterances": len(both),
+                                "ci95": [round(v, 5) for v in wer_interval(e, w, base_errors=base)]}
 
 
 def print_table(report):
@@ -203,6 +230,16 @@ def print_table(report):
             prec, 100 * e["wer"], 100 * e["ser"], e["substitutions"], e["deletions"], e["insertions"],
             "-" if agree is None else "%.1f" % (100 * agree), e["rtf"].get("features", 0),
             e["rtf"].get("model", 0), e["rtf"].get("decoder", 0), e["rtf"].get("total", 0)))
+    for prec, e in report["precisions"].items():
+        if "wer_ci95" in e:
+            lo, hi = e["wer_ci95"]
+            line = "%-9s %s 95 %% interval %.2f .. %.2f" % (
+                prec, "PER" if report["unit"] == "phone" else "WER", 100 * lo, 100 * hi)
+            if "minus_float" in e:
+                d = e["minus_float"]
+                line += "; minus float %+.2f (%+.2f .. %+.2f)" % (
+                    100 * d["wer"], 100 * d["ci95"][0], 100 * d["ci95"][1])
+            print(line)
     for prec, e in report["precisions"].items():
         for spk, c in e.get("speakers", {}).items():
             print("  %-7s %-32s %7.2f %7.2f %6d utterances" % (prec, spk, 100 * c["wer"], 100 * c["ser"],
