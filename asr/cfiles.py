@@ -32,8 +32,9 @@ def _call(fn, source, name, *args):
 
 class CModel:
     """A model loaded by ``asr_model_load``: ``labels``, ``blank``,
-    ``frame_shift_s`` (seconds), ``features`` (dict of asr_feature_config)
-    and ``forward(feats)`` (log-probabilities, as Network.forward)."""
+    ``frame_shift_s`` (seconds), ``features`` (dict of asr_feature_config),
+    ``label_log_prior`` (None when the file has none) and ``forward(feats)``
+    (log-probabilities, as Network.forward)."""
 
     def __init__(self, source, kernel="auto", name="<memory>"):
         out = ffi.new("asr_model **")
@@ -52,6 +53,9 @@ class CModel:
         st = _native.new_status()
         _native.check(lib.asr_net_info(lib.asr_model_net(self._m), *n, st), st)
         self.n_labels = n[0][0]
+        prior = lib.asr_model_label_log_prior(self._m)
+        self.label_log_prior = (None if prior == ffi.NULL else
+                                np.array([prior[i] for i in range(len(self.labels))], np.float32))
 
     def forward(self, feats):
         """Log-probabilities (frames x labels, float32) of a whole utterance

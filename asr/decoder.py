@@ -12,7 +12,11 @@ hypothesis returns to the trie root. Equal hypotheses merge; those more
 than ``beam_delta`` nats below the best are dropped and the ``beam`` best
 kept; labels more than ``prune`` nats below the frame's best label are not
 expanded. A unigram look-ahead through the trie lets partial words compete
-with finished ones.
+with finished ones. With a ``label_log_prior`` (bundled models carry one),
+every frame's log-probabilities are lowered by ``prior_weight`` times the
+labels' log-priors before the search (asr_decoder_set_label_prior): the
+blank, which the network emits on most frames, weighs a little less against
+the phones, and frequent phones less against rare ones.
 
 Results, in seconds from the stream's start plus ``time_offset_s``:
   - a word starts at the frame its first phone is emitted and ends after
@@ -54,7 +58,8 @@ def _c_defaults():
     o = ffi.new("asr_decoder_opts *")
     lib.asr_decoder_opts_default(o)
     return {"beam": int(o.beam), "beam_delta": float(o.beam_delta), "prune": float(o.prune),
-            "lm_weight": float(o.lm_weight), "word_bonus": float(o.word_bonus)}
+            "lm_weight": float(o.lm_weight), "word_bonus": float(o.word_bonus),
+            "prior_weight": float(o.prior_weight)}
 
 
 DEFAULTS = dict(_c_defaults(), nbest=5)
@@ -79,12 +84,15 @@ class DecodeResult:
 class Decoder:
     """Shared, read-only decoding resources; ``stream()`` makes per-utterance
     state. ``lexicon``: a :class:`Lexicon` (None: greedy). ``lm``: an
-    :class:`ArpaLM`, a :class:`PhraseGrammar`, or None."""
+    :class:`ArpaLM`, a :class:`PhraseGrammar`, or None. ``label_log_prior``:
+    the model's label log-priors (``Model.label_log_prior``), used with
+    ``prior_weight``; None: no prior correction."""
 
     def __init__(self, labels, lexicon=None, lm=None, greedy=False, frame_shift_s=0.03,
                  beam=DEFAULTS["beam"], beam_delta=DEFAULTS["beam_delta"], prune=DEFAULTS["prune"],
                  lm_weight=DEFAULTS["lm_weight"], word_bonus=DEFAULTS["word_bonus"],
-                 nbest=DEFAULTS["nbest"], boosts=None):
+                 nbest=DEFAULTS["nbest"], boosts=None, prior_weight=DEFAULTS["prior_weight"],
+                 label_log_prior=None):
         self.labels = list(labels)
         if "<blk>" not in self.labels:
             raise DecoderError("the model's labels need a <blk> (CTC blank)")
@@ -96,22 +104,26 @@ class Decoder:
             beam = int(beam)
             beam_delta, prune = float(beam_delta), float(prune)
             lm_weight, word_bonus = float(lm_weight), float(word_bonus)
+            prior_weight = float(prior_weight)
             nbest = int(nbest)
             self.frame_shift_s = float(frame_shift_s)
         except (TypeError, ValueError) as exc:
             raise DecoderError("bad decoder option: %s" % exc) from None
         if not (1 <= beam <= 100000 and beam_delta > 0 and prune > 0 and math.isfinite(lm_weight)
                 and lm_weight >= 0 and math.isfinite(word_bonus) and nbest >= 0
-                and self.frame_shift_s > 0):
+                and self.frame_shift_s > 0 and 0 <= prior_weight <= lib.ASR_MAX_PRIOR_WEIGHT):
             raise DecoderError("beam must be in 1..100000, beam_delta and prune > 0, lm_weight "
-                               "finite and >= 0, word_bonus finite, nbest >= 0, frame_shift_s > 0")
+                               "finite and >= 0, word_bonus finite, nbest >= 0, frame_shift_s > 0, "
+                               "prior_weight in 0..%d" % lib.ASR_MAX_PRIOR_WEIGHT)
         self.beam, self.beam_delta, self.prune = beam, beam_delta, prune
         self.lm_weight, self.word_bonus, self.nbest = lm_weight, word_bonus, nbest
+        self.prior_weight = prior_weight
         if self.lexicon is not None and self.lexicon.labels != self.labels:
             raise DecoderError("the lexicon was read for another label set")
 
         opts = ffi.new("asr_decoder_opts *", {"beam": beam, "beam_delta": beam_delta, "prune": prune,
-                                              "lm_weight": lm_weight, "word_bonus": word_bonus})
+                                              "lm_weight": lm_weight, "word_bonus": word_bonus,
+                                              "prior_weight": prior_weight})
         out = ffi.new("asr_decoder **")
         st = new_status()
         if self.greedy:
@@ -130,6 +142,15 @@ class Decoder:
                                          len(self.lexicon.words), opts, out, st), st)
             self._keep = (lex, native_lm)       # the C decoder borrows them
         self._ptr = ffi.gc(out[0], lib.asr_decoder_free)
+        self.label_log_prior = None
+        if label_log_prior is not None:
+            prior = np.ascontiguousarray(label_log_prior, dtype=np.float32)
+            if prior.shape != (len(self.labels),):
+                raise DecoderError("a label prior of shape %s for %d labels"
+                                   % (prior.shape, len(self.labels)))
+            check(lib.asr_decoder_set_label_prior(self._ptr, ffi.cast("float *", ffi.from_buffer(prior)),
+                                                  len(prior), st), st)
+            self.label_log_prior = prior
         self.boosts = {}
         if boosts and not self.greedy:
             self._set_boosts(boosts)
@@ -182,7 +203,8 @@ class Decoder:
         lm = self.lm.with_unigrams([w for w, _ in prons], logp10) if self.lm is not None else None
         return Decoder(self.labels, lexicon, lm, frame_shift_s=self.frame_shift_s, beam=self.beam,
                        beam_delta=self.beam_delta, prune=self.prune, lm_weight=self.lm_weight,
-                       word_bonus=self.word_bonus, nbest=self.nbest, boosts=self.boosts)
+                       word_bonus=self.word_bonus, nbest=self.nbest, boosts=self.boosts,
+                       prior_weight=self.prior_weight, label_log_prior=self.label_log_prior)
 
 
 class DecoderStream:
@@ -293,7 +315,8 @@ def build_decoder(labels, lexicon=None, lm=None, phrases=None, greedy=False, fra
     names])] added to the lexicon (and, as unigrams, to an n-gram LM).
     ``boosts``: hotwords {word: nats} (asr.hotwords); those the lexicon
     lacks are pronounced by the G2P model and added like ``words``. ``opts``: beam, beam_delta, prune,
-    lm_weight, word_bonus, nbest (see DEFAULTS)."""
+    lm_weight, word_bonus, nbest, prior_weight (see DEFAULTS), label_log_prior (the
+    model's, Model.label_log_prior)."""
     if "<blk>" not in list(labels):
         raise DecoderError("the model's labels need a <blk> (CTC blank)")
     if greedy:

@@ -30,6 +30,7 @@ MAX_KERNEL = lib.ASR_MAX_KERNEL
 MAX_STRIDE = lib.ASR_MAX_STRIDE
 MAX_LAYERS = lib.ASR_MAX_LAYERS
 MAX_K = lib.ASR_MAX_K
+MAX_NEG_LOG_PRIOR = lib.ASR_MIN_LOG_PRIOR     # label log-priors lie in -this..0
 # Largest |w| of integer weights: the symmetric ranges native/QUANTIZATION.md
 # proves exact. The C library scans for the excluded value again when it
 # packs; this check makes a bad file a ModelFormatError at load.
@@ -77,6 +78,7 @@ class Model:
     in_scale: float = 0.0             # integer models: quantization of normalized features
     in_zero: int = 0
     meta: dict = field(default_factory=dict)    # provenance, quantization report, ...
+    label_log_prior: np.ndarray = None          # float32 per label (decoder prior correction)
 
     @property
     def subsampling(self):
@@ -156,6 +158,13 @@ class Model:
             raise ModelFormatError("normalization statistics must have %d values" % d)
         if not (np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.inv_std))):
             raise ModelFormatError("normalization statistics contain NaN or infinity")
+        if self.label_log_prior is not None:
+            p = np.asarray(self.label_log_prior)
+            if p.shape != (len(self.labels),):
+                raise ModelFormatError("label_log_prior must have %d values" % len(self.labels))
+            if not np.all((p <= 0) & (p >= -MAX_NEG_LOG_PRIOR)):
+                raise ModelFormatError("label_log_prior values must be log-probabilities in -%d..0"
+                                       % MAX_NEG_LOG_PRIOR)
 
     # ------------------------------------------------------------ writing
 
@@ -193,6 +202,9 @@ class Model:
             "subsampling": self.subsampling, "pad_left": self.pad_left, "pad_right": self.pad_right,
             "layers": layers, "meta": _jsonable(meta),
         }
+        if self.label_log_prior is not None:
+            header["label_log_prior"] = add("label_log_prior",
+                                            np.asarray(self.label_log_prior, dtype=np.float32))
         w.write(path, MAGIC, FORMAT_VERSION, header)
 
     # ------------------------------------------------------------ reading
@@ -250,7 +262,9 @@ class Model:
                 inv_std=tensor(h["normalization"]["inv_std"], np.float32),
                 layers=layers, precision=str(h["precision"]),
                 in_scale=float(iq.get("scale", 0.0)), in_zero=int(iq.get("zero", 0)),
-                meta=h.get("meta", {}))
+                meta=h.get("meta", {}),
+                label_log_prior=tensor(h["label_log_prior"], np.float32) if "label_log_prior" in h
+                else None)
         m.validate()
         return m
 

@@ -252,7 +252,7 @@ class RecognizerPool:
             return Recognizer(model=model, lexicon=dec.lexicon, lm=lm,
                               phrases=list(phrases) if phrases else None, kernel=self.kernel,
                               beam=dec.beam, lm_weight=dec.lm_weight, word_bonus=dec.word_bonus,
-                              greedy=dec.greedy, endpoint=self.base.endpoint,
+                              prior_weight=dec.prior_weight, greedy=dec.greedy, endpoint=self.base.endpoint,
                               reject=self.base.reject, hotwords=list(boosts.items()) or None)
         except (LexiconError, LanguageModelError, DecoderError) as exc:
             raise ServeError("phrase_list or hotwords: %s" % exc, CLOSE_INVALID) from None

@@ -95,13 +95,16 @@ class Recognizer:
     (:mod:`asr.hotwords`). ``frontend``: 'int' computes the features in
     integers and writes them in the first layer's quantization (integer
     models only), 'float' in double; 'auto' is float for float models and
-    ``INT_MODEL_FRONTEND`` for int8/int16 ones.
+    ``INT_MODEL_FRONTEND`` for int8/int16 ones. ``beam``, ``lm_weight``,
+    ``word_bonus``, ``prior_weight``: search options (None: the defaults,
+    asr.decoder.DEFAULTS); the prior correction uses the model's label
+    priors when its file has them.
     """
 
     def __init__(self, model=None, precision="int8", lexicon=None, lm=None, phrases=None,
                  kernel="auto", beam=None, lm_weight=None, word_bonus=None, greedy=False,
                  endpoint=EndpointConfig(), reject=None, words=None, hotwords=None,
-                 frontend="auto"):
+                 frontend="auto", prior_weight=None):
         from .rejection import DEFAULT_REJECT, PhraseScorer
         if model is None:
             model = default_model_path(precision)
@@ -114,14 +117,16 @@ class Recognizer:
         self.sample_rate = self.model.features.sample_rate
         self.frame_shift_s = self.model.frame_shift_s
         opts = {k: v for k, v in (("beam", beam), ("lm_weight", lm_weight),
-                                  ("word_bonus", word_bonus)) if v is not None}
+                                  ("word_bonus", word_bonus), ("prior_weight", prior_weight))
+                if v is not None}
         from .g2p import word_prons
         from .hotwords import parse_hotwords
         decoder = dec.build_decoder(self.model.labels, lexicon=lexicon, lm=lm,
                                          phrases=phrases, greedy=greedy,
                                          words=word_prons(words) if words else None,
                                          boosts=parse_hotwords(hotwords) if hotwords else None,
-                                         frame_shift_s=self.frame_shift_s, **opts)
+                                         frame_shift_s=self.frame_shift_s,
+                                         label_log_prior=self.model.label_log_prior, **opts)
         self.decoder = decoder          # also builds the C recognizer (_core)
         self.blank = self.model.labels.index("<blk>") if "<blk>" in self.model.labels else 0
         self.scorer = None

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from asr.decoder import build_decoder
-from asr.errors import DecoderError, LexiconError
+from asr._native import ffi, lib, new_status
+from asr.errors import DecoderError, LexiconError, NativeError
 
 from helpers import PHONES
 
@@ -172,6 +173,49 @@ def test_decoder_options_are_validated(files):
         build_decoder(LABELS, lexicon=lex, lm=False, lm_weight=math.inf)
     with pytest.raises(DecoderError, match="blank"):
         build_decoder(PHONES, lexicon=lex, lm=False)
+
+
+def _prior(seed=4):
+    return np.log(np.random.default_rng(seed).dirichlet(np.ones(len(LABELS)) * 0.5)).astype(np.float32)
+
+
+def test_the_prior_correction_is_the_frames_minus_weighted_log_priors(files):
+    """A decoder with a label prior searches exactly what a decoder without
+    one searches on lp - w log prior; weight 0 is no correction at all."""
+    lex, lm = files
+    rng = np.random.default_rng(11)
+    lp = np.log(rng.dirichlet(np.ones(len(LABELS)) * 0.3, size=50)).astype(np.float32)
+    prior = _prior()
+    for w in (0.0, 0.3, 1.5):
+        with_prior = decode(build_decoder(LABELS, lexicon=lex, lm=lm, prior_weight=w,
+                                          label_log_prior=prior), lp)
+        shifted = decode(build_decoder(LABELS, lexicon=lex, lm=lm), lp - w * prior)
+        assert with_prior.nbest == shifted.nbest and with_prior.text == shifted.text
+        assert [(x.word, x.start, x.end, x.conf) for x in with_prior.words] == \
+            [(x.word, x.start, x.end, x.conf) for x in shifted.words]
+    # greedy best path: unchanged, and so are its confidences (posteriors)
+    g = decode(build_decoder(LABELS, greedy=True, prior_weight=1.0, label_log_prior=prior), lp)
+    g0 = decode(build_decoder(LABELS, greedy=True), lp)
+    assert g.text == g0.text and [x.conf for x in g.words] == [x.conf for x in g0.words]
+
+
+def test_the_prior_survives_new_words_and_bad_priors_are_refused(files):
+    lex, lm = files
+    prior = _prior()
+    dec = build_decoder(LABELS, lexicon=lex, lm=lm, prior_weight=0.4, label_log_prior=prior)
+    more = dec.with_words([("beta", ["B", "EY", "T", "AH"])])
+    assert more.prior_weight == 0.4 and np.array_equal(more.label_log_prior, prior)
+    for bad in (prior[:-1], np.abs(prior), np.full_like(prior, np.nan), np.full_like(prior, -1e4)):
+        with pytest.raises((DecoderError, NativeError)):
+            build_decoder(LABELS, lexicon=lex, lm=lm, prior_weight=0.4, label_log_prior=bad)
+    for w in (-0.1, math.inf, math.nan, lib.ASR_MAX_PRIOR_WEIGHT + 1):
+        with pytest.raises(DecoderError):
+            build_decoder(LABELS, lexicon=lex, lm=lm, prior_weight=w, label_log_prior=prior)
+    st = new_status()
+    arr = ffi.new("float[]", len(LABELS) + 1)
+    assert lib.asr_decoder_set_label_prior(dec._ptr, arr, len(LABELS) + 1, st) == lib.ASR_E_SHAPE
+    assert lib.asr_decoder_set_label_prior(ffi.NULL, arr, len(LABELS), st) == lib.ASR_E_ARG
+    assert lib.asr_decoder_set_label_prior(dec._ptr, ffi.NULL, len(LABELS), st) == lib.ASR_OK
 
 
 def test_greedy_times_confidence_and_chunking():

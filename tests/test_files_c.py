@@ -332,6 +332,7 @@ def small_files(tmp_path_factory):
     Python loaders (each a function of bytes that raises on refusal)."""
     d = tmp_path_factory.mktemp("small")
     m = random_float_model(seed=5, hidden=16)
+    m.label_log_prior = np.log(np.random.default_rng(5).dirichlet(np.ones(len(m.labels)))).astype(np.float32)
     m.save(str(d / "m.asrm"))
     save_lm(parse_arpa(ARPA), str(d / "l.asrlm"))
     lex = Lexicon.from_prons([("cab", ["K", "AA", "B"]), ("bat", ["B", "AA", "T"])], m.labels)
@@ -521,6 +522,33 @@ def test_model_header_edits_refused(small_files):
               lambda h: h["features"].update(win_s=-1),
               lambda h: h["features"].update(window=["x"])):
         assert _refused(c, resign(data, edit_header=e))
+
+
+def test_label_prior_loaded_and_damage_refused(small_files):
+    """The optional label_log_prior tensor: both loaders read the same
+    values; a wrong length, a positive or NaN log prior is refused by both."""
+    data, c, py = small_files["model"]
+    assert np.array_equal(c(data).label_log_prior, py(data).label_log_prior)
+    assert py(data).label_log_prior.shape == (len(py(data).labels),)
+    gone = resign(data, edit_header=lambda h: h.pop("label_log_prior"))
+    assert c(gone).label_log_prior is None and py(gone).label_log_prior is None
+
+    def set_value(v):
+        def edit(h, body):
+            off = h["tensors"][h["label_log_prior"]]["offset"]
+            body[off + 8:off + 12] = struct.pack("<f", v)
+        return edit
+
+    for v in (0.5, float("nan"), -1e6):
+        bad = resign(data, edit_body=set_value(v))
+        assert "log prior" in _refused(c, bad), v
+        with pytest.raises(AsrError):
+            py(bad)
+    short = resign(data, edit_header=lambda h: h["tensors"][h["label_log_prior"]].update(
+        shape=[3], nbytes=12))
+    assert _refused(c, short)
+    with pytest.raises(AsrError):
+        py(short)
 
 
 def test_nonfinite_weights_refused(small_files):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Grid-search the decoder's LM weight, word bonus and beam on a dev set.
+"""Grid-search the decoder's LM weight, word bonus, prior weight and beam on a dev set.
 
     python -m tools.tune_decoder work/corpus/valid --utts 300 [--precision int8]
     python -m tools.tune_decoder work/corpus/cv-valid work/corpus/so762-valid   # pooled
@@ -44,6 +44,8 @@ def main(argv=None):
     ap.add_argument("--precision", default="int8")
     ap.add_argument("--lm-weight", type=floats, default=floats("0.4,0.6,0.8,1.0,1.2"))
     ap.add_argument("--word-bonus", type=floats, default=floats("-1,0,1,2,3"))
+    ap.add_argument("--prior-weight", type=floats, default=[0.0],
+                    help="weights of the model's label log-priors (it must have them when > 0)")
     ap.add_argument("--beam", type=floats, default=[16])
     ap.add_argument("--prune", type=floats, default=[8.0], help="per-frame label pruning (log)")
     ap.add_argument("--beam-delta", type=floats, default=[25.0], help="score beam (log)")
@@ -63,23 +65,28 @@ def main(argv=None):
     lm = load_lm(find_model_file("en-us.asrlm"))
     rows = []
     shift = model.features.hop_s * model.subsampling
-    grid = itertools.product(args.lm_weight, args.word_bonus, args.beam, args.prune, args.beam_delta)
-    for lw, wb, beam, prune, delta in grid:
+    if max(args.prior_weight) > 0 and model.label_log_prior is None:
+        ap.error("the %s model has no label priors (tools/label_prior.py)" % args.precision)
+    grid = itertools.product(args.lm_weight, args.word_bonus, args.prior_weight, args.beam,
+                             args.prune, args.beam_delta)
+    for lw, wb, pw, beam, prune, delta in grid:
         dec = build_decoder(model.labels, lex, lm if lw > 0 else False, frame_shift_s=shift,
-                            lm_weight=lw, word_bonus=wb, beam=int(beam), prune=prune, beam_delta=delta)
+                            lm_weight=lw, word_bonus=wb, beam=int(beam), prune=prune, beam_delta=delta,
+                            prior_weight=pw, label_log_prior=model.label_log_prior)
         counts = ErrorCounts()
         t0 = time.perf_counter()
         for (_, _, ref), lp in zip(items, lps):
             s = dec.stream()
             s.accept(lp)
             counts.add(normalize(ref), normalize(s.finish().text))
-        rows.append((counts.wer, lw, wb, int(beam), prune, delta, time.perf_counter() - t0))
-        print("lm_weight %.2f word_bonus %+.1f beam %d prune %.0f beam_delta %.0f: WER %.2f%% (%.1f s)"
-              % (lw, wb, beam, prune, delta, 100 * counts.wer, rows[-1][-1]), flush=True)
+        rows.append((counts.wer, lw, wb, pw, int(beam), prune, delta, time.perf_counter() - t0))
+        print("lm_weight %.2f word_bonus %+.1f prior_weight %.2f beam %d prune %.0f beam_delta %.0f: "
+              "WER %.2f%% (%.1f s)" % (lw, wb, pw, beam, prune, delta, 100 * counts.wer, rows[-1][-1]),
+              flush=True)
     print("best first:")
-    for wer, lw, wb, beam, prune, delta, t in sorted(rows)[:8]:
-        print("  WER %.2f%%  lm_weight %.2f word_bonus %+.1f beam %d prune %.0f beam_delta %.0f (%.1f s)"
-              % (100 * wer, lw, wb, beam, prune, delta, t))
+    for wer, lw, wb, pw, beam, prune, delta, t in sorted(rows)[:8]:
+        print("  WER %.2f%%  lm_weight %.2f word_bonus %+.1f prior_weight %.2f beam %d prune %.0f "
+              "beam_delta %.0f (%.1f s)" % (100 * wer, lw, wb, pw, beam, prune, delta, t))
     return 0
 
 

@@ -34,6 +34,9 @@ def add_model_options(p, precision_default="int8", multi=False):
     g.add_argument("--beam", type=int, help="beam width (default: the decoder's)")
     g.add_argument("--lm-weight", type=float, help="language model weight (default: the decoder's)")
     g.add_argument("--word-bonus", type=float, help="word insertion bonus (default: the decoder's)")
+    g.add_argument("--prior-weight", type=float,
+                   help="weight of the model's label log-priors subtracted from every frame in "
+                        "the search (0: none; default: the decoder's)")
     g.add_argument("--kernel", default="auto",
                    help="kernel (instruction set): auto, ref, sse41, avx2, avx512vnni, neon, neondot")
     add_frontend_option(g)
@@ -70,7 +73,7 @@ def make_recognizer(args, precision=None, model=None, endpoint=None, frontend=No
                       precision=precision or args.precision, lexicon=args.lexicon,
                       lm=False if args.no_lm else args.lm, phrases=phrases, kernel=args.kernel,
                       beam=args.beam, lm_weight=args.lm_weight, word_bonus=args.word_bonus,
-                      greedy=args.greedy,
+                      prior_weight=getattr(args, "prior_weight", None), greedy=args.greedy,
                       endpoint=endpoint if endpoint is not None else EndpointConfig(enabled=False),
                       reject=getattr(args, "reject", None), words=words,
                       hotwords=hotwords, frontend=frontend or getattr(args, "frontend", "auto"))

@@ -96,6 +96,9 @@ typedef struct asr_decoder_opts {
                                label are not expanded                          */
     float lm_weight;        /* multiplies LM natural-log probabilities         */
     float word_bonus;       /* nats added per word                             */
+    float prior_weight;     /* times the label log-priors subtracted from every
+                               frame of the beam search (0: none; see
+                               asr_decoder_set_label_prior)                    */
 } asr_decoder_opts;
 
 /* Greedy (best path) decoding when lex is NULL; otherwise prefix beam
@@ -117,6 +120,19 @@ void asr_decoder_free(asr_decoder *dec);
 #define ASR_MAX_WORD_BOOST 100
 int asr_decoder_set_word_boost(asr_decoder *dec, const float *boost, size_t n_words,
                                asr_status *st);
+
+/* Label prior correction: the beam search scores every frame as
+ * logprob[c] - prior_weight * log_prior[c] (opts.prior_weight), so labels
+ * the network emits often overall (the blank above all) weigh less against
+ * rare ones, as dividing a CTC posterior by a power of its prior does; the
+ * greedy best path is not changed. log_prior holds n_labels natural-log
+ * frequencies of the labels in the network's output on training speech
+ * (each in -ASR_MIN_LOG_PRIOR..0; bundled models carry them). NULL clears
+ * it, as does prior_weight 0. Call it before any search is created from dec. */
+#define ASR_MAX_PRIOR_WEIGHT 4
+#define ASR_MIN_LOG_PRIOR 100
+int asr_decoder_set_label_prior(asr_decoder *dec, const float *log_prior, size_t n_labels,
+                                asr_status *st);
 
 /* One output item: a word (beam search: lexicon word id) or a label (greedy:
  * label id), its first frame and the frame after its end, counted from the

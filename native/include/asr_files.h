@@ -87,6 +87,9 @@ const asr_net *asr_model_net(const asr_model *m);
 const asr_vocab *asr_model_labels(const asr_model *m);
 /* Index of the "<blk>" label (the first one), or -1. */
 int32_t asr_model_blank(const asr_model *m);
+/* The model's label log-priors (as many as its labels; NULL when the file
+ * has none), for asr_decoder_set_label_prior. Owned by the model. */
+const float *asr_model_label_log_prior(const asr_model *m);
 /* Seconds per output frame: hop_s times the total subsampling. */
 double asr_model_frame_shift(const asr_model *m);
 const asr_feature_config *asr_model_features(const asr_model *m);

@@ -49,6 +49,7 @@ struct asr_decoder {
     int32_t *word_lm;
     float *la;                    /* look-ahead per trie node (weighted, boosted) */
     float *boost;                 /* nats per lexicon word, NULL: none (hotwords) */
+    float *label_bias;            /* -prior_weight x log prior per label, NULL: none */
     size_t n_words;
     asr_decoder_opts o;
 };
@@ -101,6 +102,7 @@ struct asr_search {
     size_t n_hists, cap_hists, gc_at;
     uint8_t *cand;
     int32_t *cand_list;
+    float *biased;                /* the frame plus the label bias, when there is one */
     lm_memo *memo;                /* LM scores of word sequences, MEMO_SIZE slots */
     /* ranking */
     uint32_t *rank_hist;
@@ -143,6 +145,7 @@ void asr_decoder_free(asr_decoder *dec)
     free(dec->word_lm);
     free(dec->la);
     free(dec->boost);
+    free(dec->label_bias);
     free(dec);
 }
 
@@ -158,9 +161,10 @@ static int check_decoder_args(size_t n_labels, int32_t blank, const asr_lexicon 
     if (opts->beam < 1 || opts->beam > MAX_BEAM)
         return asr_fail(st, ASR_E_ARG, "beam %u out of range 1..%d", (unsigned)opts->beam, MAX_BEAM);
     if (!(opts->beam_delta > 0.0f) || !(opts->prune > 0.0f) || !isfinite(opts->lm_weight) ||
-        opts->lm_weight < 0.0f || !isfinite(opts->word_bonus))
+        opts->lm_weight < 0.0f || !isfinite(opts->word_bonus) ||
+        !(opts->prior_weight >= 0.0f && opts->prior_weight <= ASR_MAX_PRIOR_WEIGHT))
         return asr_fail(st, ASR_E_ARG, "beam_delta and prune must be > 0, lm_weight finite and "
-                        ">= 0, word_bonus finite");
+                        ">= 0, word_bonus finite, prior_weight in 0..%d", ASR_MAX_PRIOR_WEIGHT);
     if (lex && (lex->n_labels != n_labels || lex->blank != blank))
         return asr_fail(st, ASR_E_SHAPE, "the lexicon was built for %zu labels with blank %d",
                         lex->n_labels, (int)lex->blank);
@@ -277,6 +281,35 @@ int asr_decoder_set_word_boost(asr_decoder *dec, const float *boost, size_t n_wo
     return ASR_OK;
 }
 
+int asr_decoder_set_label_prior(asr_decoder *dec, const float *log_prior, size_t n_labels,
+                                asr_status *st)
+{
+    float *bias = NULL;
+    size_t c;
+
+    if (!dec)
+        return asr_fail(st, ASR_E_ARG, "asr_decoder_set_label_prior: decoder is NULL");
+    if (n_labels != dec->n_labels)
+        return asr_fail(st, ASR_E_SHAPE, "a prior of %zu labels for a decoder of %zu", n_labels,
+                        dec->n_labels);
+    if (log_prior) {
+        for (c = 0; c < n_labels; c++)
+            if (!(log_prior[c] <= 0.0f && log_prior[c] >= -ASR_MIN_LOG_PRIOR))
+                return asr_fail(st, ASR_E_ARG, "label %zu: log prior %g is not in -%d..0", c,
+                                (double)log_prior[c], ASR_MIN_LOG_PRIOR);
+        if (dec->o.prior_weight > 0.0f) {
+            bias = malloc(n_labels * sizeof(float));
+            if (!bias)
+                return asr_fail(st, ASR_E_NOMEM, "out of memory");
+            for (c = 0; c < n_labels; c++)
+                bias[c] = -dec->o.prior_weight * log_prior[c];
+        }
+    }
+    free(dec->label_bias);
+    dec->label_bias = bias;
+    return ASR_OK;
+}
+
 /* ------------------------------------------------------------------- search */
 
 void asr_search_free(asr_search *s)
@@ -293,6 +326,7 @@ void asr_search_free(asr_search *s)
     free(s->remap);
     free(s->cand);
     free(s->cand_list);
+    free(s->biased);
     free(s->rank_hist);
     free(s->rank_score);
     free(s->items);
@@ -322,12 +356,13 @@ int asr_search_create(const asr_decoder *dec, asr_search **out, asr_status *st)
         s->rank_score = malloc(beam * sizeof(double));
         s->cand = calloc(dec->n_labels, 1);
         s->cand_list = malloc(dec->n_labels * sizeof(int32_t));
+        s->biased = dec->label_bias ? malloc(dec->n_labels * sizeof(float)) : NULL;
         s->memo = dec->lm ? calloc(MEMO_SIZE, sizeof(lm_memo)) : NULL;
         s->cap_hists = 4096;
         s->hists = malloc(s->cap_hists * sizeof(hist));
         s->remap = malloc(s->cap_hists * sizeof(uint32_t));
         if (!s->cur || !s->rank_hist || !s->rank_score || !s->cand || !s->cand_list ||
-            !s->hists || !s->remap || (dec->lm && !s->memo)) {
+            !s->hists || !s->remap || (dec->lm && !s->memo) || (dec->label_bias && !s->biased)) {
             asr_search_free(s);
             return asr_fail(st, ASR_E_NOMEM, "out of memory");
         }
@@ -698,6 +733,12 @@ static int beam_step(asr_search *s, const float *lp, asr_status *st)
     if (++s->gen == 0) {                /* wrapped: forget every old stamp */
         memset(s->slot_gen, 0, (s->slot_mask + 1) * sizeof(uint32_t));
         s->gen = 1;
+    }
+    if (s->dec->label_bias) {
+        const float *bias = s->dec->label_bias;
+        for (i = 0; i < s->dec->n_labels; i++)
+            s->biased[i] = lp[i] + bias[i];
+        lp = s->biased;
     }
     s->n_nxt = 0;
     n_cand = candidates(s, lp);

@@ -190,6 +190,7 @@ struct asr_model {
     double frame_shift;
     asr_feature_config feat;
     double *cmn_prior;
+    float *log_prior;             /* label log-priors, NULL: the file has none */
 };
 
 static int str_is(const json_value *v, const char *s)
@@ -430,6 +431,30 @@ static int padding(const ct_file *f, const asr_layer_desc *L, size_t n, uint32_t
     return ASR_OK;
 }
 
+/* The optional "label_log_prior" tensor: one natural-log frequency per
+ * label, each in -ASR_MIN_LOG_PRIOR..0 (asr_decoder_set_label_prior). */
+static int parse_label_prior(const ct_file *f, const json_value *h, asr_model *m, asr_status *st)
+{
+    const void *data;
+    const float *p;
+    size_t n = m->labels->n, c;
+    int rc;
+    if (!json_get(h, "label_log_prior"))
+        return ASR_OK;
+    if ((rc = layer_tensor(f, h, "label_log_prior", CT_F32, n, 0, "labels", &data, st)))
+        return rc;
+    p = (const float *)data;
+    for (c = 0; c < n; c++)
+        if (!(p[c] <= 0.0f && p[c] >= -ASR_MIN_LOG_PRIOR))
+            return ct_fail(f, st, "label %zu: log prior %g is not in -%d..0", c, (double)p[c],
+                           ASR_MIN_LOG_PRIOR);
+    m->log_prior = malloc(n * sizeof(float));
+    if (!m->log_prior)
+        return asr_fail(st, ASR_E_NOMEM, "out of memory");
+    memcpy(m->log_prior, p, n * sizeof(float));
+    return ASR_OK;
+}
+
 static int build_model(const ct_file *f, int kernel, asr_model *m, asr_status *st)
 {
     const json_value *h = &f->header, *layers, *norm, *iq, *prec;
@@ -512,6 +537,8 @@ static int build_model(const ct_file *f, int kernel, asr_model *m, asr_status *s
             rc = ct_fail(f, st, "normalization statistics contain NaN or infinity");
             goto done;
         }
+    if ((rc = parse_label_prior(f, h, m, st)))
+        goto done;
     memset(&desc, 0, sizeof(desc));
     desc.feat_dim = d;
     desc.mean = mean;
@@ -576,6 +603,7 @@ void asr_model_free(asr_model *m)
     asr_net_free(m->net);
     asr_vocab_free(m->labels);
     free(m->cmn_prior);
+    free(m->log_prior);
     free(m);
 }
 
@@ -587,6 +615,11 @@ const asr_net *asr_model_net(const asr_model *m)
 const asr_vocab *asr_model_labels(const asr_model *m)
 {
     return m ? m->labels : NULL;
+}
+
+const float *asr_model_label_log_prior(const asr_model *m)
+{
+    return m ? m->log_prior : NULL;
 }
 
 int32_t asr_model_blank(const asr_model *m)
@@ -995,6 +1028,7 @@ void asr_decoder_opts_default(asr_decoder_opts *opts)
     opts->prune = 8.0f;
     opts->lm_weight = 1.0f;
     opts->word_bonus = 1.5f;
+    opts->prior_weight = 0.0f;
 }
 
 int asr_decoder_create_words(const asr_vocab *labels, const asr_lexicon *lex,

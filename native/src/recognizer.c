@@ -381,7 +381,11 @@ int asr_recognizer_open(const asr_recognizer_files *files, asr_recognizer **out,
     if ((rc = model_frontend(o->model, frontend, &o->fe, st)) != ASR_OK
         || (rc = load_words(files, o, st)) != ASR_OK
         || (rc = asr_decoder_create_words(asr_model_labels(o->model), o->lex, o->words, o->lm,
-                                          o->lm_vocab, files->decoder, &o->dec, st)) != ASR_OK)
+                                          o->lm_vocab, files->decoder, &o->dec, st)) != ASR_OK
+        || (asr_model_label_log_prior(o->model)
+            && (rc = asr_decoder_set_label_prior(o->dec, asr_model_label_log_prior(o->model),
+                                                 asr_vocab_size(asr_model_labels(o->model)),
+                                                 st)) != ASR_OK))
         goto fail;
     if (!(names = vocab_names(o->words, st))) {
         rc = ASR_E_NOMEM;
