@@ -30,7 +30,8 @@ from .errors import DecoderError
 # model and a 20-command list: the grid threshold minimizing false-accept rate
 # (cv-valid + so762-valid sentences) + false-reject rate (fsdd + keywords
 # training clips); 0.29 for the stage-5 model, 0.33 for stage 6 with 7-bit
-# int8 weights. The measured rates are in the model card.
+# int8 weights, 0.31 with 8-bit ones, before and after the label prior
+# correction. The measured rates are in the model card.
 DEFAULT_REJECT = 0.31
 
 MAX_PRONUNCIATIONS = 32     # alternatives tried per phrase (product over its words)
