@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from asr.audio import read_audio  # noqa: E402
 from asr.cli.eval import load_data  # noqa: E402
-from asr.decoder import build_decoder  # noqa: E402
+from asr.decoder import DEFAULTS, build_decoder  # noqa: E402
 from asr.features import logmel  # noqa: E402
 from asr.lm import load_lm  # noqa: E402
 from asr.lexicon import load_lexicon  # noqa: E402
@@ -44,8 +44,9 @@ def main(argv=None):
     ap.add_argument("--precision", default="int8")
     ap.add_argument("--lm-weight", type=floats, default=floats("0.4,0.6,0.8,1.0,1.2"))
     ap.add_argument("--word-bonus", type=floats, default=floats("-1,0,1,2,3"))
-    ap.add_argument("--prior-weight", type=floats, default=[0.0],
-                    help="weights of the model's label log-priors (it must have them when > 0)")
+    ap.add_argument("--prior-weight", type=floats, default=[round(DEFAULTS["prior_weight"], 4)],
+                    help="weights of the model's label log-priors (it must have them when > 0; "
+                         "default: the decoder's)")
     ap.add_argument("--beam", type=floats, default=[16])
     ap.add_argument("--prune", type=floats, default=[8.0], help="per-frame label pruning (log)")
     ap.add_argument("--beam-delta", type=floats, default=[25.0], help="score beam (log)")
