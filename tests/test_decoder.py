@@ -216,6 +216,14 @@ def test_the_prior_survives_new_words_and_bad_priors_are_refused(files):
     assert lib.asr_decoder_set_label_prior(dec._ptr, arr, len(LABELS) + 1, st) == lib.ASR_E_SHAPE
     assert lib.asr_decoder_set_label_prior(ffi.NULL, arr, len(LABELS), st) == lib.ASR_E_ARG
     assert lib.asr_decoder_set_label_prior(dec._ptr, ffi.NULL, len(LABELS), st) == lib.ASR_OK
+    # misuse, setting a prior while a search exists: that search goes on without it, no crash
+    plain = build_decoder(LABELS, lexicon=lex, lm=lm, prior_weight=0.4)
+    early = plain.stream()
+    p = ffi.new("float[]", list(map(float, prior)))
+    assert lib.asr_decoder_set_label_prior(plain._ptr, p, len(LABELS), st) == lib.ASR_OK
+    lp = np.log(np.random.default_rng(2).dirichlet(np.ones(len(LABELS)), size=20)).astype(np.float32)
+    early.accept(lp)
+    assert early.finish().text == decode(build_decoder(LABELS, lexicon=lex, lm=lm), lp).text
 
 
 def test_greedy_times_confidence_and_chunking():

@@ -734,7 +734,8 @@ static int beam_step(asr_search *s, const float *lp, asr_status *st)
         memset(s->slot_gen, 0, (s->slot_mask + 1) * sizeof(uint32_t));
         s->gen = 1;
     }
-    if (s->dec->label_bias) {
+    if (s->dec->label_bias && s->biased) {   /* a search made before the prior was set has
+                                                no buffer: it keeps searching without it */
         const float *bias = s->dec->label_bias;
         for (i = 0; i < s->dec->n_labels; i++)
             s->biased[i] = lp[i] + bias[i];
