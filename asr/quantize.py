@@ -206,7 +206,8 @@ def quantize_model(model, calib_feats, precision="int8", scheme=DEFAULT_SCHEME, 
     qmodel = Model(features=model.features, labels=list(model.labels), mean=model.mean,
                    inv_std=model.inv_std, layers=layers,
                    precision=precs[0] if len(set(precs)) == 1 else "mixed",
-                   in_scale=acts[0][0], in_zero=acts[0][1], meta=dict(model.meta))
+                   in_scale=acts[0][0], in_zero=acts[0][1], meta=dict(model.meta),
+                   label_log_prior=model.label_log_prior)     # the decoder's prior correction
     if qmodel.precision == "mixed":
         qmodel.precision = "int8"     # file-level label: the dominant type; layers say the rest
         qmodel.meta["layer_precisions"] = precs

@@ -131,3 +131,15 @@ def test_bundled_model_quantization_within_bound(prec):
         bound = BUNDLED_BOUND[prec]
         assert near_err <= bound[0] and mean_err <= bound[1] and agree >= bound[2], \
             (wav, prec, near_err, mean_err, agree)
+
+
+def test_quantized_models_keep_the_label_priors(setup):
+    """tools/export.py --requantize must not drop the decoder's label priors."""
+    m, calib, _ = setup
+    prior = np.log(np.full(len(m.labels), 1.0 / len(m.labels), np.float32))
+    with_prior = random_float_model(3)
+    with_prior.label_log_prior = prior
+    for prec in ("int16", "int8"):
+        q, _ = quantize_model(with_prior, calib, prec)
+        assert np.array_equal(q.label_log_prior, prior)
+        assert quantize_model(m, calib, prec)[0].label_log_prior is None

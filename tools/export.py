@@ -85,6 +85,10 @@ def main(argv=None):
         fmodel = export_float(args)
     if not args.float_only:
         write_quantized(fmodel, args)
+    if fmodel.label_log_prior is None:
+        print("these models carry no label priors, which the decoder defaults assume (word bonus "
+              "-0.5 with prior weight 0.6): run python -m tools.label_prior %s --write <the files>"
+              % os.path.join(args.out_dir, "%s-float.asrm" % args.name))
     return 0
 
 
