@@ -161,32 +161,23 @@ static void filter_row_q30(resampler *r, uint32_t p, int32_t *out)
 int resampler_init_q30(resampler *r, uint32_t src_rate, uint32_t dst_rate)
 {
     uint32_t p;
+    int stored;
     if (resampler_init(r, src_rate, dst_rate) != 0)
         return -1;
+    stored = (uint64_t)r->up * r->taps <= ASR_FE_INT_MAX_TAPS;
     r->ring_q8 = (int32_t *)calloc((size_t)r->ring_mask + 1, sizeof(int32_t));
-    if (!r->ring_q8) {
-        resampler_free(r);
-        return -1;
-    }
-    if ((uint64_t)r->up * r->taps > ASR_FE_INT_MAX_TAPS) {
+    if (stored)
+        r->table_q30 = (int32_t *)malloc((size_t)r->up * r->taps * sizeof(int32_t));
+    else
         r->row_q30 = (int32_t *)malloc(r->taps * sizeof(int32_t));
-        free(r->table);
-        free(r->ring);
-        r->table = r->ring = NULL;
-        if (!r->row_q30) {
-            resampler_free(r);
-            return -1;
-        }
-        return 0;
-    }
-    r->table_q30 = (int32_t *)malloc((size_t)r->up * r->taps * sizeof(int32_t));
-    if (!r->table_q30) {
+    if (!r->ring_q8 || !(stored ? r->table_q30 : r->row_q30)) {
         resampler_free(r);
         return -1;
     }
-    for (p = 0; p < r->up; p++)
+    for (p = 0; stored && p < r->up; p++)
         filter_row_q30(r, p, r->table_q30 + (size_t)p * r->taps);
-    /* the float state is not used in this mode */
+    /* the float table and ring are not used in this mode (the row and the
+     * Kaiser window stay for rows computed per output) */
     free(r->table);
     free(r->ring);
     r->table = r->ring = NULL;
