@@ -281,6 +281,15 @@ int asr_decoder_set_word_boost(asr_decoder *dec, const float *boost, size_t n_wo
     return ASR_OK;
 }
 
+size_t label_prior_bad(const float *log_prior, size_t n)
+{
+    size_t c;
+    for (c = 0; c < n; c++)
+        if (!(log_prior[c] <= 0.0f && log_prior[c] >= -ASR_MIN_LOG_PRIOR))
+            break;
+    return c;
+}
+
 int asr_decoder_set_label_prior(asr_decoder *dec, const float *log_prior, size_t n_labels,
                                 asr_status *st)
 {
@@ -293,10 +302,9 @@ int asr_decoder_set_label_prior(asr_decoder *dec, const float *log_prior, size_t
         return asr_fail(st, ASR_E_SHAPE, "a prior of %zu labels for a decoder of %zu", n_labels,
                         dec->n_labels);
     if (log_prior) {
-        for (c = 0; c < n_labels; c++)
-            if (!(log_prior[c] <= 0.0f && log_prior[c] >= -ASR_MIN_LOG_PRIOR))
-                return asr_fail(st, ASR_E_ARG, "label %zu: log prior %g is not in -%d..0", c,
-                                (double)log_prior[c], ASR_MIN_LOG_PRIOR);
+        if ((c = label_prior_bad(log_prior, n_labels)) < n_labels)
+            return asr_fail(st, ASR_E_ARG, "label %zu: log prior %g is not in -%d..0", c,
+                            (double)log_prior[c], ASR_MIN_LOG_PRIOR);
         if (dec->o.prior_weight > 0.0f) {
             bias = malloc(n_labels * sizeof(float));
             if (!bias)

@@ -18,6 +18,11 @@ typedef struct lm_state {
     uint32_t n;
 } lm_state;
 
+/* The index of the first of n label log-priors outside -ASR_MIN_LOG_PRIOR..0
+ * (NaN included), or n when all are valid: the one check of the decoder
+ * (asr_decoder_set_label_prior) and the model loader (files.c). */
+size_t label_prior_bad(const float *log_prior, size_t n);
+
 void lm_start(const asr_lm *lm, lm_state *out);
 /* Natural-log P(word | in), and the state after it; -INFINITY when the word
  * is impossible (then *out is a copy of *in). */

@@ -11,6 +11,7 @@
 #include "asr_files.h"
 #include "common.h"
 #include "container.h"
+#include "decoder_int.h"
 
 static const char MODEL_MAGIC[8] = {'A', 'S', 'R', 'M', 0, '\r', '\n', 0x1a};
 static const char LM_MAGIC[8] = {'A', 'S', 'R', 'L', 0, '\r', '\n', 0x1a};
@@ -444,10 +445,9 @@ static int parse_label_prior(const ct_file *f, const json_value *h, asr_model *m
     if ((rc = layer_tensor(f, h, "label_log_prior", CT_F32, n, 0, "labels", &data, st)))
         return rc;
     p = (const float *)data;
-    for (c = 0; c < n; c++)
-        if (!(p[c] <= 0.0f && p[c] >= -ASR_MIN_LOG_PRIOR))
-            return ct_fail(f, st, "label %zu: log prior %g is not in -%d..0", c, (double)p[c],
-                           ASR_MIN_LOG_PRIOR);
+    if ((c = label_prior_bad(p, n)) < n)
+        return ct_fail(f, st, "label %zu: log prior %g is not in -%d..0", c, (double)p[c],
+                       ASR_MIN_LOG_PRIOR);
     m->log_prior = malloc(n * sizeof(float));
     if (!m->log_prior)
         return asr_fail(st, ASR_E_NOMEM, "out of memory");
