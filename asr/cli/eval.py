@@ -120,7 +120,7 @@ def parse_args(argv):
 
 def evaluate(args):
     from ..audio import read_audio
-    from ..text import ErrorCounts, normalize, wer_interval
+    from ..text import ErrorCounts, normalize
     items = load_data(args.data)[::args.every]
     if args.limit:
         items = items[:args.limit]
@@ -193,7 +193,7 @@ def evaluate(args):
             same = [hyps[prec].get(u) == hyps["float"].get(u) for u in hyps[prec]]
             entry["agreement_with_float"] = round(sum(same) / max(len(same), 1), 5)
         if args.ci:
-            add_intervals(entry, scored, prec, wer_interval)
+            add_intervals(entry, scored, prec)
         report["precisions"][prec] = entry
     if args.hyp_out:
         with open(args.hyp_out, "w", encoding="utf-8") as f:
@@ -203,8 +203,9 @@ def evaluate(args):
     return report
 
 
-def add_intervals(entry, scored, prec, wer_interval):
+def add_intervals(entry, scored, prec):
     """--ci: the entry's "wer_ci95" and, against float, "minus_float"."""
+    from ..text import wer_interval
     utts = sorted(scored[prec])
     errors = [scored[prec][u][0] for u in utts]
     words = [scored[prec][u][1] for u in utts]
