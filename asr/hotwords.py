@@ -5,17 +5,18 @@ Each entry is a word or a phrase with an optional boost in nats at the end
 of the line (``"kubernetes"``, ``"smart mirror 6"``); every word of the
 entry gets the boost (the largest one when a word is listed twice), scaled
 by the word's length: the boost is that of a word of REFERENCE_PHONES
-phones, and a word of n phones (its shortest pronunciation) gets
-boost x n / REFERENCE_PHONES, at most MAX_SCALE times the boost
-(:func:`scaled_boost`). A bonus per phone, as per-token biasing of other
-recognizers gives, rather than per word: with one flat boost, short listed
-words ("hag", "nigh") took the place of similar short words that were said,
-and most of the cost of a list fell on the speech that holds none of its
-words (tools/hotword_report.py, model card). The C beam search adds a word's boost when it closes the word and anticipates it
-in the look-ahead while the word is being spelled, so a boosted word is not
-pruned before it is complete: biasing happens during the search, with the LM
-and when streaming, not by rescoring text afterwards. Words the lexicon
-lacks are pronounced by the G2P model and added (asr.g2p).
+phones, and a word of n phones (its shortest pronunciation) gets boost x n /
+REFERENCE_PHONES, at most MAX_SCALE times the boost (:func:`scaled_boost`).
+A bonus per phone, as per-token biasing of other recognizers gives, rather
+than per word: with one flat boost, short listed words ("hag", "nigh") took
+the place of similar short words that were said, and most of the cost of a
+list fell on the speech that holds none of its words
+(tools/hotword_report.py, model card). The C beam search adds a word's boost
+when it closes the word and anticipates it in the look-ahead while the word
+is being spelled, so a boosted word is not pruned before it is complete:
+biasing happens during the search, with the LM and when streaming, not by
+rescoring text afterwards. Words the lexicon lacks are pronounced by the G2P
+model and added (asr.g2p).
 """
 import math
 

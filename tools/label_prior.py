@@ -22,8 +22,6 @@ import sys
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 from asr.audio import read_audio           # noqa: E402
 from asr.cli.eval import load_data         # noqa: E402
 from asr.features import logmel            # noqa: E402
