@@ -12,7 +12,7 @@ from asr.audio import read_audio
 from asr.decoder import build_decoder
 from asr.errors import DecoderError, NativeShapeError
 from asr.hotwords import DEFAULT_BOOST, MAX_SCALE, REFERENCE_PHONES, parse_hotwords, scaled_boost
-from asr.lexicon import Lexicon
+from asr.lexicon import load_lexicon
 
 from test_decoder import LABELS, files, posteriors   # noqa: F401  (fixture)
 
@@ -27,11 +27,6 @@ def test_entries_parse():
     for bad in ["one string", [("x", "big")], [("x", float("nan"))], [""], [3]]:
         with pytest.raises(DecoderError):
             parse_hotwords(bad)
-
-
-def lexicon_from(text):
-    return Lexicon.from_prons([(line.split()[0].split("(")[0], line.split()[1:])
-                               for line in text.splitlines()], LABELS)
 
 
 def best(dec, lp):
@@ -54,19 +49,21 @@ def test_a_boost_adds_exactly_its_nats_to_the_hypothesis(files):   # noqa: F811
     assert score_b == pytest.approx(score + nats * text.split().count("book"), abs=1e-4)
 
 
-def test_the_boost_scales_with_the_words_shortest_pronunciation():
+def test_the_boost_scales_with_the_words_shortest_pronunciation(tmp_path):
     assert scaled_boost(3.0, REFERENCE_PHONES) == 3.0
     assert scaled_boost(3.0, REFERENCE_PHONES // 2) == 1.5
     assert scaled_boost(3.0, 40) == 3.0 * MAX_SCALE
     assert scaled_boost(-2.0, REFERENCE_PHONES * 4) == -2.0 * MAX_SCALE
     # "read" is R EH D and R IY D, "a" one phone: the boost that closes a
     # word is the scaled one, whichever pronunciation the search took
-    lex = "read R EH D\nread(2) R IY D\na AH\nhelicopter HH EH L IH K AA P T ER\n"
+    path = tmp_path / "lex.dict"
+    path.write_text("read R EH D\nread(2) R IY D\na AH\nhelicopter HH EH L IH K AA P T ER\n")
+    lex = load_lexicon(str(path), LABELS)
     for word, phones in (("read", 3), ("a", 1), ("helicopter", 9)):
         seq = {"read": "R IY D", "a": "AH", "helicopter": "HH EH L IH K AA P T ER"}[word]
         lp = posteriors(seq.split())
-        plain = build_decoder(LABELS, lexicon=lexicon_from(lex))
-        boosted = build_decoder(LABELS, lexicon=lexicon_from(lex), boosts={word: 2.0})
+        plain = build_decoder(LABELS, lexicon=lex)
+        boosted = build_decoder(LABELS, lexicon=lex, boosts={word: 2.0})
         (text, score), (text_b, score_b) = best(plain, lp), best(boosted, lp)
         assert text == text_b == word
         assert score_b == pytest.approx(score + scaled_boost(2.0, phones), abs=1e-4)
